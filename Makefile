@@ -1,0 +1,36 @@
+# Horizon: every target installs what it needs into .venv first.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.PHONY: install demo run test lint eval bench clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check torch==2.13.0
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $@
+
+install: $(STAMP) ## Create .venv and install Horizon with its test tools
+
+demo: $(STAMP) ## Run the weekly job offline on the bundled sample snapshot
+	$(BIN)/horizon run --replay demo/snapshot
+
+run: $(STAMP) ## Run the weekly job against the live sources in sources.yaml
+	$(BIN)/horizon run
+
+test: $(STAMP) ## Run the test suite
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP) ## ruff and mypy
+	$(BIN)/ruff check horizon pipelines spiders tests evaluation
+	$(BIN)/ruff format --check horizon pipelines spiders tests evaluation
+	$(BIN)/mypy
+
+eval: $(STAMP) ## Measure tagging, de-duplication and search on ../shared/eval
+	$(BIN)/python -m evaluation
+
+clean: ## Remove the virtualenv and generated data in the project directory
+	rm -rf $(VENV) index digests state.db runs .prefect

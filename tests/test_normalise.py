@@ -1,0 +1,95 @@
+from datetime import UTC, datetime
+
+import pytest
+
+from horizon.config import Source
+from horizon.item import Entry
+from horizon.normalise import (
+    RecordError,
+    canonical_url,
+    clean_text,
+    content_hash,
+    item_from_record,
+    normalise_entry,
+    parse_published,
+)
+
+SOURCE = Source(
+    id="cma-govuk",
+    name="CMA",
+    publisher="Competition and Markets Authority",
+    category="regulator",
+    jurisdiction="UK",
+    kind="atom",
+    url="https://www.gov.uk/government/organisations/competition-and-markets-authority.atom",
+)
+
+
+def test_clean_text_drops_markup_scripts_and_entities() -> None:
+    html = "<p>The <b>CMA</b>&nbsp;opens&amp; a review<script>alert(1)</script></p>\n\n<p>of AI</p>"
+    assert clean_text(html) == "The CMA opens& a review of AI"
+
+
+def test_canonical_url_strips_tracking_fragment_case_and_trailing_slash() -> None:
+    url = "HTTP://WWW.Gov.UK/government/news/ai-review/?utm_source=rss&b=2&a=1&fbclid=x#top"
+    assert canonical_url(url) == "https://www.gov.uk/government/news/ai-review?a=1&b=2"
+    assert canonical_url("/news/x", base="https://ico.org.uk/feed/") == "https://ico.org.uk/news/x"
+    assert canonical_url("mailto:someone@example.org") is None
+    assert canonical_url("   ") is None
+
+
+@pytest.mark.parametrize(
+    ("written", "expected", "precision"),
+    [
+        ("Mon, 15 Sep 2025 05:12:00 GMT", datetime(2025, 9, 15, 5, 12, tzinfo=UTC), "day"),
+        ("2025-09-15T07:12:00+02:00", datetime(2025, 9, 15, 5, 12, tzinfo=UTC), "day"),
+        ("2025-09-15", datetime(2025, 9, 15, tzinfo=UTC), "day"),
+        ("12 September 2025", datetime(2025, 9, 12, tzinfo=UTC), "day"),
+        ("2025-05", datetime(2025, 5, 1, tzinfo=UTC), "month"),
+        ("May 2025", datetime(2025, 5, 1, tzinfo=UTC), "month"),
+        ("2025", datetime(2025, 1, 1, tzinfo=UTC), "year"),
+    ],
+)
+def test_published_dates_become_utc_with_their_precision(
+    written: str, expected: datetime, precision: str
+) -> None:
+    assert parse_published(written) == (expected, precision)
+
+
+def test_unparseable_and_far_future_dates_are_dropped() -> None:
+    assert parse_published("soon")[0] is None
+    assert parse_published("3200-01-30T00:00:00")[0] is None
+
+
+def test_entry_becomes_item_with_stable_id_and_hash() -> None:
+    entry = Entry(
+        title="  CMA publishes AI foundation models update ",
+        url="https://www.gov.uk/government/news/cma-ai?utm_medium=feed",
+        summary_html="<p>An update on <em>foundation models</em>.</p>",
+        published="2025-09-10T09:30:00+01:00",
+    )
+    item = normalise_entry(entry, SOURCE)
+    same_page_other_tracking = normalise_entry(
+        entry.model_copy(update={"url": "https://www.gov.uk/government/news/cma-ai/?utm_source=x"}),
+        SOURCE,
+    )
+    assert item.id == same_page_other_tracking.id
+    assert item.url == "https://www.gov.uk/government/news/cma-ai"
+    assert item.title == "CMA publishes AI foundation models update"
+    assert item.summary == "An update on foundation models ."
+    assert item.published == datetime(2025, 9, 10, 8, 30, tzinfo=UTC)
+    assert item.source == "cma-govuk" and item.source_jurisdiction == "UK"
+    assert item.content_hash == content_hash(item.title, item.summary)
+    edited = normalise_entry(entry.model_copy(update={"summary_html": "Changed."}), SOURCE)
+    assert edited.id == item.id and edited.content_hash != item.content_hash
+
+
+def test_record_keeps_given_id_and_rejects_missing_title() -> None:
+    item = item_from_record({"id": "x1", "title": "AI rules", "published": "2025-03-01"})
+    assert item.id == "x1"
+    derived = item_from_record({"title": "AI rules", "url": "https://example.org/a"})
+    assert derived.id == item_from_record({"title": "Other", "url": "https://example.org/a"}).id
+    with pytest.raises(RecordError, match="'title' is required"):
+        item_from_record({"id": "x2", "summary": "no title"})
+    with pytest.raises(RecordError, match="'published' is not a date"):
+        item_from_record({"title": "t", "published": "someday"})
