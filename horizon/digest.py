@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from horizon.config import Source
 from horizon.item import Item
@@ -312,7 +312,7 @@ def _ordinal(number: int) -> str:
 def _environment(autoescape: bool) -> Environment:
     environment = Environment(
         loader=PackageLoader("horizon", "templates"),
-        autoescape=select_autoescape(["html"]) if autoescape else False,
+        autoescape=autoescape,
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
@@ -320,6 +320,9 @@ def _environment(autoescape: bool) -> Environment:
     )
     environment.filters["day"] = lambda value: f"{value:%-d %b %Y}" if value else "undated"
     environment.filters["md"] = escape_markdown
+    environment.filters["count"] = lambda number, noun: (
+        f"{number} {noun}" + ("" if number == 1 else "s")
+    )
     environment.globals["type_label"] = TYPE_LABEL
     return environment
 

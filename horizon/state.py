@@ -188,12 +188,22 @@ class StateDB:
     def __init__(self, path: Path) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as connection:
+        with self.connect() as connection:
             connection.execute("PRAGMA journal_mode=WAL")
-            connection.executescript(SCHEMA)
+        self.ensure_schema(SCHEMA)
+
+    def ensure_schema(self, script: str) -> None:
+        """Create tables and indexes (idempotent `CREATE ... IF NOT EXISTS` statements)."""
+        with self.connect() as connection:
+            connection.executescript(script)
 
     @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
+    def connect(self) -> Iterator[sqlite3.Connection]:
+        """One transaction on the shared database (WAL, 30 s busy timeout, foreign keys on).
+
+        Other modules that keep their own tables in this database (search, workspace) use it
+        too, so every writer waits politely instead of failing with "database is locked".
+        """
         connection = sqlite3.connect(self.path, timeout=30.0)
         connection.row_factory = sqlite3.Row
         connection.execute("PRAGMA busy_timeout=30000")
@@ -210,7 +220,7 @@ class StateDB:
         """Reports already stored for these items, keyed by (reported id, source)."""
         ids = list({item.id for item in items})
         found: dict[tuple[str, str], Report] = {}
-        with self._connect() as connection:
+        with self.connect() as connection:
             for chunk in _chunks(ids, 500):
                 marks = ",".join("?" * len(chunk))
                 rows = connection.execute(
@@ -223,7 +233,7 @@ class StateDB:
         """Canonical URL -> the item id any report with that URL was folded into."""
         wanted = [url for url in set(urls) if url]
         found: dict[str, str] = {}
-        with self._connect() as connection:
+        with self.connect() as connection:
             for chunk in _chunks(wanted, 500):
                 marks = ",".join("?" * len(chunk))
                 rows = connection.execute(
@@ -235,7 +245,7 @@ class StateDB:
     def get_items(self, ids: Iterable[str]) -> dict[str, StoredItem]:
         wanted = list(dict.fromkeys(ids))
         items: dict[str, StoredItem] = {}
-        with self._connect() as connection:
+        with self.connect() as connection:
             for chunk in _chunks(wanted, 500):
                 marks = ",".join("?" * len(chunk))
                 for row in connection.execute(f"SELECT * FROM items WHERE id IN ({marks})", chunk):
@@ -248,23 +258,23 @@ class StateDB:
         return items
 
     def count_items(self) -> int:
-        with self._connect() as connection:
+        with self.connect() as connection:
             return int(connection.execute("SELECT COUNT(*) FROM items").fetchone()[0])
 
     def item_ids(self) -> list[str]:
-        with self._connect() as connection:
+        with self.connect() as connection:
             return [row[0] for row in connection.execute("SELECT id FROM items ORDER BY id")]
 
     def save_new_items(self, items: Sequence[Item], seen_at: datetime) -> None:
         """Record new items (each also its own first report), or replace changed ones."""
-        with self._connect() as connection:
+        with self.connect() as connection:
             for item in items:
                 _upsert_item(connection, item, seen_at)
                 _upsert_report(connection, item, item.id, "original", seen_at)
 
     def save_reports(self, pairs: Sequence[tuple[Item, str]], how: str, seen_at: datetime) -> None:
         """Fold each reported item into the canonical item id it duplicates."""
-        with self._connect() as connection:
+        with self.connect() as connection:
             for reported, canonical_id in pairs:
                 _upsert_report(connection, reported, canonical_id, how, seen_at)
                 connection.execute(
@@ -273,7 +283,7 @@ class StateDB:
 
     def touch(self, item_ids: Sequence[str], seen_at: datetime) -> None:
         """Mark items as seen again, unchanged."""
-        with self._connect() as connection:
+        with self.connect() as connection:
             for chunk in _chunks(list(dict.fromkeys(item_ids)), 500):
                 marks = ",".join("?" * len(chunk))
                 connection.execute(
@@ -282,7 +292,7 @@ class StateDB:
                 )
 
     def set_tags(self, tagged: Sequence[tuple[str, Tags]]) -> None:
-        with self._connect() as connection:
+        with self.connect() as connection:
             for item_id, tags in tagged:
                 connection.execute(
                     "UPDATE items SET tags = ?, relevant = ?, type = ?, jurisdiction = ?, "
@@ -304,7 +314,7 @@ class StateDB:
         """Items published in [start, end), plus items published earlier but first seen in the
         window (late discoveries), newest first."""
         late_since = first_seen_since or start
-        with self._connect() as connection:
+        with self.connect() as connection:
             ids = [
                 row["id"]
                 for row in connection.execute(
@@ -319,7 +329,7 @@ class StateDB:
 
     def items_with_dates_between(self, start: date, end: date) -> list[StoredItem]:
         """Relevant items whose deadline or effective date falls in [start, end]."""
-        with self._connect() as connection:
+        with self.connect() as connection:
             ids = [
                 row["id"]
                 for row in connection.execute(
@@ -334,7 +344,7 @@ class StateDB:
         return [stored[item_id] for item_id in ids]
 
     def latest_published(self) -> datetime | None:
-        with self._connect() as connection:
+        with self.connect() as connection:
             value = connection.execute("SELECT MAX(published) FROM items").fetchone()[0]
         return datetime.fromisoformat(value) if value else None
 
@@ -342,7 +352,7 @@ class StateDB:
 
     def validators(self, source_ids: Iterable[str]) -> dict[str, Validators]:
         ids = list(source_ids)
-        with self._connect() as connection:
+        with self.connect() as connection:
             marks = ",".join("?" * len(ids))
             rows = connection.execute(
                 f"SELECT id, etag, last_modified FROM sources WHERE id IN ({marks})", ids
@@ -362,7 +372,7 @@ class StateDB:
         safely stored, so a run killed in between fetches them again rather than losing them.
         """
         failed = outcome.outcome == "failed"
-        with self._connect() as connection:
+        with self.connect() as connection:
             previous = connection.execute(
                 "SELECT consecutive_failures, failing_since FROM sources WHERE id = ?",
                 (outcome.source,),
@@ -423,7 +433,7 @@ class StateDB:
         return failures
 
     def source_health(self) -> dict[str, SourceHealth]:
-        with self._connect() as connection:
+        with self.connect() as connection:
             return {
                 row["id"]: SourceHealth(
                     source=row["id"],
@@ -441,7 +451,7 @@ class StateDB:
     def latest_checks(self, before: datetime | None = None) -> list[SourceCheck]:
         """Each source's most recent check (in a finished or running run) up to `before`."""
         limit = _iso(before or utc_now())
-        with self._connect() as connection:
+        with self.connect() as connection:
             rows = connection.execute(
                 "SELECT c.* FROM source_checks c JOIN ("
                 " SELECT source, MAX(run_id) AS run_id FROM source_checks"
@@ -452,7 +462,7 @@ class StateDB:
             return [_check(row) for row in rows]
 
     def checks_for_run(self, run_id: int) -> list[SourceCheck]:
-        with self._connect() as connection:
+        with self.connect() as connection:
             rows = connection.execute(
                 "SELECT * FROM source_checks WHERE run_id = ? ORDER BY source", (run_id,)
             )
@@ -461,7 +471,7 @@ class StateDB:
     # ----- runs --------------------------------------------------------------------------
 
     def start_run(self, mode: str, as_of: datetime) -> int:
-        with self._connect() as connection:
+        with self.connect() as connection:
             cursor = connection.execute(
                 "INSERT INTO runs (mode, as_of, started, status) VALUES (?, ?, ?, 'running')",
                 (mode, _iso(as_of), _iso(utc_now())),
@@ -470,7 +480,7 @@ class StateDB:
 
     def mark_interrupted_runs(self) -> int:
         """Runs left 'running' by a process that was killed are recorded as interrupted."""
-        with self._connect() as connection:
+        with self.connect() as connection:
             cursor = connection.execute(
                 "UPDATE runs SET status = 'interrupted', finished = ? WHERE status = 'running'",
                 (_iso(utc_now()),),
@@ -478,14 +488,14 @@ class StateDB:
             return cursor.rowcount
 
     def finish_run(self, run_id: int, status: str, summary: dict[str, Any]) -> None:
-        with self._connect() as connection:
+        with self.connect() as connection:
             connection.execute(
                 "UPDATE runs SET finished = ?, status = ?, summary = ? WHERE id = ?",
                 (_iso(utc_now()), status, json.dumps(summary), run_id),
             )
 
     def last_run(self) -> dict[str, Any] | None:
-        with self._connect() as connection:
+        with self.connect() as connection:
             row = connection.execute("SELECT * FROM runs ORDER BY id DESC LIMIT 1").fetchone()
         if row is None:
             return None

@@ -1,0 +1,8 @@
+"""The `horizon` command line (Typer). Each command lives in its own module of this package;
+`run` and `serve` are added by `pipelines.cli`, which owns the Prefect flows and is what the
+console script points at."""
+
+from horizon.cli import digest, find, items, sources
+from horizon.cli.common import app
+
+__all__ = ["app", "digest", "find", "items", "sources"]

@@ -1,0 +1,114 @@
+"""What every `horizon` command shares: the Typer app, the --home/--sources/--controls/--json
+options, plain error reporting, progress bars, and JSON Lines reading.
+
+Data goes to standard output, messages and progress bars to standard error, so every command
+can be piped.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from horizon.config import load_settings
+from horizon.runtime import Runtime
+
+app = typer.Typer(
+    help="Horizon: regulatory horizon scanning for AI governance.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+err = Console(stderr=True, highlight=False)
+out = Console(highlight=False, soft_wrap=True)
+
+HomeOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--home",
+        help="Where the index, run state and digests live. Default: $HORIZON_HOME, "
+        "else the current directory.",
+        file_okay=False,
+    ),
+]
+SourcesOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--sources",
+        help="The sources file. Default: HOME/sources.yaml, else the project's sources.yaml.",
+        dir_okay=False,
+    ),
+]
+ControlsOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--controls",
+        help="The controls catalogue. Default: HOME/controls.yaml, else "
+        "the project's controls.yaml.",
+        dir_okay=False,
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+
+
+def fail(problems: Iterable[str], code: int = 2) -> NoReturn:
+    """Print each problem on its own plain line and exit."""
+    for problem in problems:
+        err.print(f"[red]error:[/red] {problem}", markup=True, highlight=False)
+    raise typer.Exit(code)
+
+
+def make_runtime(
+    home: Path | None, sources: Path | None = None, controls: Path | None = None
+) -> Runtime:
+    return Runtime(load_settings(home, sources_file=sources, controls_file=controls))
+
+
+def progress_bar(transient: bool = True) -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=transient,
+    )
+
+
+def read_records(lines: Iterable[str]) -> Iterator[tuple[dict[str, Any] | None, str | None]]:
+    """Each non-blank line as a JSON object, or None and the reason it is not one."""
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as error:
+            yield None, f"line {number}: not valid JSON ({error.msg})"
+            continue
+        if not isinstance(record, dict):
+            yield None, f"line {number}: expected a JSON object"
+            continue
+        yield record, None
+
+
+def record_id(record: dict[str, Any] | None) -> Any:
+    return record.get("id") if record else None
+
+
+def chunked(
+    records: Iterator[tuple[dict[str, Any] | None, str | None]], size: int
+) -> Iterator[list[tuple[dict[str, Any] | None, str | None]]]:
+    chunk: list[tuple[dict[str, Any] | None, str | None]] = []
+    for record in records:
+        chunk.append(record)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk

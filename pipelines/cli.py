@@ -1,0 +1,157 @@
+"""The `horizon` console script: the domain commands of `horizon.cli` plus the commands that
+start Prefect flows (`run`). Prefect reads its settings when first imported, so the flow module
+is imported only after the home's Prefect environment (local API, analytics off) is set."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.progress import Progress, TaskID
+
+from horizon.cli.common import (
+    ControlsOption,
+    HomeOption,
+    JsonOption,
+    SourcesOption,
+    app,
+    err,
+    fail,
+    make_runtime,
+    out,
+    progress_bar,
+)
+from horizon.config import ConfigError
+from horizon.digest import Week, WeekError
+from horizon.progress import use_reporter
+from horizon.runtime import HomeBusyError, exclusive_home
+from horizon.snapshot import SnapshotError, load_manifest
+
+
+class ProgressReporter:
+    """Shows each stage of a flow as a Rich progress bar on standard error."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.current: TaskID | None = None
+
+    def start(self, stage: str, total: int | None = None) -> None:
+        self.current = self.progress.add_task(stage, total=total)
+
+    def advance(self, amount: int = 1) -> None:
+        if self.current is not None:
+            self.progress.advance(self.current, amount)
+
+    def finish(self, stage: str, detail: str = "") -> None:
+        if self.current is not None:
+            total = self.progress.tasks[-1].total
+            self.progress.update(
+                self.current, completed=total, description=f"{stage}: {detail}" if detail else stage
+            )
+
+
+@app.command("run")
+def run_command(
+    replay: Annotated[
+        Path | None,
+        typer.Option(
+            "--replay",
+            help="Replay a recorded snapshot directory instead of fetching "
+            "live (e.g. demo/snapshot).",
+            file_okay=False,
+        ),
+    ] = None,
+    week: Annotated[
+        str | None,
+        typer.Option(
+            "--week", help="Write the digest of this ISO week (default: the last complete week)."
+        ),
+    ] = None,
+    home: HomeOption = None,
+    sources: SourcesOption = None,
+    controls: ControlsOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Run the weekly scan: crawl every source, de-duplicate, embed, tag, store, write the digest.
+
+    Exit status 0 when the run completed, even if some sources failed (the summary names them);
+    non-zero when it could not run.
+    """
+    runtime = make_runtime(home, sources, controls)
+    settings = runtime.settings
+    try:
+        enabled = runtime.sources.enabled()
+        if week:
+            Week.parse(week)
+        if replay is not None:
+            replay = replay.resolve()
+            load_manifest(replay)
+    except ConfigError as error:
+        fail(error.problems)
+    except (WeekError, SnapshotError) as error:
+        fail([str(error)])
+    err.print(f"{len(enabled)} sources enabled in {settings.sources_file}; home {settings.home}")
+    os.environ.update(settings.prefect_environment())
+    from pipelines.weekly import weekly_scan
+
+    try:
+        with (
+            exclusive_home(settings),
+            progress_bar(transient=False) as progress,
+            use_reporter(ProgressReporter(progress)),
+        ):
+            summary = weekly_scan(
+                home=str(settings.home),
+                sources_file=str(settings.sources_file),
+                controls_file=str(settings.controls_file),
+                replay_dir=str(replay) if replay else None,
+                chroma_url=settings.chroma_url,
+                week=week,
+            )
+    except HomeBusyError as error:
+        fail([str(error)])
+    except ConfigError as error:
+        fail(error.problems)
+    if json_output:
+        sys.stdout.write(json.dumps(summary, indent=2) + "\n")
+    else:
+        print_summary(summary)
+
+
+def print_summary(summary: dict[str, Any]) -> None:
+    sources, items = summary["sources"], summary["items"]
+    where = (
+        f"replay of {summary['snapshot']}, as of {summary['as_of'][:16].replace('T', ' ')} UTC"
+        if summary["mode"] == "replay"
+        else f"live, {summary['as_of'][:16].replace('T', ' ')} UTC"
+    )
+    total = sum(summary["stage_seconds"].values())
+    out.print(f"[bold]Horizon run {summary['run_id']}[/bold] ({where}) completed in {total:.1f} s")
+    out.print(
+        f"Sources: {sources['checked']} checked — {sources['ok']} OK, "
+        f"{sources['unchanged']} unchanged, {sources['failed']} failed"
+    )
+    for failure in summary["failed_sources"]:
+        out.print(f"  [red]✗ {failure['source']}[/red]: {failure['error']}")
+    out.print(
+        f"Items: {items['fetched']} fetched — {items['new']} new, {items['updated']} updated, "
+        f"{items['duplicate']} duplicate, {items['unchanged']} unchanged; "
+        f"{items['embedded']} embedded; the index holds {items['indexed']}"
+    )
+    out.print(
+        "Time per stage: "
+        + " · ".join(
+            f"{stage} {seconds:.1f} s" for stage, seconds in summary["stage_seconds"].items()
+        )
+    )
+    out.print(f"Digest for {summary['digest']['week']}:")
+    for path in summary["digest"]["paths"]:
+        out.print(f"  {path}")
+
+
+def main() -> None:
+    app()

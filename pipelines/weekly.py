@@ -1,0 +1,299 @@
+"""The weekly scan as a Prefect flow: crawl → normalise → plan → embed → de-duplicate → tag →
+store → record source health → digest.
+
+Only the wiring lives here; every stage is a function of the `horizon` package. The crawl is one
+Scrapy process for all sources (shared per-domain politeness), and its result is one outcome per
+source, so a failing source is recorded and the others go on. Normalisation runs as one task per
+source for the same reason. Source validators (ETag, Last-Modified) are recorded only after the
+items they cover are stored, so an interrupted run is simply repeated by the next one.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+from prefect import flow, task
+from prefect.cache_policies import NONE as NO_CACHE
+from spiders.crawl import run_crawl
+
+from horizon.config import Settings, Source, SourcesFile, load_sources
+from horizon.digest import Week, build_digest, write_digest
+from horizon.fetch import CrawlJob, FetchOutcome
+from horizon.ingest import (
+    BatchPlan,
+    IngestResult,
+    commit_batch,
+    embed_batch,
+    fold_near_duplicates,
+    plan_batch,
+    tag_batch,
+)
+from horizon.item import Item
+from horizon.normalise import normalise_entry
+from horizon.progress import reporter
+from horizon.runtime import Runtime
+from horizon.snapshot import load_manifest
+from horizon.state import IngestCounts
+
+T = TypeVar("T")
+
+
+class StageClock:
+    """Seconds spent per stage, for the run summary."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    @contextmanager
+    def time(self, stage: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[stage] = round(
+                self.seconds.get(stage, 0.0) + time.perf_counter() - started, 3
+            )
+
+
+@task(cache_policy=NO_CACHE, name="crawl")
+def crawl_sources(job: CrawlJob, workdir: Path) -> list[FetchOutcome]:
+    reporter().start("Crawling", total=len(job.sources))
+    outcomes = run_crawl(job, workdir)
+    reporter().advance(len(outcomes))
+    reporter().finish("Crawling", f"{len(outcomes)} sources")
+    return outcomes
+
+
+@task(cache_policy=NO_CACHE, name="normalise", task_run_name="normalise-{source.id}")
+def normalise_source(outcome: FetchOutcome, source: Source) -> tuple[FetchOutcome, list[Item]]:
+    """Normalise one source's entries; entries that cannot be used are skipped and counted,
+    and a source whose entries all fail is marked failed."""
+    items: list[Item] = []
+    skipped = 0
+    for entry in outcome.entries:
+        if not entry.title.strip():
+            skipped += 1
+            continue
+        items.append(normalise_entry(entry, source, outcome.final_url))
+    if outcome.outcome == "ok" and not items:
+        reason = (
+            f"all {skipped} entries lacked a title" if skipped else "the response held no items"
+        )
+        outcome = outcome.model_copy(
+            update={
+                "outcome": "failed",
+                "error": f"{reason} — its layout or address may have changed; check {source.url}",
+            }
+        )
+    return outcome, items
+
+
+@task(cache_policy=NO_CACHE, name="plan")
+def plan_stage(items: list[Item], runtime: Runtime) -> BatchPlan:
+    return plan_batch(items, runtime.store)
+
+
+@task(cache_policy=NO_CACHE, name="embed")
+def embed_stage(plan: BatchPlan, runtime: Runtime) -> int:
+    total = len(plan.fresh) + len(plan.changed)
+    reporter().start("Embedding", total=total)
+    embedded = embed_batch(plan, runtime.embedder, reporter().advance)
+    reporter().finish("Embedding", f"{embedded} items")
+    return embedded
+
+
+@task(cache_policy=NO_CACHE, name="dedupe")
+def dedupe_stage(plan: BatchPlan, runtime: Runtime) -> int:
+    return fold_near_duplicates(plan, runtime.store)
+
+
+@task(cache_policy=NO_CACHE, name="tag")
+def tag_stage(plan: BatchPlan, runtime: Runtime) -> int:
+    reporter().start("Tagging", total=len(plan.to_store()))
+    tagged = tag_batch(plan, runtime.tagger)
+    reporter().advance(tagged)
+    reporter().finish("Tagging", f"{tagged} items")
+    return tagged
+
+
+@task(cache_policy=NO_CACHE, name="store")
+def commit_stage(plan: BatchPlan, runtime: Runtime, seen_at: datetime) -> list[IngestResult]:
+    return commit_batch(plan, runtime.store, seen_at)
+
+
+@task(cache_policy=NO_CACHE, name="record-source-health")
+def record_health(
+    runtime: Runtime,
+    run_id: int,
+    outcomes: list[FetchOutcome],
+    results: list[IngestResult],
+    checked_at: datetime,
+) -> None:
+    by_source: dict[str, Counter[str]] = defaultdict(Counter)
+    for result in results:
+        by_source[result.source or ""][result.status] += 1
+    for outcome in outcomes:
+        counts = by_source[outcome.source]
+        runtime.store.state.record_check(
+            run_id,
+            outcome,
+            IngestCounts(
+                entries=len(outcome.entries),
+                new=counts["new"],
+                duplicate=counts["duplicate"],
+                unchanged=counts["unchanged"],
+            ),
+            checked_at,
+        )
+
+
+@task(cache_policy=NO_CACHE, name="digest")
+def digest_stage(runtime: Runtime, week: Week, sources: list[Source], as_of: datetime) -> list[str]:
+    digest = build_digest(runtime.store.state, week, sources, as_of=as_of)
+    return [str(path) for path in write_digest(digest, runtime.settings.digests_dir)]
+
+
+def _timed(clock: StageClock, stage: str, call: Callable[[], T]) -> T:
+    with clock.time(stage):
+        return call()
+
+
+@flow(name="horizon-weekly-scan", log_prints=False, validate_parameters=False)
+def weekly_scan(
+    home: str,
+    sources_file: str,
+    controls_file: str,
+    replay_dir: str | None = None,
+    chroma_url: str | None = None,
+    week: str | None = None,
+) -> dict[str, Any]:
+    """Run the weekly job and return its summary (see `summarise`)."""
+    settings = Settings(
+        home=Path(home),
+        sources_file=Path(sources_file),
+        controls_file=Path(controls_file),
+        chroma_url=chroma_url,
+    )
+    runtime = Runtime(settings)
+    return run_weekly(runtime, Path(replay_dir) if replay_dir else None, week)
+
+
+def run_weekly(runtime: Runtime, replay_dir: Path | None, week: str | None) -> dict[str, Any]:
+    """The flow's body, for callers that already hold a `Runtime` (e.g. with a test embedder)."""
+    clock = StageClock()
+    config: SourcesFile = _timed(
+        clock, "config", lambda: load_sources(runtime.settings.sources_file)
+    )
+    as_of = load_manifest(replay_dir).recorded_at if replay_dir else datetime.now(UTC)
+    state = runtime.store.state
+    state.mark_interrupted_runs()
+    run_id = state.start_run("replay" if replay_dir else "live", as_of)
+    sources = config.enabled()
+    workdir = Path(tempfile.mkdtemp(prefix="crawl-", dir=_runs_dir(runtime)))
+    try:
+        job = CrawlJob(
+            crawl=config.crawl,
+            sources=sources,
+            validators=state.validators(source.id for source in sources),
+            replay_dir=str(replay_dir) if replay_dir else None,
+        )
+        outcomes = _timed(clock, "crawl", lambda: crawl_sources(job, workdir))
+        by_id = {source.id: source for source in sources}
+        with clock.time("normalise"):
+            futures = [normalise_source.submit(o, by_id[o.source]) for o in outcomes]
+            normalised = [future.result() for future in futures]
+        outcomes = [outcome for outcome, _ in normalised]
+        items = order_for_dedupe([item for _, batch in normalised for item in batch], sources)
+        plan = _timed(clock, "plan", lambda: plan_stage(items, runtime))
+        embedded = _timed(clock, "embed", lambda: embed_stage(plan, runtime))
+        folded = _timed(clock, "dedupe", lambda: dedupe_stage(plan, runtime))
+        _timed(clock, "tag", lambda: tag_stage(plan, runtime))
+        results = _timed(clock, "store", lambda: commit_stage(plan, runtime, as_of))
+        record_health(runtime, run_id, outcomes, results, as_of)
+        chosen = Week.parse(week) if week else Week.last_complete(as_of)
+        paths = _timed(
+            clock, "digest", lambda: digest_stage(runtime, chosen, config.sources, as_of)
+        )
+        summary = summarise(
+            run_id, replay_dir, as_of, outcomes, results, embedded, folded, runtime, clock
+        )
+        summary["digest"] = {"week": chosen.label, "paths": paths}
+        state.finish_run(run_id, "completed", summary)
+        return summary
+    except BaseException:
+        state.finish_run(run_id, "interrupted", {})
+        raise
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _runs_dir(runtime: Runtime) -> Path:
+    runtime.settings.runs_dir.mkdir(parents=True, exist_ok=True)
+    return runtime.settings.runs_dir
+
+
+def order_for_dedupe(items: list[Item], sources: list[Source]) -> list[Item]:
+    """Earliest report first, official sources before secondary ones on the same day, so the
+    item a story is folded into is its first official report."""
+    rank = {source.id: (not source.official, position) for position, source in enumerate(sources)}
+    return sorted(
+        items,
+        key=lambda item: (
+            item.published.date().isoformat() if item.published else "9999",
+            rank.get(item.source or "", (True, len(rank))),
+            item.published.isoformat() if item.published else "",
+        ),
+    )
+
+
+def summarise(
+    run_id: int,
+    replay_dir: Path | None,
+    as_of: datetime,
+    outcomes: list[FetchOutcome],
+    results: list[IngestResult],
+    embedded: int,
+    folded: int,
+    runtime: Runtime,
+    clock: StageClock,
+) -> dict[str, Any]:
+    outcome_counts = Counter(outcome.outcome for outcome in outcomes)
+    status_counts = Counter(result.status for result in results)
+    return {
+        "run_id": run_id,
+        "mode": "replay" if replay_dir else "live",
+        "snapshot": str(replay_dir) if replay_dir else None,
+        "as_of": as_of.isoformat(),
+        "home": str(runtime.settings.home),
+        "sources": {
+            "checked": len(outcomes),
+            "ok": outcome_counts["ok"],
+            "unchanged": outcome_counts["unchanged"],
+            "failed": outcome_counts["failed"],
+        },
+        "failed_sources": [
+            {"source": o.source, "http_status": o.http_status, "error": o.error}
+            for o in outcomes
+            if o.outcome == "failed"
+        ],
+        "items": {
+            "fetched": sum(len(outcome.entries) for outcome in outcomes),
+            "new": status_counts["new"]
+            - sum(1 for r in results if r.updated and r.status == "new"),
+            "updated": sum(1 for result in results if result.updated),
+            "duplicate": status_counts["duplicate"],
+            "near_duplicates_folded": folded,
+            "unchanged": status_counts["unchanged"],
+            "embedded": embedded,
+            "indexed": runtime.store.index.count(),
+        },
+        "stage_seconds": clock.seconds,
+    }
