@@ -1,0 +1,56 @@
+"""Scrapy settings for a crawl, derived from Horizon's `CrawlSettings`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from horizon.config import CrawlSettings
+from horizon.parse import MAX_BODY_BYTES
+
+MIN_RETRY_BACKOFF_S = 0.5
+MAX_RETRY_AFTER_S = 60.0
+REPLAY_HANDLER = "spiders.replay.ReplayDownloadHandler"
+
+
+def scrapy_settings(crawl: CrawlSettings, replay_dir: str | None = None) -> dict[str, Any]:
+    """Settings for one crawl: politeness from `crawl`, or instant answers from a snapshot.
+
+    Cookies are off (feeds need no session) and so are Scrapy's telnet and remote-control
+    consoles, which would open listening ports.
+
+    A replay keeps everything a live crawl does (robots.txt, redirects, retries, conditional
+    GET) except waiting: delays and backoff exist to spare live servers.
+    """
+    replaying = replay_dir is not None
+    settings: dict[str, Any] = {
+        "BOT_NAME": "horizon",
+        "USER_AGENT": crawl.user_agent,
+        "ROBOTSTXT_OBEY": crawl.obey_robots_txt,
+        "DOWNLOAD_DELAY": 0.0 if replaying else crawl.delay_seconds,
+        "DOWNLOAD_DELAY_JITTER": 0.5,
+        "CONCURRENT_REQUESTS_PER_DOMAIN": crawl.concurrency_per_domain,
+        "DOWNLOAD_TIMEOUT": crawl.timeout_seconds,
+        "DNS_TIMEOUT": crawl.timeout_seconds,
+        "RETRY_TIMES": crawl.retries,
+        "HORIZON_RETRY_BACKOFF_S": (
+            0.0 if replaying else max(crawl.delay_seconds, MIN_RETRY_BACKOFF_S)
+        ),
+        "HORIZON_MAX_RETRY_AFTER_S": 0.0 if replaying else MAX_RETRY_AFTER_S,
+        "DOWNLOADER_MIDDLEWARES": {
+            "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+            "spiders.middlewares.SharedRobotsTxtMiddleware": 100,
+            "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+            "spiders.middlewares.BackoffRetryMiddleware": 550,
+        },
+        "DOWNLOAD_MAXSIZE": MAX_BODY_BYTES,
+        "COOKIES_ENABLED": False,
+        "TELNETCONSOLE_ENABLED": False,
+        "REMOTE_CONTROL_ENABLED": False,
+        "EXTENSIONS": {"scrapy.extensions.logstats.LogStats": None},
+        "LOG_LEVEL": "WARNING",
+        "RETRY_GIVE_UP_LOG_LEVEL": "INFO",
+    }
+    if replaying:
+        settings["DOWNLOAD_HANDLERS"] = {"http": REPLAY_HANDLER, "https": REPLAY_HANDLER}
+        settings["HORIZON_REPLAY_DIR"] = replay_dir
+    return settings
