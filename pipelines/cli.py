@@ -95,6 +95,7 @@ def run_command(
     except (WeekError, SnapshotError) as error:
         fail([str(error)])
     err.print(f"{len(enabled)} sources enabled in {settings.sources_file}; home {settings.home}")
+    settings.prefect_home.mkdir(parents=True, exist_ok=True)
     os.environ.update(settings.prefect_environment())
     from pipelines.weekly import weekly_scan
 
