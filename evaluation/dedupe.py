@@ -22,7 +22,7 @@ import numpy as np
 
 from horizon.config import load_settings
 from horizon.embed import Embedder, default_embedder
-from horizon.ingest import IngestResult, Ingestor
+from horizon.ingest import Ingestor, IngestResult
 from horizon.normalise import item_from_record
 from horizon.runtime import Runtime
 
