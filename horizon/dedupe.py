@@ -10,6 +10,7 @@ similar; the date is what tells a second report of one event from a related even
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,33 +20,51 @@ from horizon.item import Item
 
 @dataclass(frozen=True)
 class DedupePolicy:
-    """Similarity a pair needs, by how much its dates tell us."""
+    """Similarity a pair needs, by how far apart its publication dates are.
 
-    similarity_when_dates_agree: float = 0.72
+    Reports of one announcement usually appear within a few days of each other; a week later
+    they need to read much more alike (a second report of the same thing, not a related
+    follow-up); further apart they are different events however alike they read.
+    """
+
+    similarity_within_days: float = 0.72
+    close_days: int = 3
+    similarity_within_near_days: float = 0.84
+    near_days: int = 10
     similarity_when_undated: float = 0.92
-    day_window: int = 3
 
 
 DEFAULT_POLICY = DedupePolicy()
 
 
-def dates_agree(first: Item, second: Item, window_days: int) -> bool | None:
-    """True when both dates can be the same event's, False when they cannot, None when unknown.
+def days_apart(first: Item, second: Item) -> float | None:
+    """Days between two publication dates; None when either date says too little to tell.
 
-    A month-precise date ("2025-05") agrees with any day of that month; a year-only date says
-    too little and counts as unknown.
+    A month-precise date ("2025-05") is 0 days from any day of that month and infinitely far
+    from any other month; a year-only date counts as unknown.
     """
     if first.published is None or second.published is None:
         return None
     if "year" in (first.published_precision, second.published_precision):
         return None
     if "month" in (first.published_precision, second.published_precision):
-        return _same_month(first.published, second.published)
-    return abs((first.published - second.published).total_seconds()) <= window_days * 86400
+        return 0.0 if _same_month(first.published, second.published) else math.inf
+    return abs((first.published - second.published).total_seconds()) / 86400
 
 
 def _same_month(first: datetime, second: datetime) -> bool:
     return (first.year, first.month) == (second.year, second.month)
+
+
+def needed_similarity(gap: float | None, policy: DedupePolicy = DEFAULT_POLICY) -> float | None:
+    """The similarity two reports this far apart need to be one announcement; None: never."""
+    if gap is None:
+        return policy.similarity_when_undated
+    if gap <= policy.close_days:
+        return policy.similarity_within_days
+    if gap <= policy.near_days:
+        return policy.similarity_within_near_days
+    return None
 
 
 def is_near_duplicate(
@@ -58,11 +77,8 @@ def is_near_duplicate(
     """
     if candidate.source and existing.source and candidate.source == existing.source:
         return False
-    agree = dates_agree(candidate, existing, policy.day_window)
-    if agree is False:
-        return False
-    needed = policy.similarity_when_dates_agree if agree else policy.similarity_when_undated
-    return similarity >= needed
+    needed = needed_similarity(days_apart(candidate, existing), policy)
+    return needed is not None and similarity >= needed
 
 
 def best_duplicate(

@@ -1,6 +1,6 @@
 from datetime import UTC, datetime
 
-from horizon.dedupe import DedupePolicy, best_duplicate, dates_agree, is_near_duplicate
+from horizon.dedupe import DedupePolicy, best_duplicate, days_apart, is_near_duplicate
 from horizon.item import Item
 
 
@@ -15,21 +15,27 @@ def item(item_id: str, source: str | None, published: str | None, precision: str
     )
 
 
-POLICY = DedupePolicy(similarity_when_dates_agree=0.72, similarity_when_undated=0.92, day_window=3)
+POLICY = DedupePolicy(
+    similarity_within_days=0.72,
+    close_days=3,
+    similarity_within_near_days=0.84,
+    near_days=10,
+    similarity_when_undated=0.92,
+)
 
 
-def test_reports_days_apart_agree_but_weeks_apart_do_not() -> None:
+def test_days_apart_counts_days_between_exact_dates() -> None:
     first = item("a", "ftc", "2025-09-11")
-    assert dates_agree(first, item("b", "fr", "2025-09-13"), 3) is True
-    assert dates_agree(first, item("c", "fr", "2025-10-02"), 3) is False
+    assert days_apart(first, item("b", "fr", "2025-09-13")) == 2
+    assert days_apart(first, item("c", "fr", "2025-10-02")) == 21
 
 
-def test_month_precise_date_agrees_with_any_day_of_that_month_and_year_only_is_unknown() -> None:
+def test_month_precise_date_is_close_to_any_day_of_that_month_and_year_only_is_unknown() -> None:
     exact = item("a", "anthropic", "2025-05-22")
-    assert dates_agree(exact, item("b", "blog", "2025-05-01", "month"), 3) is True
-    assert dates_agree(exact, item("c", "blog", "2025-04-01", "month"), 3) is False
-    assert dates_agree(exact, item("d", "blog", "2025-01-01", "year"), 3) is None
-    assert dates_agree(exact, item("e", "blog", None), 3) is None
+    assert days_apart(exact, item("b", "blog", "2025-05-01", "month")) == 0
+    assert days_apart(exact, item("c", "blog", "2025-04-01", "month")) == float("inf")
+    assert days_apart(exact, item("d", "blog", "2025-01-01", "year")) is None
+    assert days_apart(exact, item("e", "blog", None)) is None
 
 
 def test_similar_reports_from_two_sources_on_the_same_day_are_one_announcement() -> None:
@@ -38,7 +44,13 @@ def test_similar_reports_from_two_sources_on_the_same_day_are_one_announcement()
     assert not is_near_duplicate(register, ftc, 0.60, POLICY)
 
 
-def test_equally_similar_items_months_apart_are_different_events() -> None:
+def test_a_week_apart_reports_must_read_much_more_alike() -> None:
+    first, week_later = item("a", "dsit", "2025-07-10"), item("b", "ico", "2025-07-17")
+    assert not is_near_duplicate(week_later, first, 0.80, POLICY)
+    assert is_near_duplicate(week_later, first, 0.86, POLICY)
+
+
+def test_equally_similar_items_weeks_apart_are_different_events() -> None:
     guidelines, obligations = item("a", "ec", "2025-07-18"), item("b", "ec2", "2025-08-02")
     assert not is_near_duplicate(obligations, guidelines, 0.99, POLICY)
 
