@@ -3,6 +3,7 @@
 console script points at."""
 
 from horizon.cli import digest, find, items, sources
+from horizon.cli import workspace as workspace
 from horizon.cli.common import app
 
 __all__ = ["app", "digest", "find", "items", "sources"]

@@ -1,0 +1,527 @@
+"""The team workspace from a terminal: `web` serves it; `triage`, `flag`, `comment` and `tag`
+do what the web pages do, as a named user (`--as NAME`, checked for their role); `users`
+manages accounts; `evidence` writes a learner's horizon-scanning log."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from pydantic import BaseModel, ValidationError
+from rich.table import Table
+
+from horizon.cli.common import (
+    ControlsOption,
+    HomeOption,
+    JsonOption,
+    SourcesOption,
+    app,
+    err,
+    fail,
+    make_runtime,
+    out,
+)
+from horizon.config import ConfigError, load_catalogue
+from horizon.runtime import Runtime
+from horizon.state import StateDB
+from horizon.workspace import (
+    COMMAND_LINE,
+    Workspace,
+    WorkspaceError,
+    audit_csv,
+    build_evidence,
+    catalogue_ksbs,
+    render_evidence,
+)
+from horizon.workspace.evidence import FORMATS, EvidenceFormat
+from horizon.workspace.models import (
+    OPEN_STATES,
+    ROLES,
+    SEVERITIES,
+    STATE_LABELS,
+    TRIAGE_STATES,
+    CommentRequest,
+    FlagCloseRequest,
+    FlagRequest,
+    TokenRequest,
+    TriageRequest,
+    TriageState,
+    UserRequest,
+    Verdict,
+)
+
+users_app = typer.Typer(
+    help="Workspace users: add, list, disable, API tokens.", no_args_is_help=True
+)
+triage_app = typer.Typer(help="The triage queue and moving items along it.", no_args_is_help=True)
+flag_app = typer.Typer(help="Impact flags: raise, list, close.", no_args_is_help=True)
+comment_app = typer.Typer(help="Comments on items.", no_args_is_help=True)
+tag_app = typer.Typer(
+    help="Confirm or reject a control on an item (the classifier learns from it).",
+    no_args_is_help=True,
+)
+app.add_typer(users_app, name="users")
+app.add_typer(triage_app, name="triage")
+app.add_typer(flag_app, name="flag")
+app.add_typer(comment_app, name="comment")
+app.add_typer(tag_app, name="tag")
+
+ActorOption = Annotated[
+    str, typer.Option("--as", help="The workspace user making the change (an analyst or admin).")
+]
+ItemArgument = Annotated[str, typer.Argument(help="The item's id.")]
+Request = TypeVar("Request", bound=BaseModel)
+
+
+def open_workspace(runtime: Runtime, check_controls: bool = True) -> Workspace:
+    """The workspace over the home's state database (without opening the vector index)."""
+    controls = None
+    if check_controls:
+        try:
+            controls = load_catalogue([runtime.settings.controls_file]).control_ids()
+        except ConfigError as error:
+            fail(error.problems)
+    return Workspace(StateDB(runtime.settings.state_db), controls=controls)
+
+
+@contextmanager
+def plain_errors() -> Iterator[None]:
+    """Workspace refusals and bad fields as one plain line each, exit status 2."""
+    try:
+        yield
+    except WorkspaceError as error:
+        fail([str(error)])
+
+
+def validated(
+    model: type[Request], fields: dict[str, Any], named: dict[str, str] | None = None
+) -> Request:
+    """The request, or exit naming each bad field as the user wrote it (`named` maps fields
+    given as arguments or under another option name; others are `--field`)."""
+    try:
+        return model.model_validate(fields)
+    except ValidationError as error:
+        labels = named or {}
+        problems = []
+        for problem in error.errors():
+            field = str(problem["loc"][0])
+            message = str(problem["msg"]).removeprefix("Value error, ")
+            problems.append(f"{labels.get(field, '--' + field)}: {message}")
+        fail(problems)
+
+
+def print_json(value: Any) -> None:
+    sys.stdout.write(json.dumps(value, indent=2, default=str) + "\n")
+
+
+# ----- web -------------------------------------------------------------------------------
+
+
+@app.command("web")
+def web_command(
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=0, max=65535, help="Port.")] = 8000,
+    secure_cookies: Annotated[
+        bool,
+        typer.Option("--secure-cookies", help="Send cookies over HTTPS only (behind a TLS proxy)."),
+    ] = False,
+    home: HomeOption = None,
+    sources: SourcesOption = None,
+    controls: ControlsOption = None,
+) -> None:
+    """Serve the team workspace (search, items, triage, digest, audit) and its JSON API."""
+    import uvicorn
+
+    from horizon.web import create_app
+
+    runtime = make_runtime(home, sources, controls)
+    try:
+        application = create_app(runtime, secure_cookies=secure_cookies)
+    except ConfigError as error:
+        fail(error.problems)
+    err.print(
+        f"Horizon workspace for {runtime.settings.home} on http://{host}:{port}/ "
+        "(API description at /api/openapi.json). Stop with Ctrl+C."
+    )
+    uvicorn.run(application, host=host, port=port, log_level="warning")
+
+
+# ----- users -----------------------------------------------------------------------------
+
+
+@users_app.command("add")
+def users_add(
+    name: Annotated[str, typer.Argument(help="Login name: lower-case letters, digits, . _ -")],
+    role: Annotated[str, typer.Option("--role", help=f"One of {', '.join(ROLES)}.")] = "analyst",
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+    home: HomeOption = None,
+) -> None:
+    """Add a user. The password is asked for (twice) unless --password-stdin is given."""
+    password = (
+        sys.stdin.readline().rstrip("\n")
+        if password_stdin
+        else typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    )
+    request = validated(
+        UserRequest,
+        {"name": name, "role": role, "password": password},
+        {"name": "NAME", "password": "password"},
+    )
+    workspace = open_workspace(make_runtime(home), check_controls=False)
+    with plain_errors():
+        user = workspace.add_user(COMMAND_LINE, request)
+    err.print(f"Added {user.name} ({user.role}).")
+
+
+@users_app.command("list")
+def users_list(home: HomeOption = None, json_output: JsonOption = False) -> None:
+    """List users, their roles and whether they are active."""
+    workspace = open_workspace(make_runtime(home), check_controls=False)
+    users = workspace.list_users(COMMAND_LINE)
+    if json_output:
+        print_json([user.model_dump(mode="json") for user in users])
+        return
+    table = Table()
+    for column in ("name", "role", "status", "created"):
+        table.add_column(column)
+    for user in users:
+        status = "active" if user.active else "disabled"
+        table.add_row(user.name, user.role, status, f"{user.created:%Y-%m-%d}")
+    out.print(table)
+
+
+@users_app.command("disable")
+def users_disable(
+    name: Annotated[str, typer.Argument(help="The user to disable.")], home: HomeOption = None
+) -> None:
+    """Disable a user: they cannot sign in, and their sessions and API tokens stop working."""
+    workspace = open_workspace(make_runtime(home), check_controls=False)
+    with plain_errors():
+        workspace.disable_user(COMMAND_LINE, name)
+    err.print(f"Disabled {name}.")
+
+
+@users_app.command("token")
+def users_token(
+    name: Annotated[str, typer.Argument(help="The user the token acts as.")],
+    label: Annotated[str, typer.Option("--label", help="What the token is for.")] = "script",
+    home: HomeOption = None,
+) -> None:
+    """Create an API token for a user and print it (it is shown only this once)."""
+    workspace = open_workspace(make_runtime(home), check_controls=False)
+    with plain_errors():
+        user = workspace.active_user(name)
+        _, token = workspace.create_token(user, validated(TokenRequest, {"label": label}))
+    sys.stdout.write(token + "\n")
+
+
+# ----- triage ----------------------------------------------------------------------------
+
+
+@triage_app.command("list")
+def triage_list(
+    state: Annotated[
+        list[str] | None,
+        typer.Option("--state", help=f"Repeatable; one of {', '.join(TRIAGE_STATES)}."),
+    ] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=10000)] = 100,
+    home: HomeOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """The triage queue: relevant items in the given states (default: every open state)."""
+    unknown = [value for value in state or [] if value not in TRIAGE_STATES]
+    if unknown:
+        fail([f"--state: '{unknown[0]}' is not one of {', '.join(TRIAGE_STATES)}"])
+    states: list[TriageState] = [s for s in TRIAGE_STATES if s in (state or [])] or list(
+        OPEN_STATES
+    )
+    workspace = open_workspace(make_runtime(home), check_controls=False)
+    entries = workspace.queue(states, limit=limit)
+    if json_output:
+        print_json([entry.model_dump(mode="json") for entry in entries])
+        return
+    table = Table()
+    for column in ("id", "published", "state", "flags", "controls", "title"):
+        table.add_column(column)
+    for entry in entries:
+        table.add_row(
+            entry.item_id,
+            f"{entry.published:%Y-%m-%d}" if entry.published else "",
+            STATE_LABELS[entry.state],
+            str(entry.open_flags or ""),
+            ", ".join(entry.controls),
+            entry.title,
+        )
+    out.print(table)
+
+
+@triage_app.command("move")
+def triage_move(
+    item: ItemArgument,
+    state: Annotated[str, typer.Argument(help=f"One of {', '.join(TRIAGE_STATES)}.")],
+    actor: ActorOption,
+    rationale: Annotated[
+        str, typer.Option("--rationale", help="Why; required for impact and no-impact.")
+    ] = "",
+    home: HomeOption = None,
+) -> None:
+    """Move an item: new → under-review → impact / no-impact → actioned → closed."""
+    request = validated(TriageRequest, {"state": state, "rationale": rationale}, {"state": "STATE"})
+    workspace = open_workspace(make_runtime(home), check_controls=False)
+    with plain_errors():
+        record = workspace.move(workspace.active_user(actor), item, request)
+    err.print(f"{item} is now '{STATE_LABELS[record.state]}'.")
+
+
+@triage_app.command("show")
+def triage_show(
+    item: ItemArgument, home: HomeOption = None, json_output: JsonOption = False
+) -> None:
+    """An item's triage state, flags, comments and audit trail."""
+    workspace = open_workspace(make_runtime(home), check_controls=False)
+    with plain_errors():
+        record = workspace.triage(item)
+    flags, comments = workspace.flags(item_id=item), workspace.comments(item)
+    trail = workspace.audit(item_id=item)
+    if json_output:
+        print_json(
+            {
+                "triage": record.model_dump(mode="json"),
+                "flags": [flag.model_dump(mode="json") for flag in flags],
+                "comments": [comment.model_dump(mode="json") for comment in comments],
+                "audit": [entry.model_dump(mode="json") for entry in trail],
+            }
+        )
+        return
+    by = (
+        f" (by {record.updated_by}, {record.updated_at:%Y-%m-%d %H:%M})"
+        if record.updated_at
+        else ""
+    )
+    out.print(f"State: {STATE_LABELS[record.state]}{by}")
+    if record.rationale:
+        out.print(f"Rationale: {record.rationale}")
+    for flag in flags:
+        out.print(
+            f"Flag {flag.id} [{flag.status}] {flag.severity} on {', '.join(flag.controls)}, "
+            f"owner {flag.owner}, due {flag.due}: {flag.rationale}"
+        )
+    for comment in comments:
+        out.print(f"{comment.author} ({comment.at:%Y-%m-%d %H:%M}): {comment.body}")
+    for entry in trail:
+        out.print(f"{entry.at:%Y-%m-%d %H:%M} {entry.actor} {entry.action} {entry.subject}")
+
+
+@triage_app.command("audit")
+def triage_audit(
+    item: Annotated[str | None, typer.Option("--item", help="Only this item's changes.")] = None,
+    actor: Annotated[str | None, typer.Option("--actor", help="Only this user's changes.")] = None,
+    home: HomeOption = None,
+) -> None:
+    """The audit log as CSV on standard output (who, when, what, before, after)."""
+    workspace = open_workspace(make_runtime(home), check_controls=False)
+    sys.stdout.write(audit_csv(workspace.audit(item_id=item, actor=actor)))
+
+
+# ----- flags, comments, tags -------------------------------------------------------------
+
+
+@flag_app.command("add")
+def flag_add(
+    item: ItemArgument,
+    actor: ActorOption,
+    control: Annotated[
+        list[str], typer.Option("--control", help="An affected control id; repeatable.")
+    ],
+    severity: Annotated[str, typer.Option("--severity", help=f"One of {', '.join(SEVERITIES)}.")],
+    owner: Annotated[str, typer.Option("--owner", help="Who acts on it.")],
+    due: Annotated[str, typer.Option("--due", help="Due date, e.g. 2025-10-31.")],
+    rationale: Annotated[str, typer.Option("--rationale", help="Why it matters.")],
+    home: HomeOption = None,
+    controls: ControlsOption = None,
+) -> None:
+    """Raise an impact flag on an item; an undecided item moves to 'impact'."""
+    request = validated(
+        FlagRequest,
+        {
+            "controls": control,
+            "severity": severity,
+            "owner": owner,
+            "due": due,
+            "rationale": rationale,
+        },
+        {"controls": "--control"},
+    )
+    workspace = open_workspace(make_runtime(home, controls=controls))
+    with plain_errors():
+        flag = workspace.raise_flag(workspace.active_user(actor), item, request)
+    sys.stdout.write(f"{flag.id}\n")
+    err.print(f"Raised flag {flag.id} on {item}.")
+
+
+@flag_app.command("list")
+def flag_list(
+    item: Annotated[str | None, typer.Option("--item", help="Only this item's flags.")] = None,
+    home: HomeOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Impact flags, oldest first."""
+    workspace = open_workspace(make_runtime(home), check_controls=False)
+    flags = workspace.flags(item_id=item)
+    if json_output:
+        print_json([flag.model_dump(mode="json") for flag in flags])
+        return
+    table = Table()
+    for column in ("id", "item", "status", "severity", "controls", "owner", "due", "rationale"):
+        table.add_column(column)
+    for flag in flags:
+        table.add_row(
+            str(flag.id),
+            flag.item_id,
+            flag.status,
+            flag.severity,
+            ", ".join(flag.controls),
+            flag.owner,
+            flag.due.isoformat(),
+            flag.rationale,
+        )
+    out.print(table)
+
+
+@flag_app.command("close")
+def flag_close(
+    flag_id: Annotated[int, typer.Argument(help="The flag's number.")],
+    actor: ActorOption,
+    note: Annotated[str, typer.Option("--note", help="What was done.")] = "",
+    home: HomeOption = None,
+) -> None:
+    """Close an impact flag."""
+    request = validated(FlagCloseRequest, {"note": note})
+    workspace = open_workspace(make_runtime(home), check_controls=False)
+    with plain_errors():
+        workspace.close_flag(workspace.active_user(actor), flag_id, request)
+    err.print(f"Closed flag {flag_id}.")
+
+
+@comment_app.command("add")
+def comment_add(
+    item: ItemArgument,
+    text: Annotated[str, typer.Argument(help="The comment.")],
+    actor: ActorOption,
+    home: HomeOption = None,
+) -> None:
+    """Comment on an item."""
+    request = validated(CommentRequest, {"body": text}, {"body": "TEXT"})
+    workspace = open_workspace(make_runtime(home), check_controls=False)
+    with plain_errors():
+        workspace.add_comment(workspace.active_user(actor), item, request)
+    err.print(f"Commented on {item}.")
+
+
+@comment_app.command("list")
+def comment_list(
+    item: ItemArgument, home: HomeOption = None, json_output: JsonOption = False
+) -> None:
+    """An item's comments, oldest first."""
+    workspace = open_workspace(make_runtime(home), check_controls=False)
+    comments = workspace.comments(item)
+    if json_output:
+        print_json([comment.model_dump(mode="json") for comment in comments])
+        return
+    for comment in comments:
+        out.print(f"{comment.author} ({comment.at:%Y-%m-%d %H:%M}): {comment.body}")
+
+
+def _judge(verdict: Verdict) -> Callable[..., None]:
+    def command(
+        item: ItemArgument,
+        control: Annotated[str, typer.Argument(help="The control id, e.g. DATA-PRIVACY.")],
+        actor: ActorOption,
+        home: HomeOption = None,
+        controls: ControlsOption = None,
+    ) -> None:
+        workspace = open_workspace(make_runtime(home, controls=controls))
+        with plain_errors():
+            workspace.judge_tag(workspace.active_user(actor), item, control, verdict)
+        err.print(f"{control} {verdict}ed on {item}.")
+
+    command.__doc__ = (
+        "Confirm that CONTROL applies to ITEM (adding it if the classifier missed it)."
+        if verdict == "confirm"
+        else "Reject CONTROL on ITEM: the classifier was wrong to give it."
+    )
+    return command
+
+
+tag_app.command("confirm")(_judge("confirm"))
+tag_app.command("reject")(_judge("reject"))
+
+
+# ----- evidence --------------------------------------------------------------------------
+
+
+@app.command("evidence")
+def evidence_command(
+    user: Annotated[str, typer.Option("--user", help="The learner's workspace user name.")],
+    start: Annotated[str, typer.Option("--from", help="First day, e.g. 2025-09-01.")],
+    end: Annotated[str, typer.Option("--to", help="Last day (included).")],
+    fmt: Annotated[str, typer.Option("--format", help="md, csv or html.")] = "md",
+    output: Annotated[
+        Path | None, typer.Option("--output", help="Write here instead of standard output.")
+    ] = None,
+    home: HomeOption = None,
+    sources: SourcesOption = None,
+    controls: ControlsOption = None,
+) -> None:
+    """A learner's horizon-scanning log for an assessor: sources and coverage, digests and
+    items read, triage decisions, flags, tag verdicts and saved searches, mapped to AU0002."""
+    first, last, chosen = _evidence_arguments(start, end, fmt)
+    runtime = make_runtime(home, sources, controls)
+    try:
+        catalogue = load_catalogue([runtime.settings.controls_file])
+        monitored = runtime.sources.enabled()
+    except ConfigError as error:
+        fail(error.problems)
+    workspace = Workspace(StateDB(runtime.settings.state_db), controls=catalogue.control_ids())
+    with plain_errors():
+        log = build_evidence(
+            workspace,
+            user,
+            first,
+            last,
+            monitored,
+            runtime.settings.digests_dir,
+            catalogue_ksbs(catalogue),
+        )
+    text = render_evidence(log, chosen)
+    if output is None:
+        sys.stdout.write(text)
+        return
+    output.write_text(text, encoding="utf-8")
+    err.print(f"Wrote {output}")
+
+
+def _evidence_arguments(start: str, end: str, fmt: str) -> tuple[date, date, EvidenceFormat]:
+    problems = []
+    dates: dict[str, date] = {}
+    for option, value in (("--from", start), ("--to", end)):
+        try:
+            dates[option] = date.fromisoformat(value)
+        except ValueError:
+            problems.append(f"{option}: '{value}' is not a date; write it like 2025-09-30")
+    if fmt not in FORMATS:
+        problems.append(f"--format: '{fmt}' is not one of {', '.join(FORMATS)}")
+    if not problems and dates["--to"] < dates["--from"]:
+        problems.append("--to: the last day is before the first (--from)")
+    if problems:
+        fail(problems)
+    chosen: EvidenceFormat = "md" if fmt == "md" else "csv" if fmt == "csv" else "html"
+    return dates["--from"], dates["--to"], chosen

@@ -1,0 +1,167 @@
+"""The workspace from a terminal: users, triage, flags, comments and the audit CSV, as a named
+user whose role is checked, with plain one-line errors and nothing changed on refusal."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner, Result
+
+from horizon.cli import app
+from horizon.config import Settings
+from horizon.item import ControlTag, Item, Tags
+from horizon.normalise import content_hash
+from horizon.state import StateDB
+
+PASSWORD = "a long enough password\n"
+
+
+@pytest.fixture
+def home(settings: Settings) -> Path:
+    title = "EU AI Office publishes GPAI code of practice"
+    StateDB(settings.state_db).save_new_items(
+        [
+            Item(
+                id="gpai-code",
+                title=title,
+                publisher="European Commission",
+                published=datetime(2025, 7, 10, tzinfo=UTC),
+                content_hash=content_hash(title, ""),
+                tags=Tags(
+                    relevant=True,
+                    controls=[ControlTag(id="GPAI-MODELS", score=0.95, evidence=title)],
+                    type="guidance",
+                    jurisdiction="EU",
+                ),
+            )
+        ],
+        datetime(2025, 7, 11, tzinfo=UTC),
+    )
+    for name, role in (("ann", "analyst"), ("vic", "viewer")):
+        result = run(
+            settings.home, "users", "add", name, "--role", role, "--password-stdin", stdin=PASSWORD
+        )
+        assert result.exit_code == 0, result.output
+    return settings.home
+
+
+def run(home: Path, *arguments: str, stdin: str | None = None) -> Result:
+    return CliRunner().invoke(app, [*arguments, "--home", str(home)], input=stdin)
+
+
+def test_an_analyst_triages_flags_comments_and_closes_from_the_terminal(home: Path) -> None:
+    assert run(home, "triage", "move", "gpai-code", "under-review", "--as", "ann").exit_code == 0
+    flagged = run(
+        home,
+        "flag",
+        "add",
+        "gpai-code",
+        "--as",
+        "ann",
+        "--control",
+        "GPAI-MODELS",
+        "--control",
+        "THIRD-PARTY",
+        "--severity",
+        "critical",
+        "--owner",
+        "Procurement",
+        "--due",
+        "2025-08-02",
+        "--rationale",
+        "Our model supplier must sign the code.",
+    )
+    assert flagged.exit_code == 0, flagged.output
+    assert flagged.stdout.strip() == "1"
+    assert (
+        run(home, "comment", "add", "gpai-code", "Asked the supplier.", "--as", "ann").exit_code
+        == 0
+    )
+    queue = json.loads(run(home, "triage", "list", "--state", "impact", "--json").stdout)
+    assert [(entry["item_id"], entry["open_flags"]) for entry in queue] == [("gpai-code", 1)]
+    assert run(home, "flag", "close", "1", "--as", "ann", "--note", "Signed").exit_code == 0
+    [flag] = json.loads(run(home, "flag", "list", "--json").stdout)
+    assert (flag["status"], flag["controls"], flag["close_note"]) == (
+        "closed",
+        ["GPAI-MODELS", "THIRD-PARTY"],
+        "Signed",
+    )
+    shown = json.loads(run(home, "triage", "show", "gpai-code", "--json").stdout)
+    assert shown["triage"]["state"] == "impact"
+    assert [c["body"] for c in shown["comments"]] == ["Asked the supplier."]
+    rows = list(
+        csv.DictReader(io.StringIO(run(home, "triage", "audit", "--item", "gpai-code").stdout))
+    )
+    assert [row["action"] for row in rows] == [
+        "triage.move",
+        "flag.raise",
+        "triage.move",
+        "comment.add",
+        "flag.close",
+    ]
+    assert {row["actor"] for row in rows} == {"ann"}
+
+
+def test_a_viewer_is_refused_with_a_plain_line_and_nothing_changes(home: Path) -> None:
+    refused = run(home, "triage", "move", "gpai-code", "under-review", "--as", "vic")
+    assert refused.exit_code == 2
+    assert "vic is a viewer; triaging items needs the analyst role or higher" in refused.output
+    assert run(home, "triage", "audit").stdout.count("\n") == 3  # header and two user.add rows
+
+
+def test_bad_options_are_named_and_nothing_is_stored(home: Path) -> None:
+    bad = run(
+        home,
+        "flag",
+        "add",
+        "gpai-code",
+        "--as",
+        "ann",
+        "--control",
+        "gpai",
+        "--severity",
+        "extreme",
+        "--owner",
+        "x",
+        "--due",
+        "soon",
+        "--rationale",
+        "r",
+    )
+    assert bad.exit_code == 2
+    for expected in ("--control: 'gpai' is not a control id", "--severity:", "--due:"):
+        assert expected in bad.output
+    wrong_step = run(home, "triage", "move", "gpai-code", "closed", "--as", "ann")
+    assert wrong_step.exit_code == 2
+    assert "state: an item that is 'new' can move to 'under-review', not 'closed'" in (
+        wrong_step.output
+    )
+    unknown_user = run(home, "comment", "add", "gpai-code", "hi", "--as", "zoe")
+    assert unknown_user.exit_code == 2 and "no user called 'zoe'" in unknown_user.output
+    assert json.loads(run(home, "flag", "list", "--json").stdout) == []
+
+
+def test_users_are_listed_disabled_and_given_api_tokens(home: Path) -> None:
+    token = run(home, "users", "token", "ann", "--label", "nightly report")
+    assert token.exit_code == 0 and token.stdout.startswith("hzn_")
+    assert run(home, "users", "disable", "ann").exit_code == 0
+    users = {u["name"]: u for u in json.loads(run(home, "users", "list", "--json").stdout)}
+    assert (users["ann"]["active"], users["vic"]["role"]) == (False, "viewer")
+    disabled = run(home, "comment", "add", "gpai-code", "hi", "--as", "ann")
+    assert disabled.exit_code == 2 and "user 'ann' is disabled" in disabled.output
+    short = run(home, "users", "add", "eve", "--password-stdin", stdin="short\n")
+    assert short.exit_code == 2 and "password: String should have at least 10" in short.output
+
+
+def test_the_web_command_refuses_to_start_without_a_readable_control_catalogue(
+    home: Path, tmp_path: Path
+) -> None:
+    missing = tmp_path / "controls.yaml"
+    result = run(home, "web", "--controls", str(missing), "--port", "0")
+    assert result.exit_code == 2
+    assert f"{missing}: file not found" in result.output
