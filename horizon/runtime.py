@@ -18,6 +18,7 @@ from horizon.classify import Classifier
 from horizon.config import Settings, SourcesFile, load_catalogue, load_sources
 from horizon.embed import Embedder, default_embedder
 from horizon.store import Store, open_store
+from horizon.workspace import load_feedback
 
 
 @dataclass
@@ -39,7 +40,15 @@ class Runtime:
 
     @cached_property
     def tagger(self) -> Classifier:
-        return Classifier(load_catalogue([self.settings.controls_file]), self.embedder)
+        """The classifier, improved by every analyst verdict stored in this home so far."""
+        feedback = (
+            load_feedback(self.store.state, self.store.index)
+            if self.settings.state_db.exists()
+            else []
+        )
+        return Classifier(
+            load_catalogue([self.settings.controls_file]), self.embedder, feedback=feedback
+        )
 
 
 class HomeBusyError(RuntimeError):

@@ -1,0 +1,49 @@
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from horizon.config import Settings
+from horizon.embed import HashingEmbedder
+from horizon.ingest import Ingestor
+from horizon.normalise import item_from_record
+from horizon.runtime import HomeBusyError, Runtime, exclusive_home
+from horizon.workspace import COMMAND_LINE, Workspace
+
+
+def test_the_tagger_learns_from_analyst_verdicts_stored_in_the_home(settings: Settings) -> None:
+    item = item_from_record(
+        {
+            "id": "i1",
+            "title": "ICO publishes guidance on AI and personal data in recruitment",
+            "summary": "Employers using AI tools to screen candidates must assess data protection"
+            " risks and explain automated decisions.",
+            "publisher": "Information Commissioner's Office",
+        }
+    )
+    first = Runtime(settings, embedder_override=HashingEmbedder())
+    Ingestor(first.store, first.embedder, first.tagger).ingest([item], datetime.now(UTC))
+    given = first.store.state.get_items(["i1"])["i1"].item.tags
+    assert given is not None and given.controls
+    rejected = given.controls[0].id
+    Workspace(first.store.state).judge_tag(COMMAND_LINE, "i1", rejected, "reject")
+    later = Runtime(settings, embedder_override=HashingEmbedder())
+    (retagged,) = later.tagger.classify([item])
+    assert rejected not in retagged.control_ids()
+
+
+def test_a_second_writer_on_the_same_home_is_refused_plainly(settings: Settings) -> None:
+    with exclusive_home(settings), pytest.raises(HomeBusyError, match="is in use by process"):
+        with exclusive_home(settings):
+            pass
+    with exclusive_home(settings):
+        pass
+
+
+def test_classify_in_a_fresh_directory_creates_no_state(tmp_path: Path) -> None:
+    runtime = Runtime(
+        Settings(tmp_path, tmp_path / "s.yaml", Path("controls.yaml").resolve()),
+        embedder_override=HashingEmbedder(),
+    )
+    runtime.tagger.classify([item_from_record({"title": "AI rules"})])
+    assert not (tmp_path / "state.db").exists()
