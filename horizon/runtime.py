@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from horizon.classify import Classifier
-
 from horizon.config import Settings, SourcesFile, load_catalogue, load_sources
 from horizon.embed import Embedder, default_embedder
 from horizon.store import Store, open_store

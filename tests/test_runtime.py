@@ -33,9 +33,12 @@ def test_the_tagger_learns_from_analyst_verdicts_stored_in_the_home(settings: Se
 
 
 def test_a_second_writer_on_the_same_home_is_refused_plainly(settings: Settings) -> None:
-    with exclusive_home(settings), pytest.raises(HomeBusyError, match="is in use by process"):
-        with exclusive_home(settings):
-            pass
+    with (
+        exclusive_home(settings),
+        pytest.raises(HomeBusyError, match="is in use by process"),
+        exclusive_home(settings),
+    ):
+        pass
     with exclusive_home(settings):
         pass
 
