@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: install demo run test lint eval bench clean
+.PHONY: install demo run test lint eval bench serve web clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,12 +25,21 @@ test: $(STAMP) ## Run the test suite
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP) ## ruff and mypy
-	$(BIN)/ruff check horizon pipelines spiders tests evaluation
-	$(BIN)/ruff format --check horizon pipelines spiders tests evaluation
+	$(BIN)/ruff check horizon pipelines spiders tests evaluation bench demo
+	$(BIN)/ruff format --check horizon pipelines spiders tests evaluation bench demo
 	$(BIN)/mypy
 
 eval: $(STAMP) ## Measure tagging, de-duplication and search on ../shared/eval
 	$(BIN)/python -m evaluation
+
+bench: $(STAMP) ## Speed and memory benchmarks (search latency, ingest overhead)
+	$(BIN)/python -m bench
+
+serve: $(STAMP) ## Serve the weekly flow with Prefect on its cron schedule
+	$(BIN)/horizon serve
+
+web: $(STAMP) ## The team workspace on http://127.0.0.1:8000/
+	$(BIN)/horizon web
 
 clean: ## Remove the virtualenv and generated data in the project directory
 	rm -rf $(VENV) index digests state.db runs .prefect
