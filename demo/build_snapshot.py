@@ -116,6 +116,7 @@ class Failure:
 
 # --- Federal Register API details ------------------------------------------------------------
 
+
 def federal_register_url(raw: Mapping[str, Any]) -> str:
     """The document page address the Federal Register builds from date, number and title."""
     published = parse_required_datetime(str(raw.get("published")), str(raw.get("title")))
@@ -176,66 +177,96 @@ PROFILES: dict[str, Profile] = {
     ),
     "europarl-press": Profile(PLAIN, TEXT_XML, "etag", options={"dates": "offset", "cdata": True}),
     "enisa-news": Profile("enisa-news.html.j2", HTML_UTF8, "etag"),
-    "ai-act-tracker": Profile(
-        WORDPRESS, RSS_UTF8, "last-modified", link_domains=("europa.eu",)
-    ),
+    "ai-act-tracker": Profile(WORDPRESS, RSS_UTF8, "last-modified", link_domains=("europa.eu",)),
     "cen-cenelec-jtc21": Profile("cen-cenelec-jtc21.html.j2", HTML_UTF8, "last-modified"),
     "nist-news": Profile(DRUPAL, RSS_UTF8, options={"site": "https://www.nist.gov"}),
     "ftc-press": Profile(DRUPAL, RSS_UTF8, options={"site": "https://www.ftc.gov"}),
     "federal-register-ai": Profile(
-        "federal-register.json", "application/json; charset=utf-8", "etag", weak_etag=True,
+        "federal-register.json",
+        "application/json; charset=utf-8",
+        "etag",
+        weak_etag=True,
         headers={"Cache-Control": "max-age=0, private, must-revalidate"},
         url_builder=federal_register_url,
     ),
     "whitehouse-actions": Profile(WORDPRESS, RSS_UTF8),
     "cfpb-newsroom": Profile(PLAIN, RSS_UTF8, "last-modified", options={"dates": "offset"}),
     "sec-press": Profile(
-        PLAIN, "application/rss+xml; charset=utf-8", "etag",
+        PLAIN,
+        "application/rss+xml; charset=utf-8",
+        "etag",
         options={"dates": "offset", "guid": "uuid", "padded_titles": True, "creator": True},
     ),
     "eeoc-newsroom": Profile(DRUPAL, RSS_UTF8, options={"site": "https://www.eeoc.gov"}),
-    "copyright-office-newsnet": Profile(
-        PLAIN, XML_UTF8, "last-modified", options={"dates": "dc"}
-    ),
+    "copyright-office-newsnet": Profile(PLAIN, XML_UTF8, "last-modified", options={"dates": "dc"}),
     "oecd-ai": Profile(PLAIN, RSS_UTF8, "etag", options={"dates": "dc", "cdata": True}),
     "iso-sc42": Profile("iso-sc42.html.j2", HTML_UTF8, "none"),
     "ieee-sa-news": Profile("ieee-sa-news.html.j2", HTML_UTF8, "last-modified"),
     "coe-ai": Profile("coe-ai.html.j2", HTML_UTF8, "none"),
     "un-news": Profile(PLAIN, RSS_UTF8, "etag", options={"dates": "dc"}),
     "openai-news": Profile(
-        PLAIN, "application/xml; charset=utf-8", "etag",
+        PLAIN,
+        "application/xml; charset=utf-8",
+        "etag",
         options={"dates": "gmt", "cdata": True, "guid": "slug"},
     ),
     "anthropic-news": Profile("anthropic-news.html.j2", HTML_UTF8, "etag"),
     "google-ai-keyword": Profile(
-        PLAIN, "application/xml; charset=utf-8", "last-modified",
+        PLAIN,
+        "application/xml; charset=utf-8",
+        "last-modified",
         options={"dates": "offset", "media": True, "html_descriptions": True},
     ),
     "deepmind-blog": Profile(
-        PLAIN, "application/rss+xml; charset=utf-8", options={"dates": "gmt"},
+        PLAIN,
+        "application/rss+xml; charset=utf-8",
+        options={"dates": "gmt"},
         link_domains=("blog.google",),
     ),
     "gemini-api-changelog": Profile(
-        "gemini-api-changelog.html.j2", HTML_UTF8, "etag",
+        "gemini-api-changelog.html.j2",
+        HTML_UTF8,
+        "etag",
         link_domains=("developers.googleblog.com",),
     ),
     "azure-updates": Profile(
-        DOTNET, "application/rss+xml; charset=utf-8", "etag",
+        DOTNET,
+        "application/rss+xml; charset=utf-8",
+        "etag",
         link_domains=("azure.microsoft.com",),
     ),
     "aws-whats-new": Profile(
-        PLAIN, "application/rss+xml; charset=utf-8", "last-modified",
+        PLAIN,
+        "application/rss+xml; charset=utf-8",
+        "last-modified",
         options={"dates": "utc", "guid": "hash", "categories": True, "html_descriptions": True},
     ),
-    "meta-llama-releases": Profile(GITHUB, "application/atom+xml; charset=utf-8",
-                                   "etag", weak_etag=True, headers=GITHUB_HEADERS),
-    "gh-openai-python": Profile(GITHUB, "application/atom+xml; charset=utf-8",
-                                "etag", weak_etag=True, headers=GITHUB_HEADERS),
-    "gh-anthropic-sdk-python": Profile(GITHUB, "application/atom+xml; charset=utf-8",
-                                       "etag", weak_etag=True, headers=GITHUB_HEADERS),
+    "meta-llama-releases": Profile(
+        GITHUB,
+        "application/atom+xml; charset=utf-8",
+        "etag",
+        weak_etag=True,
+        headers=GITHUB_HEADERS,
+    ),
+    "gh-openai-python": Profile(
+        GITHUB,
+        "application/atom+xml; charset=utf-8",
+        "etag",
+        weak_etag=True,
+        headers=GITHUB_HEADERS,
+    ),
+    "gh-anthropic-sdk-python": Profile(
+        GITHUB,
+        "application/atom+xml; charset=utf-8",
+        "etag",
+        weak_etag=True,
+        headers=GITHUB_HEADERS,
+    ),
     "github-changelog": Profile(WORDPRESS, RSS_UTF8, "last-modified"),
     "hn-ai-regulation": Profile(
-        "json-feed.json", "application/feed+json; charset=utf-8", "none",
+        "json-feed.json",
+        "application/feed+json; charset=utf-8",
+        "none",
         link_domains=("*",),
     ),
 }
@@ -245,7 +276,9 @@ FAILURES: dict[str, Failure] = {
         404, "ofcom-404.html.j2", HTML_UTF8, {"Cache-Control": "no-cache, private"}
     ),
     "eurlex-legislation": Failure(
-        202, "eurlex-waf-challenge.html.j2", "text/html; charset=UTF-8",
+        202,
+        "eurlex-waf-challenge.html.j2",
+        "text/html; charset=UTF-8",
         {"x-amzn-waf-action": "challenge", "Cache-Control": "no-store, max-age=0"},
     ),
 }
@@ -264,12 +297,17 @@ EXPECTED_OUTCOMES: dict[str, str] = {
     "hn-ai-regulation": "blocked by robots.txt",
 }
 BODY_SUFFIX = {
-    "rss": "xml", "atom": "atom", "rdf": "rdf", "jsonfeed": "json", "json-api": "json",
+    "rss": "xml",
+    "atom": "atom",
+    "rdf": "rdf",
+    "jsonfeed": "json",
+    "json-api": "json",
     "html-listing": "html",
 }
 
 
 # --- reading the sample items ----------------------------------------------------------------
+
 
 class SampleDataError(Exception):
     """An item file is wrong; the message names the file, the item and the fix."""
@@ -325,6 +363,7 @@ def read_feed(source: Source) -> SampleFeed:
 
 # --- formatting helpers used by the templates ----------------------------------------------
 
+
 def rfc822(moment: datetime, style: str = "offset") -> str:
     """An RFC 822 date the way a given server writes it: own offset, GMT, +0000 or .NET's Z."""
     if style == "gmt":
@@ -347,8 +386,10 @@ def day_month_year(moment: datetime | date) -> str:
 
 
 def month_day_year(moment: datetime | date, short: bool = False) -> str:
-    return f"{moment:%b} {moment.day}, {moment.year}" if short else (
-        f"{moment:%B} {moment.day}, {moment.year}"
+    return (
+        f"{moment:%b} {moment.day}, {moment.year}"
+        if short
+        else (f"{moment:%B} {moment.day}, {moment.year}")
     )
 
 
@@ -410,6 +451,7 @@ def template_environment() -> jinja2.Environment:
 
 # --- rendering -----------------------------------------------------------------------------
 
+
 def render_federal_register(feed: SampleFeed) -> str:
     """The Federal Register documents API page: `count`, `total_pages`, `next_page_url`, results."""
     agencies: Mapping[str, Mapping[str, Any]] = feed.channel["agencies"]
@@ -438,8 +480,7 @@ def render_federal_register(feed: SampleFeed) -> str:
                 "html_url": item.url,
                 "pdf_url": f"https://www.govinfo.gov/content/pkg/FR-{day}/pdf/{number}.pdf",
                 "public_inspection_pdf_url": (
-                    f"https://public-inspection.federalregister.gov/{number}.pdf"
-                    f"?{day:%Y%m%d}"
+                    f"https://public-inspection.federalregister.gov/{number}.pdf?{day:%Y%m%d}"
                 ),
                 "publication_date": day.isoformat(),
                 "agencies": agency_rows,
@@ -562,8 +603,9 @@ def build_snapshot(sources: SourcesFile) -> Snapshot:
     snapshot = Snapshot()
     for robots_url, template_name in ROBOTS.items():
         text = environment.get_template(template_name).render().encode("utf-8")
-        snapshot.add(robots_url, 200, {"Content-Type": "text/plain; charset=utf-8"},
-                     template_name, text)
+        snapshot.add(
+            robots_url, 200, {"Content-Type": "text/plain; charset=utf-8"}, template_name, text
+        )
     for source in sources.sources:
         if source.id in FAILURES:
             failure = FAILURES[source.id]
@@ -581,9 +623,11 @@ def build_snapshot(sources: SourcesFile) -> Snapshot:
             status, served_at = REDIRECTS[source.id]
             moved = environment.get_template("moved.html.j2").render(location=served_at)
             snapshot.add(
-                source.url, status,
+                source.url,
+                status,
                 {"Location": served_at, "Content-Type": "text/html; charset=iso-8859-1"},
-                f"{source.id}-{status}.html", moved.encode("utf-8"),
+                f"{source.id}-{status}.html",
+                moved.encode("utf-8"),
             )
         body = render_body(environment, profile, feed).encode("utf-8")
         headers = response_headers(profile, body, feed.newest)
@@ -605,6 +649,7 @@ def write_snapshot(snapshot: Snapshot, directory: Path) -> None:
 
 
 # --- checking ------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Parsed:
@@ -846,23 +891,28 @@ def check(sources: SourcesFile, directory: Path) -> int:
     ]
     noise = sum(1 for item in window_items if item.noise)
     share = noise / len(window_items) if window_items else 0.0
-    print(f"  everyday items with no AI-governance angle: {noise} of {len(window_items)} "
-          f"({share:.0%})")
+    print(
+        f"  everyday items with no AI-governance angle: {noise} of {len(window_items)} "
+        f"({share:.0%})"
+    )
     if len(window_items) < MIN_ITEMS:
         problems.append(f"only {len(window_items)} items in the window; {MIN_ITEMS} wanted")
     if not 0.35 <= share <= 0.45:
         problems.append(f"noise share {share:.0%} is outside 35–45 %")
 
     shared = {
-        story: ids for story, ids in story_sources(feeds.values(), reachable).items()
+        story: ids
+        for story, ids in story_sources(feeds.values(), reachable).items()
         if len(ids) >= 2
     }
     print(f"\nStories reported by two or more reachable sources: {len(shared)}")
     if len(shared) < 40:
         problems.append(f"only {len(shared)} stories come from two or more sources; 40 wanted")
     problems.extend(url_collision_problems(feeds.values()))
-    print(f"Pages linked by more than one source under different URLs (tracking parameters): "
-          f"{tracking_duplicates(feeds.values())}")
+    print(
+        f"Pages linked by more than one source under different URLs (tracking parameters): "
+        f"{tracking_duplicates(feeds.values())}"
+    )
     size = directory_bytes(DEMO_DIR)
     print(f"demo/ size: {size / 1_000_000:.2f} MB")
     if size > MAX_DEMO_BYTES:
@@ -887,16 +937,20 @@ def parsed_weeks(report: SourceReport) -> list[tuple[int, int]]:
 
 
 def print_source_table(reports: Sequence[SourceReport], feeds: Mapping[str, SampleFeed]) -> None:
-    print(f"{'source':26} {'kind':12} {'outcome':24} {'items':>5} {'window':>6} {'W37':>4} "
-          f"{'noise':>5}")
+    print(
+        f"{'source':26} {'kind':12} {'outcome':24} {'items':>5} {'window':>6} {'W37':>4} "
+        f"{'noise':>5}"
+    )
     for report in reports:
         feed = feeds.get(report.source.id)
         weeks = [week for week in parsed_weeks(report) if in_window(week)]
         found = len(report.parsed) if not report.robots_blocked else len(feed.items if feed else ())
         noise = sum(1 for item in feed.items if item.noise) if feed else 0
         w37 = weeks.count(LAST_WEEK)
-        print(f"{report.source.id:26} {report.source.kind:12} {outcome_label(report):24} "
-              f"{found:5} {len(weeks):6} {w37:4} {noise:5}")
+        print(
+            f"{report.source.id:26} {report.source.kind:12} {outcome_label(report):24} "
+            f"{found:5} {len(weeks):6} {w37:4} {noise:5}"
+        )
 
 
 def print_weeks(reports: Sequence[SourceReport]) -> list[str]:
@@ -913,13 +967,17 @@ def print_weeks(reports: Sequence[SourceReport]) -> list[str]:
     monday = date.fromisocalendar(*FIRST_WEEK, 1)
     while (monday.isocalendar().year, monday.isocalendar().week) <= LAST_WEEK:
         week = (monday.isocalendar().year, monday.isocalendar().week)
-        print(f"  {week_label(week)} ({monday:%d %b}–{monday + timedelta(days=6):%d %b}): "
-              f"{counts[week]}")
+        print(
+            f"  {week_label(week)} ({monday:%d %b}–{monday + timedelta(days=6):%d %b}): "
+            f"{counts[week]}"
+        )
         if counts[week] == 0:
             problems.append(f"week {week_label(week)} has no items")
         monday += timedelta(weeks=1)
-    print(f"  total in the window: {sum(counts.values())}; older entries (catalogue rows, "
-          f"old releases): {outside}")
+    print(
+        f"  total in the window: {sum(counts.values())}; older entries (catalogue rows, "
+        f"old releases): {outside}"
+    )
     return problems
 
 
@@ -983,8 +1041,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"cannot build the snapshot: {error}", file=sys.stderr)
         return 2
     write_snapshot(snapshot, arguments.snapshot)
-    print(f"wrote {len(snapshot.responses)} responses and {len(snapshot.bodies)} bodies to "
-          f"{arguments.snapshot}")
+    print(
+        f"wrote {len(snapshot.responses)} responses and {len(snapshot.bodies)} bodies to "
+        f"{arguments.snapshot}"
+    )
     return 0
 
 

@@ -253,6 +253,9 @@ class Settings:
             "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
             "DO_NOT_TRACK": "1",
             "PREFECT_LOGGING_LEVEL": os.environ.get("PREFECT_LOGGING_LEVEL", "WARNING"),
+            "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": os.environ.get(
+                "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180"
+            ),
         }
 
 
@@ -311,3 +314,224 @@ def _catalogue_file(path: Path, base: Catalogue | None) -> Catalogue:
         raise ConfigError(describe_validation_error(path, data, error)) from None
     except ValueError as error:
         raise ConfigError([str(error)]) from None
+
+
+# ----- team profiles (profiles.yaml) and mail delivery (HORIZON_SMTP_*) --------------------
+
+_PROFILE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+_CONTROL_ID = re.compile(r"^[A-Z][A-Z0-9-]{1,62}$")
+_THEME_ID = re.compile(r"^[a-z][a-z0-9-]{1,62}$")
+_EMAIL_ADDRESS = re.compile(r"^[^@\s<>\",;]+@[^@\s<>\",;]+\.[^@\s<>\",;]+$")
+RESERVED_PROFILE_NAMES = ("all", "outbox")
+
+
+class Profile(_Strict):
+    """One team's weekly digest: who receives it and which items they care about.
+
+    An empty list of interest means "any"; the lists that are given must all match (a control
+    of interest AND a jurisdiction of interest, ...), and a match within a list is any of it.
+    """
+
+    name: str
+    title: str = ""
+    recipients: list[str] = Field(default_factory=list)
+    controls: list[str] = Field(default_factory=list)
+    themes: list[str] = Field(default_factory=list)
+    jurisdictions: list[str] = Field(default_factory=list)
+    types: list[str] = Field(default_factory=list)
+    min_relevance: float = Field(default=0.0, ge=0.0, le=1.0)
+    exclude_sources: list[str] = Field(default_factory=list)
+
+    @field_validator("name")
+    @classmethod
+    def _name_is_a_slug(cls, value: str) -> str:
+        if not _PROFILE_NAME.match(value):
+            raise ValueError("use lowercase letters, digits and hyphens, e.g. 'data-protection'")
+        if value in RESERVED_PROFILE_NAMES:
+            raise ValueError(
+                f"'{value}' is reserved (the all-items digest and the outbox use it); "
+                "choose another name"
+            )
+        return value
+
+    @field_validator("recipients")
+    @classmethod
+    def _plain_addresses(cls, values: list[str]) -> list[str]:
+        for value in values:
+            if not _EMAIL_ADDRESS.match(value):
+                raise ValueError(f"'{value}' is not an email address like team@example.org")
+        return values
+
+    @field_validator("controls")
+    @classmethod
+    def _control_ids(cls, values: list[str]) -> list[str]:
+        for value in values:
+            if not _CONTROL_ID.match(value):
+                raise ValueError(f"'{value}' is not a control id like DATA-PRIVACY")
+        return values
+
+    @field_validator("themes")
+    @classmethod
+    def _theme_ids(cls, values: list[str]) -> list[str]:
+        for value in values:
+            if not _THEME_ID.match(value):
+                raise ValueError(f"'{value}' is not a theme id like governance")
+        return values
+
+    @field_validator("jurisdictions")
+    @classmethod
+    def _jurisdictions(cls, values: list[str]) -> list[str]:
+        for value in values:
+            if not _JURISDICTION.match(value):
+                raise ValueError(
+                    f"'{value}' is not a jurisdiction; use UK, EU, US, INT, GLOBAL or an "
+                    "ISO 3166 alpha-2 code"
+                )
+        return values
+
+    @field_validator("types")
+    @classmethod
+    def _item_types(cls, values: list[str]) -> list[str]:
+        from horizon.item import ITEM_TYPES
+
+        for value in values:
+            if value not in ITEM_TYPES:
+                raise ValueError(
+                    f"'{value}' is not an item type; use one of {', '.join(ITEM_TYPES)}"
+                )
+        return values
+
+    @property
+    def label(self) -> str:
+        return self.title or self.name
+
+
+class ProfilesFile(_Strict):
+    profiles: list[Profile] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _names_are_unique(self) -> ProfilesFile:
+        seen: set[str] = set()
+        for profile in self.profiles:
+            if profile.name in seen:
+                raise ValueError(f"profile name '{profile.name}' is used twice; names must differ")
+            seen.add(profile.name)
+        return self
+
+    def named(self, name: str) -> Profile:
+        """The profile called `name`; ConfigError names the known ones when there is none."""
+        for profile in self.profiles:
+            if profile.name == name:
+                return profile
+        known = ", ".join(profile.name for profile in self.profiles) or "none"
+        raise ConfigError([f"no profile named '{name}'; known profiles: {known}"])
+
+
+def profiles_path(settings: Settings) -> Path:
+    """The home's own profiles.yaml, else the project's default beside the package."""
+    return _first_existing(settings.home / "profiles.yaml", PROJECT_ROOT / "profiles.yaml")
+
+
+def load_profiles(path: Path) -> ProfilesFile:
+    """Load and validate profiles.yaml; raise ConfigError listing every problem at once."""
+    data = read_yaml(path)
+    if data is None:
+        return ProfilesFile()
+    if not isinstance(data, dict):
+        raise ConfigError([f"{path}: expected a mapping with a 'profiles' list at the top"])
+    try:
+        return ProfilesFile.model_validate(data)
+    except ValidationError as error:
+        raise ConfigError(describe_validation_error(path, _labelled_by_name(data), error)) from None
+
+
+def _labelled_by_name(data: dict[str, Any]) -> dict[str, Any]:
+    """A copy whose profiles carry their name as `id`, so each problem names its profile."""
+    profiles = data.get("profiles")
+    if not isinstance(profiles, list):
+        return data
+    return {
+        **data,
+        "profiles": [
+            {**entry, "id": entry.get("name")} if isinstance(entry, dict) else entry
+            for entry in profiles
+        ],
+    }
+
+
+SmtpSecurity = Literal["starttls", "ssl", "none"]
+_SMTP_SECURITY: dict[str, SmtpSecurity] = {"starttls": "starttls", "ssl": "ssl", "none": "none"}
+_DEFAULT_SMTP_PORT: dict[SmtpSecurity, int] = {"starttls": 587, "ssl": 465, "none": 25}
+DEFAULT_SENDER = "Horizon <horizon@localhost>"
+
+
+class SmtpSettings(_Strict):
+    """How digests leave: an SMTP server when `host` is set, else the outbox folder."""
+
+    host: str | None = None
+    port: int = 587
+    security: SmtpSecurity = "starttls"
+    user: str | None = None
+    password: str | None = Field(default=None, repr=False)
+    sender: str = DEFAULT_SENDER
+
+    @property
+    def configured(self) -> bool:
+        return self.host is not None
+
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"
+
+
+def load_smtp_settings(env: Mapping[str, str] | None = None) -> SmtpSettings:
+    """Read HORIZON_SMTP_HOST, _PORT, _USER, _PASSWORD, _SECURITY (starttls, ssl or none) and
+    _FROM. Without a host, mail goes to the outbox; ConfigError lists every bad variable."""
+    environ = os.environ if env is None else env
+
+    def value(name: str) -> str | None:
+        text = environ.get(f"HORIZON_SMTP_{name}", "").strip()
+        return text or None
+
+    problems: list[str] = []
+    host = value("HOST")
+    security_text = (value("SECURITY") or "starttls").lower()
+    security = _SMTP_SECURITY.get(security_text, "starttls")
+    if security_text not in _SMTP_SECURITY:
+        problems.append(
+            f"HORIZON_SMTP_SECURITY: '{security_text}' is not allowed; use starttls, ssl or none"
+        )
+    port = _DEFAULT_SMTP_PORT[security]
+    port_text = value("PORT")
+    if port_text is not None:
+        if port_text.isdigit() and 0 < int(port_text) < 65536:
+            port = int(port_text)
+        else:
+            problems.append(f"HORIZON_SMTP_PORT: '{port_text}' is not a port number (1-65535)")
+    user, password = value("USER"), environ.get("HORIZON_SMTP_PASSWORD") or None
+    if (user is None) != (password is None):
+        problems.append(
+            "HORIZON_SMTP_USER and HORIZON_SMTP_PASSWORD: set both to log in, or neither"
+        )
+    sender = value("FROM")
+    if sender is not None:
+        if not _EMAIL_ADDRESS.match(sender.rsplit("<", 1)[-1].rstrip(">").strip()):
+            problems.append(
+                f"HORIZON_SMTP_FROM: '{sender}' is not an address like "
+                "'Horizon <horizon@example.org>'"
+            )
+    elif host is not None:
+        problems.append(
+            "HORIZON_SMTP_FROM: missing; set the sender address the SMTP server accepts, "
+            "e.g. 'Horizon <horizon@example.org>'"
+        )
+    if problems:
+        raise ConfigError(problems)
+    return SmtpSettings(
+        host=host,
+        port=port,
+        security=security,
+        user=user,
+        password=password,
+        sender=sender or DEFAULT_SENDER,
+    )

@@ -1,25 +1,61 @@
 """The weekly digest: what a compliance lead must read this week, and proof of what was checked.
 
-`build_digest` gathers the week's relevant items from the state, folds in every source that
-reported each one, ranks them (action first: upcoming deadlines and effective dates; then by tag
-strength, item type, independent sources and recency), groups the rest by control, lists what is
-coming up, and states the coverage — which sources were checked, unchanged or failed and why —
-so "nothing else this week" is a claim backed by evidence. `render_markdown` and `render_html`
-write it out; `write_digest` puts both under the home's `digests/`.
+`build_digest` gathers the week's relevant items for one profile (a team's interests, or all
+items), with items found too late for their own week's digest (`late_discoveries`), folds in
+every source that reported each one and ranks them (see `rank_score`). The digest opens with
+the top changes (everything that needs action, then the strongest of the rest), groups the
+remainder by control with its themes, lists consultations closing within 30 days and rules and
+vendor changes taking effect soon, draws the 12-week trend and states the coverage — which
+sources were checked, unchanged or failed and why — so "nothing else this week" is a claim
+backed by evidence.
+
+Each digest is written as Markdown, email-safe HTML (inline CSS, no scripts; scraped text is
+escaped and the whole body passes through the nh3 sanitiser), plain text and JSON, with its
+chart (PNG) and calendar (iCalendar). `publish_week` writes every profile's digest and the
+all-items one, the Atom feed, and sends each team's email exactly once.
 """
 
 from __future__ import annotations
 
+import json
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import cache
 from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlsplit
 
+import nh3
 from jinja2 import Environment, PackageLoader, StrictUndefined
+from markupsafe import Markup
+from pydantic import BaseModel, Field
 
-from horizon.config import Source
-from horizon.item import Item
+from horizon.calendar import CalendarEvent, build_calendar
+from horizon.chart import Trend, render_trend_png
+from horizon.config import (
+    Profile,
+    Settings,
+    SmtpSettings,
+    Source,
+    load_profiles,
+    load_smtp_settings,
+    profiles_path,
+)
+from horizon.deliver import (
+    Delivery,
+    DeliveryLedger,
+    DigestMail,
+    OutboxTransport,
+    SmtpTransport,
+    Transport,
+    chart_content_id,
+    deliver,
+)
+from horizon.feed import write_feed
+from horizon.item import ControlTag, Item
+from horizon.profiles import ALL_ITEMS, interest_score, matches
 from horizon.state import Report, SourceCheck, StateDB, StoredItem
 
 _WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
@@ -41,9 +77,22 @@ TYPE_LABEL = {
     "vendor-change": "vendor change",
     "report": "report",
 }
+SOURCE_WEIGHT = 0.1
+SOURCE_WEIGHT_CAP = 0.3
+UPCOMING_WEIGHT = 0.3
+RECENCY_WEIGHT = 0.1
+RECENCY_DAYS = 14
 COMING_UP_DAYS = 30
 ACTION_HORIZON_DAYS = 120
+CALENDAR_DAYS = 365
+TREND_WEEKS = 12
+LATE_DISCOVERY_DAYS = 60
+DIGEST_GRACE = timedelta(days=1)
+TOP_LIMIT = 5
+TOP_MIN_SCORE = 0.8
 SUMMARY_CHARS = 280
+EVIDENCE_CHARS = 240
+NO_CONTROL = "Other relevant items"
 
 
 class WeekError(ValueError):
@@ -105,6 +154,8 @@ class DigestEntry:
     rank_score: float
     also_reported_by: list[Report]
     action: str | None = None
+    primary_control: str = NO_CONTROL
+    first_seen_late: bool = False
 
     @property
     def item(self) -> Item:
@@ -114,12 +165,19 @@ class DigestEntry:
     def short_summary(self) -> str:
         return shorten(self.item.summary, SUMMARY_CHARS)
 
+
+@dataclass(frozen=True)
+class DatedEntry:
+    """A date a reader must not miss: a consultation closing or a rule taking effect."""
+
+    when: date
+    what: str
+    entry: DigestEntry
+    days_away: int
+
     @property
-    def primary_control(self) -> str:
-        tags = self.item.tags
-        if tags is None or not tags.controls:
-            return "Other relevant items"
-        return max(tags.controls, key=lambda control: control.score).id
+    def kind(self) -> str:
+        return "deadline" if self.what == "closes" else "effective"
 
 
 @dataclass(frozen=True)
@@ -137,6 +195,11 @@ class Coverage:
     unchanged: int = 0
     failed: list[CoverageLine] = field(default_factory=list)
     never_checked: list[str] = field(default_factory=list)
+    excluded: list[str] = field(default_factory=list)
+
+    @property
+    def answered(self) -> int:
+        return self.checked - len(self.failed)
 
     @property
     def statement(self) -> str:
@@ -155,14 +218,38 @@ class Digest:
     as_of: datetime
     profile: str
     scanned: int
-    act_on: list[DigestEntry]
+    top: list[DigestEntry]
     by_control: dict[str, list[DigestEntry]]
-    coming_up: list[tuple[date, str, DigestEntry]]
+    closing: list[DatedEntry]
+    taking_effect: list[DatedEntry]
+    calendar: list[DatedEntry]
+    themes: dict[str, int]
+    trend: Trend
     coverage: Coverage
+    profile_name: str = ALL_ITEMS.name
+
+    @property
+    def entries(self) -> list[DigestEntry]:
+        return self.top + [entry for entries in self.by_control.values() for entry in entries]
+
+    @property
+    def act_on(self) -> list[DigestEntry]:
+        """The top changes, read first (with `by_control`, every entry of the digest)."""
+        return self.top
+
+    @property
+    def need_action(self) -> list[DigestEntry]:
+        """The entries with a deadline or an effective date coming up."""
+        return [entry for entry in self.top if entry.action]
+
+    @property
+    def coming_up(self) -> list[tuple[date, str, DigestEntry]]:
+        lines = [(d.when, d.what, d.entry) for d in (*self.closing, *self.taking_effect)]
+        return sorted(lines, key=lambda line: (line[0], line[2].item.title))
 
     @property
     def relevant_count(self) -> int:
-        return len(self.act_on) + sum(len(entries) for entries in self.by_control.values())
+        return len(self.entries)
 
     @property
     def title(self) -> str:
@@ -172,6 +259,15 @@ class Digest:
     def period(self) -> str:
         first, last = self.week.monday, self.week.monday + timedelta(days=6)
         return f"{first:%-d %b %Y} – {last:%-d %b %Y}"
+
+    @property
+    def headline(self) -> str:
+        """One line a reader (or a subject line) can stop at."""
+        need = len(self.need_action)
+        return (
+            f"{need} need{'s' if need == 1 else ''} action, {self.relevant_count} relevant, "
+            f"{self.coverage.checked} sources checked"
+        )
 
 
 def shorten(text: str, limit: int) -> str:
@@ -193,19 +289,42 @@ def escape_markdown(text: str | None) -> str:
     return _MARKDOWN_SPECIAL.sub(r"\\\1", text or "")
 
 
-def rank_score(stored: StoredItem, as_of: date) -> float:
-    """Higher first: tag strength, item type, independent sources, an upcoming date, recency."""
+def web_url(url: str | None) -> str:
+    """The URL when it is an http(s) address, with characters that would end a Markdown or
+    HTML link percent-encoded; otherwise empty, so no other scheme becomes a link."""
+    if not url:
+        return ""
+    try:
+        scheme = urlsplit(url.strip()).scheme.lower()
+    except ValueError:
+        return ""
+    if scheme not in ("http", "https"):
+        return ""
+    return quote(url.strip(), safe="/:?#[]@!$&'*+,;=%~-._")
+
+
+def independent_sources(stored: StoredItem) -> int:
+    """How many different publishers reported the item (two feeds of one publisher are one)."""
+    publishers = {report.publisher or report.source or "" for report in stored.reports}
+    return max(1, len(publishers - {""}))
+
+
+def rank_score(stored: StoredItem, as_of: date, profile: Profile | None = None) -> float:
+    """Higher first. The tag score for the profile's controls (0-1), plus: the item type
+    (legislation 0.3 … report 0), 0.1 for each further independent publisher (up to 0.3), 0.3
+    for a deadline or effective date within 120 days, and up to 0.1 for recency."""
     item, tags = stored.item, stored.item.tags
     if tags is None:
         return 0.0
-    score = max((control.score for control in tags.controls), default=0.0)
+    score = interest_score(tags, profile or ALL_ITEMS)
     score += TYPE_WEIGHT.get(tags.type, 0.0)
-    score += min(0.3, 0.1 * (len(stored.sources) - 1)) if stored.sources else 0.0
+    score += min(SOURCE_WEIGHT_CAP, SOURCE_WEIGHT * (independent_sources(stored) - 1))
     upcoming = [when for when in (tags.deadline, tags.effective) if when and when >= as_of]
     if upcoming and (min(upcoming) - as_of).days <= ACTION_HORIZON_DAYS:
-        score += 0.3
+        score += UPCOMING_WEIGHT
     if item.published is not None:
-        score += 0.05 * max(0.0, 1.0 - (as_of - item.published.date()).days / 7)
+        age = (as_of - item.published.date()).days
+        score += RECENCY_WEIGHT * max(0.0, 1.0 - age / RECENCY_DAYS)
     return round(score, 4)
 
 
@@ -215,12 +334,15 @@ def action_for(item: Item, as_of: date) -> str | None:
     if tags is None:
         return None
     if tags.deadline and tags.deadline >= as_of:
-        days = (tags.deadline - as_of).days
-        return f"closes {tags.deadline:%-d %b %Y} (in {days} days)"
+        return f"closes {tags.deadline:%-d %b %Y} ({_days_away((tags.deadline - as_of).days)})"
     if tags.effective and as_of <= tags.effective <= as_of + timedelta(days=ACTION_HORIZON_DAYS):
         days = (tags.effective - as_of).days
-        return f"effective {tags.effective:%-d %b %Y} (in {days} days)"
+        return f"effective {tags.effective:%-d %b %Y} ({_days_away(days)})"
     return None
+
+
+def _days_away(days: int) -> str:
+    return {0: "today", 1: "tomorrow"}.get(days, f"in {days} days")
 
 
 def build_digest(
@@ -228,62 +350,157 @@ def build_digest(
     week: Week,
     sources: list[Source],
     as_of: datetime | None = None,
-    profile: str = "AI governance (all controls)",
+    profile: Profile | None = None,
 ) -> Digest:
-    """Everything the digest of `week` shows, read from the state as of `as_of` (default: the
-    end of the week)."""
+    """Everything the digest of `week` shows for `profile` (default: all relevant items), read
+    from the state as of `as_of` (default: the end of the week)."""
+    chosen = profile or ALL_ITEMS
     moment = as_of or week.end
     today = moment.date()
-    in_week = state.items_in_window(week.start, week.end)
-    relevant = [s for s in in_week if s.item.tags is not None and s.item.tags.relevant]
+    in_week = state.items_in_window(week.start, week.end) + late_discoveries(state, week)
     entries = sorted(
         (
-            DigestEntry(
-                stored=stored,
-                rank_score=rank_score(stored, today),
-                also_reported_by=stored.other_reports,
-                action=action_for(stored.item, today),
-            )
-            for stored in relevant
+            _entry(stored, today, chosen, late=_published_before(stored, week.start))
+            for stored in in_week
+            if matches(stored, chosen)
         ),
         key=lambda entry: (-entry.rank_score, entry.item.title),
     )
-    act_on = [entry for entry in entries if entry.action]
+    top = _top_changes(entries)
+    top_ids = {entry.item.id for entry in top}
     by_control: dict[str, list[DigestEntry]] = defaultdict(list)
     for entry in entries:
-        if not entry.action:
+        if entry.item.id not in top_ids:
             by_control[entry.primary_control].append(entry)
+    dated = _dated(state, today, chosen)
+    excluded = set(chosen.exclude_sources)
     return Digest(
         week=week,
         as_of=moment,
-        profile=profile,
+        profile=chosen.label,
+        profile_name=chosen.name,
         scanned=len(in_week),
-        act_on=act_on,
+        top=top,
         by_control=dict(sorted(by_control.items(), key=lambda kv: -kv[1][0].rank_score)),
-        coming_up=_coming_up(state, today),
-        coverage=_coverage(state.latest_checks(before=moment + timedelta(days=1)), sources),
+        closing=[d for d in dated if d.what == "closes" and d.days_away <= COMING_UP_DAYS],
+        taking_effect=[
+            d for d in dated if d.what == "takes effect" and d.days_away <= ACTION_HORIZON_DAYS
+        ],
+        calendar=dated,
+        themes=dict(Counter(theme for e in entries for theme in _themes(e.item)).most_common()),
+        trend=_trend(state, week, chosen),
+        coverage=_coverage(
+            state.latest_checks(before=moment + timedelta(days=1)),
+            [source for source in sources if source.id not in excluded],
+            sorted(excluded & {source.id for source in sources}),
+        ),
     )
 
 
-def _coming_up(state: StateDB, today: date) -> list[tuple[date, str, DigestEntry]]:
-    horizon_end = today + timedelta(days=ACTION_HORIZON_DAYS)
-    lines: list[tuple[date, str, DigestEntry]] = []
-    for stored in state.items_with_dates_between(today, horizon_end):
+def late_discoveries(state: StateDB, week: Week) -> list[StoredItem]:
+    """Items published before the week (up to LATE_DISCOVERY_DAYS) that Horizon first saw
+    only after their own week's digest was written, so they would otherwise never be shown.
+
+    A digest is written on the morning after its week, so the window of first sightings is
+    shifted by a day: an item first seen by that Monday-morning run is in its own week's digest
+    already. Nothing counts as late before the installation's first run, whose catch-up of
+    older items is not news.
+    """
+    seen_from = week.start + DIGEST_GRACE
+    seen_until = week.end + DIGEST_GRACE
+    with state.connect() as connection:
+        first_run = connection.execute("SELECT MIN(as_of) FROM runs").fetchone()[0]
+        if first_run is None or datetime.fromisoformat(first_run) >= seen_from:
+            return []
+        ids = [
+            row["id"]
+            for row in connection.execute(
+                "SELECT id FROM items WHERE first_seen >= ? AND first_seen < ? "
+                "AND published >= ? AND published < ? ORDER BY published DESC",
+                (
+                    seen_from.isoformat(),
+                    seen_until.isoformat(),
+                    (week.start - timedelta(days=LATE_DISCOVERY_DAYS)).isoformat(),
+                    week.start.isoformat(),
+                ),
+            )
+        ]
+    stored = state.get_items(ids)
+    return [stored[item_id] for item_id in ids]
+
+
+def _entry(stored: StoredItem, today: date, profile: Profile, late: bool = False) -> DigestEntry:
+    tags = stored.item.tags
+    wanted = set(profile.controls)
+    interesting = [c for c in (tags.controls if tags else []) if not wanted or c.id in wanted]
+    primary = max(interesting, key=lambda control: control.score).id if interesting else NO_CONTROL
+    return DigestEntry(
+        stored=stored,
+        rank_score=rank_score(stored, today, profile),
+        also_reported_by=stored.other_reports,
+        action=action_for(stored.item, today),
+        primary_control=primary,
+        first_seen_late=late,
+    )
+
+
+def _themes(item: Item) -> list[str]:
+    return list(item.tags.themes) if item.tags else []
+
+
+def _published_before(stored: StoredItem, start: datetime) -> bool:
+    published = stored.item.published
+    return published is not None and published < start
+
+
+def _top_changes(entries: list[DigestEntry]) -> list[DigestEntry]:
+    """Everything that needs action, then the strongest of the rest, up to TOP_LIMIT."""
+    top = [entry for entry in entries if entry.action]
+    for entry in entries:
+        if len(top) >= TOP_LIMIT:
+            break
+        if not entry.action and entry.rank_score >= TOP_MIN_SCORE:
+            top.append(entry)
+    return sorted(top, key=lambda entry: (entry.action is None, -entry.rank_score))
+
+
+def _dated(state: StateDB, today: date, profile: Profile) -> list[DatedEntry]:
+    """Known deadlines and effective dates in the coming year for items the profile keeps."""
+    lines: list[DatedEntry] = []
+    for stored in state.items_with_dates_between(today, today + timedelta(days=CALENDAR_DAYS)):
         tags = stored.item.tags
-        if tags is None:
+        if tags is None or not matches(stored, profile):
             continue
-        entry = DigestEntry(stored, 0.0, stored.other_reports)
-        if tags.deadline and today <= tags.deadline <= today + timedelta(days=COMING_UP_DAYS):
-            lines.append((tags.deadline, "closes", entry))
-        if tags.effective and today <= tags.effective <= horizon_end:
-            lines.append((tags.effective, "takes effect", entry))
-    return sorted(lines, key=lambda line: (line[0], line[2].item.title))
+        entry = _entry(stored, today, profile)
+        for when, what in ((tags.deadline, "closes"), (tags.effective, "takes effect")):
+            if when is not None and today <= when <= today + timedelta(days=CALENDAR_DAYS):
+                lines.append(DatedEntry(when, what, entry, (when - today).days))
+    return sorted(lines, key=lambda line: (line.when, line.entry.item.title))
 
 
-def _coverage(checks: list[SourceCheck], sources: list[Source]) -> Coverage:
+def _trend(state: StateDB, week: Week, profile: Profile) -> Trend:
+    weeks = [week.previous(back) for back in range(TREND_WEEKS - 1, -1, -1)]
+    position = {each: index for index, each in enumerate(weeks)}
+    totals = [0] * len(weeks)
+    series: dict[str, list[int]] = defaultdict(lambda: [0] * len(weeks))
+    for stored in state.items_in_window(weeks[0].start, week.end):
+        published = stored.item.published
+        tags = stored.item.tags
+        if published is None or tags is None or not matches(stored, profile):
+            continue
+        index = position.get(Week.containing(published))
+        if index is None:
+            continue
+        totals[index] += 1
+        for theme in tags.themes:
+            series[theme][index] += 1
+    return Trend(weeks=[each.label for each in weeks], totals=totals, series=dict(series))
+
+
+def _coverage(checks: list[SourceCheck], sources: list[Source], excluded: list[str]) -> Coverage:
     names = {source.id: source.name for source in sources}
     checked = {check.source: check for check in checks if check.source in names}
-    coverage = Coverage(checked=len(checked))
+    coverage = Coverage(checked=len(checked), excluded=excluded)
     for source_id, check in sorted(checked.items()):
         if check.outcome == "failed":
             streak = (
@@ -309,7 +526,50 @@ def _ordinal(number: int) -> str:
     return f"{number}{suffix}"
 
 
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" + ("" if number == 1 else "s")
+
+
+# ----- rendering -------------------------------------------------------------------------
+
+_HTML_TAGS = {
+    "a", "br", "code", "div", "em", "h1", "h2", "h3", "hr", "img", "li", "ol", "p", "q",
+    "span", "strong", "table", "tbody", "td", "th", "thead", "tr", "ul",
+}  # fmt: skip
+_HTML_ATTRIBUTES = {
+    "*": {"style"},
+    "a": {"href", "title"},
+    "img": {"src", "alt", "width", "height"},
+    "ol": {"start"},
+    "td": {"colspan"},
+    "th": {"colspan"},
+}
+_CSS_PROPERTIES = {
+    "background-color", "border", "border-bottom", "border-collapse", "border-top", "color",
+    "display", "font-family", "font-size", "font-style", "font-weight", "height",
+    "line-height", "list-style", "margin", "margin-bottom", "margin-left", "margin-right",
+    "margin-top", "max-width", "padding", "padding-bottom", "padding-left", "padding-right",
+    "padding-top", "text-align", "text-decoration", "vertical-align", "width",
+}  # fmt: skip
+_URL_SCHEMES = {"http", "https", "mailto", "cid"}
+
+
+def sanitise_html(fragment: str) -> str:
+    """The digest body through nh3 (ammonia): only the tags, attributes, CSS properties and
+    URL schemes the digest itself uses survive, whatever a scraped string tried to smuggle in."""
+    return nh3.clean(
+        fragment,
+        tags=_HTML_TAGS,
+        attributes=_HTML_ATTRIBUTES,
+        url_schemes=_URL_SCHEMES,
+        filter_style_properties=_CSS_PROPERTIES,
+        strip_comments=True,
+    )
+
+
+@cache
 def _environment(autoescape: bool) -> Environment:
+    """The template environment, built (and its templates compiled) once per process."""
     environment = Environment(
         loader=PackageLoader("horizon", "templates"),
         autoescape=autoescape,
@@ -320,19 +580,207 @@ def _environment(autoescape: bool) -> Environment:
     )
     environment.filters["day"] = lambda value: f"{value:%-d %b %Y}" if value else "undated"
     environment.filters["md"] = escape_markdown
-    environment.filters["count"] = lambda number, noun: (
-        f"{number} {noun}" + ("" if number == 1 else "s")
+    environment.filters["url"] = web_url
+    environment.filters["away"] = _days_away
+    environment.filters["evidence"] = lambda text: shorten(text or "", EVIDENCE_CHARS)
+    environment.filters["count"] = _count
+    environment.filters["scores"] = _scores
+    environment.filters["tally"] = lambda counts: " · ".join(f"{k} {v}" for k, v in counts.items())
+    environment.filters["theme_totals"] = lambda series: " · ".join(
+        f"{theme} {sum(counts)}" for theme, counts in sorted(series.items())
     )
+    environment.filters["reporters_md"] = _reporters_markdown
+    environment.filters["reporters_text"] = _reporters_text
     environment.globals["type_label"] = TYPE_LABEL
     return environment
 
 
-def render_markdown(digest: Digest) -> str:
-    return _environment(autoescape=False).get_template("digest.md.j2").render(d=digest)
+def _scores(controls: list[ControlTag]) -> str:
+    return ", ".join(f"{control.id} {control.score:.2f}" for control in controls) or "none"
 
 
-def render_html(digest: Digest) -> str:
-    return _environment(autoescape=True).get_template("digest.html.j2").render(d=digest)
+def _reporters_markdown(reports: list[Report]) -> str:
+    return "; ".join(
+        escape_markdown(report.publisher)
+        + (f" ({report.source})" if report.source else "")
+        + (f" <{web_url(report.url)}>" if web_url(report.url) else "")
+        for report in reports
+    )
+
+
+def _reporters_text(reports: list[Report]) -> str:
+    return "; ".join(
+        report.publisher
+        + (f" ({report.source})" if report.source else "")
+        + (f" {web_url(report.url)}" if web_url(report.url) else "")
+        for report in reports
+    )
+
+
+def render_markdown(digest: Digest, chart_src: str | None = None) -> str:
+    return (
+        _environment(autoescape=False)
+        .get_template("digest.md.j2")
+        .render(d=digest, chart_src=chart_src)
+    )
+
+
+def render_text(digest: Digest) -> str:
+    """Plain text, for the email's text part and for reading in a terminal."""
+    return _environment(autoescape=False).get_template("digest.txt.j2").render(d=digest)
+
+
+def render_html(digest: Digest, chart_src: str | None = None) -> str:
+    """A complete, email-safe HTML page; `chart_src` is the chart's file name or `cid:` URL."""
+    environment = _environment(autoescape=True)
+    body = environment.get_template("digest_body.html.j2").render(d=digest, chart_src=chart_src)
+    return environment.get_template("digest.html.j2").render(
+        d=digest, body=Markup(sanitise_html(body))
+    )
+
+
+def digest_record(digest: Digest, files: dict[str, str] | None = None) -> dict[str, Any]:
+    """The digest as plain data (the JSON format), also what the Atom feed is built from."""
+    environment = _environment(autoescape=True)
+    overview = environment.get_template("digest_overview.html.j2").render(d=digest)
+    return {
+        "title": digest.title,
+        "week": digest.week.label,
+        "period": digest.period,
+        "profile": {"name": digest.profile_name, "title": digest.profile},
+        "generated_at": digest.as_of.isoformat(),
+        "summary": digest.headline,
+        "overview_html": sanitise_html(overview),
+        "counts": {
+            "items_this_week": digest.scanned,
+            "relevant": digest.relevant_count,
+            "need_action": len(digest.need_action),
+        },
+        "top_changes": [_entry_record(entry) for entry in digest.top],
+        "by_control": {
+            control: [_entry_record(entry) for entry in entries]
+            for control, entries in digest.by_control.items()
+        },
+        "themes": digest.themes,
+        "closing_soon": [_dated_record(line) for line in digest.closing],
+        "taking_effect": [_dated_record(line) for line in digest.taking_effect],
+        "trend": digest.trend.as_dict(),
+        "coverage": {
+            "statement": digest.coverage.statement,
+            "checked": digest.coverage.checked,
+            "ok": digest.coverage.ok,
+            "unchanged": digest.coverage.unchanged,
+            "failed": [
+                {"source": line.source, "name": line.name, "reason": line.detail}
+                for line in digest.coverage.failed
+            ],
+            "never_checked": digest.coverage.never_checked,
+            "excluded": digest.coverage.excluded,
+        },
+        "files": files or {},
+    }
+
+
+def render_json(digest: Digest, files: dict[str, str] | None = None) -> str:
+    return json.dumps(digest_record(digest, files), indent=2, ensure_ascii=False) + "\n"
+
+
+def _entry_record(entry: DigestEntry) -> dict[str, Any]:
+    item = entry.item
+    tags = item.tags
+    return {
+        "id": item.id,
+        "title": item.title,
+        "url": item.url,
+        "publisher": item.publisher,
+        "published": item.published.isoformat() if item.published else None,
+        "first_seen_late": entry.first_seen_late,
+        "type": tags.type if tags else None,
+        "jurisdiction": tags.jurisdiction if tags else None,
+        "controls": [control.model_dump() for control in tags.controls] if tags else [],
+        "themes": list(tags.themes) if tags else [],
+        "deadline": tags.deadline.isoformat() if tags and tags.deadline else None,
+        "effective": tags.effective.isoformat() if tags and tags.effective else None,
+        "action": entry.action,
+        "rank_score": entry.rank_score,
+        "also_reported_by": [
+            {"publisher": report.publisher, "source": report.source, "url": report.url}
+            for report in entry.also_reported_by
+        ],
+    }
+
+
+def _dated_record(line: DatedEntry) -> dict[str, Any]:
+    return {
+        "date": line.when.isoformat(),
+        "what": line.what,
+        "days_away": line.days_away,
+        "item": _entry_record(line.entry),
+    }
+
+
+def calendar_events(digest: Digest) -> list[CalendarEvent]:
+    """The digest's upcoming dates as calendar events, one per item and kind of date."""
+    events = []
+    for line in digest.calendar:
+        item, tags = line.entry.item, line.entry.item.tags
+        heading = "Consultation closes" if line.what == "closes" else "Takes effect"
+        controls = ", ".join(tags.control_ids()) if tags else ""
+        description = "\n".join(
+            part
+            for part in (
+                f"{item.publisher}, published {item.published:%-d %b %Y}"
+                if item.published
+                else item.publisher,
+                f"Controls: {controls}" if controls else "",
+                item.url or "",
+                f"From the Horizon digest {digest.week.label} ({digest.profile}).",
+            )
+            if part
+        )
+        events.append(
+            CalendarEvent(
+                uid=f"{item.id}-{line.kind}@horizon",
+                day=line.when,
+                summary=f"{heading}: {item.title}",
+                description=description,
+                url=web_url(item.url) or None,
+                categories=tuple(
+                    [TYPE_LABEL.get(tags.type, tags.type), *tags.control_ids()] if tags else []
+                ),
+            )
+        )
+    return events
+
+
+@dataclass(frozen=True)
+class RenderedDigest:
+    """Every format of one digest, as written to disk."""
+
+    markdown: str
+    html: str
+    text: str
+    json: str
+    chart_png: bytes
+    calendar_ics: bytes
+
+
+def render_all(digest: Digest) -> RenderedDigest:
+    label = digest.week.label
+    chart_name = f"{label}.png"
+    files = {suffix: f"{label}.{suffix}" for suffix in ("md", "html", "txt", "json", "png", "ics")}
+    return RenderedDigest(
+        markdown=render_markdown(digest, chart_src=chart_name),
+        html=render_html(digest, chart_src=chart_name),
+        text=render_text(digest),
+        json=render_json(digest, files),
+        chart_png=render_trend_png(digest.trend),
+        calendar_ics=build_calendar(
+            calendar_events(digest),
+            f"Horizon — {digest.profile}",
+            digest.as_of,
+        ),
+    )
 
 
 def write_digest(digest: Digest, directory: Path) -> list[Path]:
@@ -341,8 +789,112 @@ def write_digest(digest: Digest, directory: Path) -> list[Path]:
     written = []
     for suffix, text in (("md", render_markdown(digest)), ("html", render_html(digest))):
         path = directory / f"{digest.week.label}.{suffix}"
-        temporary = path.with_suffix(f".{suffix}.tmp")
-        temporary.write_text(text, encoding="utf-8")
-        temporary.replace(path)
+        _write_atomically(path, text.encode("utf-8"))
         written.append(path)
     return written
+
+
+def write_formats(digest: Digest, directory: Path) -> tuple[RenderedDigest, list[Path]]:
+    """Write every format (md, html, txt, json, png, ics) as `YYYY-Www.*` in `directory`."""
+    rendered = render_all(digest)
+    directory.mkdir(parents=True, exist_ok=True)
+    contents = (
+        ("md", rendered.markdown.encode("utf-8")),
+        ("html", rendered.html.encode("utf-8")),
+        ("txt", rendered.text.encode("utf-8")),
+        ("json", rendered.json.encode("utf-8")),
+        ("png", rendered.chart_png),
+        ("ics", rendered.calendar_ics),
+    )
+    written = []
+    for suffix, data in contents:
+        path = directory / f"{digest.week.label}.{suffix}"
+        _write_atomically(path, data)
+        written.append(path)
+    return rendered, written
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_bytes(data)
+    temporary.replace(path)
+
+
+# ----- publishing ------------------------------------------------------------------------
+
+
+class PublishReport(BaseModel):
+    """What `publish_week` wrote and sent; `to_dict()` goes into the run summary."""
+
+    week: str
+    paths: list[str] = Field(default_factory=list)
+    deliveries: list[Delivery] = Field(default_factory=list)
+    problems: list[str] = Field(default_factory=list)
+
+    @property
+    def failed(self) -> list[Delivery]:
+        return [delivery for delivery in self.deliveries if delivery.status == "failed"]
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+
+def publish_week(
+    state: StateDB,
+    week: Week,
+    sources: list[Source],
+    settings: Settings,
+    as_of: datetime,
+    send: bool = True,
+    resend: bool = False,
+    profile: str | None = None,
+    transport: Transport | None = None,
+) -> PublishReport:
+    """Write every format of the all-items digest and of each profile's (only `profile`'s when
+    given), rebuild the Atom feed and, with `send`, email each profile's digest once.
+
+    Mail goes through the SMTP server in HORIZON_SMTP_*, else to digests/outbox/; `transport`
+    overrides both. Raises ConfigError (profiles.yaml or the SMTP settings are wrong) before
+    anything is written.
+    """
+    profiles = load_profiles(profiles_path(settings))
+    chosen = [profiles.named(profile)] if profile else list(profiles.profiles)
+    smtp = load_smtp_settings() if send else SmtpSettings()
+    carrier = transport or _transport(smtp, settings)
+    ledger = DeliveryLedger(state) if send else None
+    report = PublishReport(week=week.label)
+    targets: list[tuple[Profile, Path]] = [] if profile else [(ALL_ITEMS, settings.digests_dir)]
+    targets += [(each, settings.digests_dir / each.name) for each in chosen]
+    for each, directory in targets:
+        digest = build_digest(state, week, sources, as_of=as_of, profile=each)
+        rendered, written = write_formats(digest, directory)
+        report.paths.extend(str(path) for path in written)
+        if ledger is not None and each is not ALL_ITEMS:
+            mail = _mail(digest, each, rendered)
+            report.deliveries.append(deliver(ledger, carrier, mail, smtp.sender, resend=resend))
+    feed_path, problems = write_feed(settings.digests_dir)
+    report.paths.append(str(feed_path))
+    report.problems.extend(problems)
+    return report
+
+
+def _transport(smtp: SmtpSettings, settings: Settings) -> Transport:
+    if smtp.configured:
+        return SmtpTransport(smtp)
+    return OutboxTransport(settings.digests_dir / "outbox")
+
+
+def _mail(digest: Digest, profile: Profile, rendered: RenderedDigest) -> DigestMail:
+    cid = chart_content_id(digest.week.label, profile.name)
+    return DigestMail(
+        week=digest.week.label,
+        profile=profile.name,
+        subject=f"Horizon {digest.week.label} — {profile.label}: {digest.headline}",
+        recipients=tuple(profile.recipients),
+        text=rendered.text,
+        html=render_html(digest, chart_src=f"cid:{cid}"),
+        chart_png=rendered.chart_png,
+        chart_cid=cid,
+        calendar_ics=rendered.calendar_ics,
+        calendar_filename=f"horizon-{digest.week.label}-{profile.name}.ics",
+    )

@@ -25,11 +25,15 @@ from horizon.cli.common import (
     out,
     progress_bar,
 )
-from horizon.config import ConfigError
-from horizon.digest import Week, WeekError
+from horizon.cli.digest import print_deliveries
+from horizon.config import ConfigError, load_profiles, profiles_path
+from horizon.digest import PublishReport, Week, WeekError
 from horizon.progress import use_reporter
-from horizon.runtime import HomeBusyError, exclusive_home
+from horizon.runtime import HomeBusyError
 from horizon.snapshot import SnapshotError, load_manifest
+from pipelines import schedule
+
+__all__ = ["app", "main", "schedule"]  # importing `schedule` registers `serve` and `deploy`
 
 
 class ProgressReporter:
@@ -71,6 +75,14 @@ def run_command(
             "--week", help="Write the digest of this ISO week (default: the last complete week)."
         ),
     ] = None,
+    send: Annotated[
+        bool,
+        typer.Option(
+            "--send/--no-send",
+            help="Email each profile's digest (once per week; "
+            "to digests/outbox/ without SMTP settings or when replaying).",
+        ),
+    ] = True,
     home: HomeOption = None,
     sources: SourcesOption = None,
     controls: ControlsOption = None,
@@ -87,6 +99,7 @@ def run_command(
         enabled = runtime.sources.enabled()
         if week:
             Week.parse(week)
+        load_profiles(profiles_path(settings))
         if replay is not None:
             replay = replay.resolve()
             load_manifest(replay)
@@ -101,7 +114,6 @@ def run_command(
 
     try:
         with (
-            exclusive_home(settings),
             progress_bar(transient=False) as progress,
             use_reporter(ProgressReporter(progress)),
         ):
@@ -112,6 +124,7 @@ def run_command(
                 replay_dir=str(replay) if replay else None,
                 chroma_url=settings.chroma_url,
                 week=week,
+                send=send,
             )
     except HomeBusyError as error:
         fail([str(error)])
@@ -149,9 +162,11 @@ def print_summary(summary: dict[str, Any]) -> None:
             f"{stage} {seconds:.1f} s" for stage, seconds in summary["stage_seconds"].items()
         )
     )
-    out.print(f"Digest for {summary['digest']['week']}:")
-    for path in summary["digest"]["paths"]:
+    report = PublishReport.model_validate(summary["digest"])
+    out.print(f"Digests for {report.week} ({len(report.paths)} files), the all-items digest:")
+    for path in report.paths[:2]:
         out.print(f"  {path}")
+    print_deliveries(report)
 
 
 def main() -> None:

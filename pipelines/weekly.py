@@ -22,10 +22,18 @@ from typing import Any, TypeVar
 
 from prefect import flow, task
 from prefect.cache_policies import NONE as NO_CACHE
-from spiders.crawl import run_crawl
 
-from horizon.config import Settings, Source, SourcesFile, load_sources
-from horizon.digest import Week, build_digest, write_digest
+from horizon.config import (
+    Settings,
+    Source,
+    SourcesFile,
+    load_profiles,
+    load_smtp_settings,
+    load_sources,
+    profiles_path,
+)
+from horizon.deliver import OutboxTransport
+from horizon.digest import Week, publish_week
 from horizon.fetch import CrawlJob, FetchOutcome
 from horizon.ingest import (
     BatchPlan,
@@ -39,9 +47,10 @@ from horizon.ingest import (
 from horizon.item import Item
 from horizon.normalise import normalise_entry
 from horizon.progress import reporter
-from horizon.runtime import Runtime
+from horizon.runtime import Runtime, exclusive_home
 from horizon.snapshot import load_manifest
 from horizon.state import IngestCounts
+from spiders.crawl import run_crawl
 
 T = TypeVar("T")
 
@@ -156,9 +165,22 @@ def record_health(
 
 
 @task(cache_policy=NO_CACHE, name="digest")
-def digest_stage(runtime: Runtime, week: Week, sources: list[Source], as_of: datetime) -> list[str]:
-    digest = build_digest(runtime.store.state, week, sources, as_of=as_of)
-    return [str(path) for path in write_digest(digest, runtime.settings.digests_dir)]
+def digest_stage(
+    runtime: Runtime,
+    week: Week,
+    sources: list[Source],
+    as_of: datetime,
+    replaying: bool,
+    send: bool,
+) -> dict[str, Any]:
+    """Every digest of the week in every format, each profile's sent once. A replayed snapshot
+    is sample or past data: its mail always goes to the outbox, never to real recipients."""
+    settings = runtime.settings
+    transport = OutboxTransport(settings.digests_dir / "outbox") if replaying else None
+    report = publish_week(
+        runtime.store.state, week, sources, settings, as_of, send=send, transport=transport
+    )
+    return report.to_dict()
 
 
 def _timed(clock: StageClock, stage: str, call: Callable[[], T]) -> T:
@@ -174,6 +196,7 @@ def weekly_scan(
     replay_dir: str | None = None,
     chroma_url: str | None = None,
     week: str | None = None,
+    send: bool = True,
 ) -> dict[str, Any]:
     """Run the weekly job and return its summary (see `summarise`)."""
     settings = Settings(
@@ -183,15 +206,23 @@ def weekly_scan(
         chroma_url=chroma_url,
     )
     runtime = Runtime(settings)
-    return run_weekly(runtime, Path(replay_dir) if replay_dir else None, week)
+    with exclusive_home(settings):
+        return run_weekly(runtime, Path(replay_dir) if replay_dir else None, week, send)
 
 
-def run_weekly(runtime: Runtime, replay_dir: Path | None, week: str | None) -> dict[str, Any]:
-    """The flow's body, for callers that already hold a `Runtime` (e.g. with a test embedder)."""
+def run_weekly(
+    runtime: Runtime, replay_dir: Path | None, week: str | None, send: bool = True
+) -> dict[str, Any]:
+    """The flow's body, for callers that already hold a `Runtime` (e.g. with a test embedder).
+
+    Every configuration file is read before any work, so a bad one stops the run with nothing
+    fetched or stored."""
     clock = StageClock()
-    config: SourcesFile = _timed(
-        clock, "config", lambda: load_sources(runtime.settings.sources_file)
-    )
+    with clock.time("config"):
+        config: SourcesFile = load_sources(runtime.settings.sources_file)
+        load_profiles(profiles_path(runtime.settings))
+        if send and replay_dir is None:
+            load_smtp_settings()
     as_of = load_manifest(replay_dir).recorded_at if replay_dir else datetime.now(UTC)
     state = runtime.store.state
     state.mark_interrupted_runs()
@@ -219,13 +250,17 @@ def run_weekly(runtime: Runtime, replay_dir: Path | None, week: str | None) -> d
         results = _timed(clock, "store", lambda: commit_stage(plan, runtime, as_of))
         record_health(runtime, run_id, outcomes, results, as_of)
         chosen = Week.parse(week) if week else Week.last_complete(as_of)
-        paths = _timed(
-            clock, "digest", lambda: digest_stage(runtime, chosen, config.sources, as_of)
+        published = _timed(
+            clock,
+            "digest",
+            lambda: digest_stage(
+                runtime, chosen, config.sources, as_of, replay_dir is not None, send
+            ),
         )
         summary = summarise(
             run_id, replay_dir, as_of, outcomes, results, embedded, folded, runtime, clock
         )
-        summary["digest"] = {"week": chosen.label, "paths": paths}
+        summary["digest"] = published
         state.finish_run(run_id, "completed", summary)
         return summary
     except BaseException:

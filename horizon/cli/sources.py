@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.table import Table
 
 from horizon.cli.common import (
@@ -28,7 +30,7 @@ def sources_command(
     except ConfigError as error:
         fail(error.problems)
     health = runtime.store.state.source_health() if runtime.settings.state_db.exists() else {}
-    rows = []
+    rows: list[dict[str, Any]] = []
     for source in config.sources:
         state = health.get(source.id)
         rows.append(

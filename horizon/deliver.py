@@ -1,0 +1,479 @@
+"""Digest email, sent exactly once per (week, profile).
+
+`compose_message` builds a multipart message: plain text and HTML alternatives, the trend chart
+inline (referenced from the HTML by Content-ID) and the calendar attached. A transport carries
+it: `SmtpTransport` (STARTTLS, SSL or plain, credentials from `SmtpSettings`, transient faults
+retried) or `OutboxTransport` (an .eml file under digests/outbox/ when no server is configured).
+
+`deliver` consults the `DeliveryLedger`, a table in the shared state database: a digest is
+claimed before it is sent and recorded as sent only once the server (or the outbox) has taken
+it, so re-running sends nothing new, a failed send is retried by the next run, and two processes
+never send the same digest at once. A process killed between the server accepting a message and
+the ledger recording it leaves a claim that expires after `STALE_CLAIM`, after which the digest
+is sent again: a rare duplicate is preferred to a lost digest.
+"""
+
+from __future__ import annotations
+
+import json
+import smtplib
+import sqlite3
+import ssl
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email import policy
+from email.message import EmailMessage, MIMEPart
+from email.utils import format_datetime, make_msgid, parseaddr
+from pathlib import Path
+from typing import Literal, Protocol
+
+from pydantic import BaseModel
+
+from horizon.config import SmtpSettings
+from horizon.state import StateDB, utc_now
+
+STALE_CLAIM = timedelta(minutes=15)
+DEFAULT_RETRY_DELAYS: tuple[float, ...] = (2.0, 10.0)
+SMTP_TIMEOUT_SECONDS = 30.0
+DELIVERY_SCHEMA = """
+CREATE TABLE IF NOT EXISTS digest_deliveries (
+    week TEXT NOT NULL,
+    profile TEXT NOT NULL,
+    status TEXT NOT NULL,
+    transport TEXT,
+    recipients TEXT NOT NULL DEFAULT '[]',
+    detail TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    claimed_at TEXT,
+    delivered_at TEXT,
+    PRIMARY KEY (week, profile)
+);
+"""
+
+DeliveryStatus = Literal["sent", "already sent", "failed", "skipped"]
+
+
+class Delivery(BaseModel):
+    """What happened to one digest's email in this run, for the run summary and the CLI."""
+
+    week: str
+    profile: str
+    status: DeliveryStatus
+    transport: str = ""
+    recipients: list[str]
+    detail: str
+    attempts: int = 0
+
+
+@dataclass(frozen=True)
+class DeliveryRecord:
+    """The ledger's row for one (week, profile)."""
+
+    week: str
+    profile: str
+    status: str
+    transport: str | None
+    recipients: list[str]
+    detail: str | None
+    attempts: int
+    claimed_at: datetime | None
+    delivered_at: datetime | None
+
+
+class DeliveryError(Exception):
+    """A transport could not deliver; the message says why in words a user can act on."""
+
+    def __init__(self, reason: str, attempts: int) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.attempts = attempts
+
+
+@dataclass(frozen=True)
+class DigestMail:
+    """Everything one digest email carries; `html` refers to the chart as `cid:<chart_cid>`."""
+
+    week: str
+    profile: str
+    subject: str
+    recipients: tuple[str, ...]
+    text: str
+    html: str
+    chart_png: bytes | None
+    chart_cid: str
+    calendar_ics: bytes
+    calendar_filename: str
+
+
+def chart_content_id(week: str, profile: str) -> str:
+    """The Content-ID (without angle brackets) of a digest's inline chart."""
+    return f"trend.{week}.{profile}@horizon"
+
+
+def compose_message(mail: DigestMail, sender: str, sent_at: datetime) -> EmailMessage:
+    """multipart/mixed: (text | (HTML + inline chart)) and the calendar as an attachment."""
+    sender_domain = parseaddr(sender)[1].rpartition("@")[2] or "localhost"
+    message = EmailMessage()
+    message["Subject"] = mail.subject
+    message["From"] = sender
+    message["To"] = ", ".join(mail.recipients)
+    message["Date"] = format_datetime(sent_at)
+    message["Message-ID"] = make_msgid(idstring=f"{mail.week}.{mail.profile}", domain=sender_domain)
+    message["Auto-Submitted"] = "auto-generated"
+    message["X-Horizon-Digest"] = f"{mail.week} {mail.profile}"
+    message.set_content(mail.text, cte="quoted-printable")
+    message.add_alternative(mail.html, subtype="html", cte="quoted-printable")
+    html_part = message.get_body(preferencelist=("html",))
+    if mail.chart_png is not None and isinstance(html_part, MIMEPart):
+        html_part.add_related(
+            mail.chart_png,
+            maintype="image",
+            subtype="png",
+            cid=f"<{mail.chart_cid}>",
+            filename="trend.png",
+        )
+    message.add_attachment(
+        mail.calendar_ics,
+        maintype="text",
+        subtype="calendar",
+        filename=mail.calendar_filename,
+        params={"method": "PUBLISH", "charset": "utf-8"},
+    )
+    return message
+
+
+class Transport(Protocol):
+    kind: str
+
+    def send(self, message: EmailMessage, name: str) -> str:
+        """Deliver the message; return where it went; raise DeliveryError when it could not."""
+        ...
+
+
+class SmtpTransport:
+    """An SMTP server, reached with STARTTLS, SSL or (for a local relay) neither.
+
+    Faults that may pass (no connection, a timeout, a 4xx reply) are retried after each of
+    `retry_delays` seconds; a 5xx reply, a failed login or a bad certificate is not.
+    """
+
+    kind = "smtp"
+
+    def __init__(
+        self,
+        settings: SmtpSettings,
+        tls_context: ssl.SSLContext | None = None,
+        retry_delays: Sequence[float] = DEFAULT_RETRY_DELAYS,
+        timeout: float = SMTP_TIMEOUT_SECONDS,
+    ) -> None:
+        if settings.host is None:
+            raise ValueError("SmtpTransport needs settings with a host")
+        self.settings = settings
+        self.host = settings.host
+        self.tls_context = tls_context
+        self.retry_delays = tuple(retry_delays)
+        self.timeout = timeout
+
+    def send(self, message: EmailMessage, name: str) -> str:
+        waits = list(self.retry_delays)
+        attempts = 0
+        while True:
+            attempts += 1
+            try:
+                refused = self._send_once(message)
+            except (smtplib.SMTPException, OSError) as error:
+                reason, transient = self._explain(error)
+                if not transient or not waits:
+                    raise DeliveryError(reason, attempts) from error
+                time.sleep(waits.pop(0))
+                continue
+            return self._describe(refused, attempts)
+
+    def _describe(self, refused: dict[str, tuple[int, bytes]], attempts: int) -> str:
+        where = f"sent through {self.settings.address}"
+        if attempts > 1:
+            where += f" at attempt {attempts}"
+        if refused:
+            listed = "; ".join(
+                f"{address} ({code} {_text(reply)})" for address, (code, reply) in refused.items()
+            )
+            where += f"; the server refused some recipients: {listed}"
+        return where
+
+    def _send_once(self, message: EmailMessage) -> dict[str, tuple[int, bytes]]:
+        settings = self.settings
+        context = self.tls_context or ssl.create_default_context()
+        client: smtplib.SMTP
+        if settings.security == "ssl":
+            client = smtplib.SMTP_SSL(
+                self.host, settings.port, timeout=self.timeout, context=context
+            )
+        else:
+            client = smtplib.SMTP(self.host, settings.port, timeout=self.timeout)
+        with client:
+            if settings.security == "starttls":
+                client.starttls(context=context)
+            if settings.user is not None and settings.password is not None:
+                client.login(settings.user, settings.password)
+            return client.send_message(message)
+
+    def _explain(self, error: BaseException) -> tuple[str, bool]:
+        """A plain reason, and whether trying again may help."""
+        address = self.settings.address
+        if isinstance(error, smtplib.SMTPRecipientsRefused):
+            codes = [code for code, _ in error.recipients.values()]
+            listed = "; ".join(
+                f"{who} ({code} {_text(reply)})" for who, (code, reply) in error.recipients.items()
+            )
+            return (
+                f"the SMTP server {address} refused every recipient: {listed}",
+                all(400 <= code < 500 for code in codes),
+            )
+        if isinstance(error, smtplib.SMTPAuthenticationError):
+            return (
+                f"the SMTP server {address} refused the login for HORIZON_SMTP_USER "
+                f"({error.smtp_code} {_text(error.smtp_error)})",
+                False,
+            )
+        if isinstance(error, smtplib.SMTPNotSupportedError) and "STARTTLS" in str(error):
+            return (
+                f"the SMTP server {address} does not offer STARTTLS; set "
+                "HORIZON_SMTP_SECURITY=ssl (port 465) or use a server that supports it",
+                False,
+            )
+        if isinstance(error, smtplib.SMTPNotSupportedError):
+            return (
+                f"the SMTP server {address} does not offer login ({error}); unset "
+                "HORIZON_SMTP_USER and HORIZON_SMTP_PASSWORD, or check HORIZON_SMTP_SECURITY",
+                False,
+            )
+        if isinstance(error, smtplib.SMTPResponseException):
+            return (
+                f"the SMTP server {address} refused the message "
+                f"({error.smtp_code} {_text(error.smtp_error)})",
+                400 <= error.smtp_code < 500,
+            )
+        if isinstance(error, smtplib.SMTPServerDisconnected):
+            return f"the SMTP server {address} closed the connection ({error})", True
+        if isinstance(error, ssl.SSLError):
+            return (
+                f"TLS with the SMTP server {address} failed ({error.reason or error}); check "
+                "HORIZON_SMTP_SECURITY and the server's certificate",
+                False,
+            )
+        if isinstance(error, OSError):
+            reason = error.strerror or str(error) or type(error).__name__
+            return f"cannot reach the SMTP server {address} ({reason})", True
+        return f"the SMTP exchange with {address} failed ({error})", False
+
+
+class OutboxTransport:
+    """Writes each message as an .eml file (what `make demo` does when no server is set)."""
+
+    kind = "outbox"
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    def send(self, message: EmailMessage, name: str) -> str:
+        path = self.directory / f"{name}.eml"
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            copy = 1
+            while path.exists():
+                copy += 1
+                path = self.directory / f"{name}-{copy}.eml"
+            temporary = path.with_name(f".{path.name}.tmp")
+            temporary.write_bytes(message.as_bytes(policy=policy.SMTP))
+            temporary.replace(path)
+        except OSError as error:
+            raise DeliveryError(
+                f"cannot write {path} ({error.strerror or error}); check that "
+                f"{self.directory} is a folder Horizon may write to",
+                1,
+            ) from error
+        return f"written to {path}"
+
+
+class DeliveryLedger:
+    """Which digest went to whom and when, in the shared state database."""
+
+    def __init__(self, state: StateDB) -> None:
+        self.state = state
+        state.ensure_schema(DELIVERY_SCHEMA)
+
+    def claim(self, week: str, profile: str, resend: bool, now: datetime) -> DeliveryRecord | None:
+        """Take the right to send this digest: None when taken, else the record that stands in
+        the way (already sent, or being sent by another process)."""
+        with self.state.connect() as connection:
+            connection.execute(
+                "INSERT OR IGNORE INTO digest_deliveries (week, profile, status) "
+                "VALUES (?, ?, 'pending')",
+                (week, profile),
+            )
+            taken = connection.execute(
+                "UPDATE digest_deliveries SET status = 'sending', claimed_at = ? "
+                "WHERE week = ? AND profile = ? AND (status IN ('pending', 'failed') "
+                "OR (status = 'sent' AND ?) OR (status = 'sending' AND claimed_at < ?))",
+                (now.isoformat(), week, profile, resend, (now - STALE_CLAIM).isoformat()),
+            ).rowcount
+            if taken:
+                return None
+            row = connection.execute(
+                "SELECT * FROM digest_deliveries WHERE week = ? AND profile = ?", (week, profile)
+            ).fetchone()
+        return _record(row)
+
+    def record_sent(
+        self,
+        week: str,
+        profile: str,
+        transport: str,
+        recipients: Sequence[str],
+        detail: str,
+        attempts: int,
+        now: datetime,
+    ) -> None:
+        with self.state.connect() as connection:
+            connection.execute(
+                "UPDATE digest_deliveries SET status = 'sent', transport = ?, recipients = ?, "
+                "detail = ?, attempts = attempts + ?, delivered_at = ? "
+                "WHERE week = ? AND profile = ?",
+                (
+                    transport,
+                    json.dumps(list(recipients)),
+                    detail,
+                    attempts,
+                    now.isoformat(),
+                    week,
+                    profile,
+                ),
+            )
+
+    def record_failed(
+        self,
+        week: str,
+        profile: str,
+        transport: str,
+        recipients: Sequence[str],
+        detail: str,
+        attempts: int,
+    ) -> None:
+        """Release the claim as failed, so the next run (or `--send` again) retries it. A digest
+        sent before (this was a `--resend`) stays recorded as sent, with its earlier details."""
+        with self.state.connect() as connection:
+            connection.execute(
+                "UPDATE digest_deliveries SET "
+                "status = CASE WHEN delivered_at IS NULL THEN 'failed' ELSE 'sent' END, "
+                "transport = CASE WHEN delivered_at IS NULL THEN ? ELSE transport END, "
+                "recipients = CASE WHEN delivered_at IS NULL THEN ? ELSE recipients END, "
+                "detail = CASE WHEN delivered_at IS NULL THEN ? ELSE detail END, "
+                "attempts = attempts + ? WHERE week = ? AND profile = ?",
+                (transport, json.dumps(list(recipients)), detail, attempts, week, profile),
+            )
+
+    def get(self, week: str, profile: str) -> DeliveryRecord | None:
+        with self.state.connect() as connection:
+            row = connection.execute(
+                "SELECT * FROM digest_deliveries WHERE week = ? AND profile = ?", (week, profile)
+            ).fetchone()
+        return _record(row) if row is not None else None
+
+    def records(self, week: str | None = None) -> list[DeliveryRecord]:
+        with self.state.connect() as connection:
+            rows = connection.execute(
+                "SELECT * FROM digest_deliveries WHERE ? IS NULL OR week = ? "
+                "ORDER BY week, profile",
+                (week, week),
+            ).fetchall()
+        return [_record(row) for row in rows]
+
+
+def deliver(
+    ledger: DeliveryLedger,
+    transport: Transport,
+    mail: DigestMail,
+    sender: str,
+    resend: bool = False,
+    now: datetime | None = None,
+) -> Delivery:
+    """Send one digest unless it was sent already; record the outcome either way."""
+    moment = now or utc_now()
+    recipients = list(mail.recipients)
+
+    def outcome(status: DeliveryStatus, detail: str, attempts: int = 0) -> Delivery:
+        return Delivery(
+            week=mail.week,
+            profile=mail.profile,
+            status=status,
+            transport=transport.kind,
+            recipients=recipients,
+            detail=detail,
+            attempts=attempts,
+        )
+
+    if not recipients:
+        return outcome("skipped", "the profile has no recipients; the digest is only written")
+    blocking = ledger.claim(mail.week, mail.profile, resend, moment)
+    if blocking is not None and blocking.status == "sent":
+        when = f"{blocking.delivered_at:%-d %b %Y %H:%M} UTC" if blocking.delivered_at else ""
+        return outcome(
+            "already sent",
+            f"already sent {when} ({blocking.detail}); use --resend to send it again",
+        )
+    if blocking is not None:
+        return outcome(
+            "skipped",
+            f"another process has been sending it since {blocking.claimed_at:%H:%M} UTC; "
+            "run again once it has finished",
+        )
+    message = compose_message(mail, sender, moment)
+    try:
+        where = transport.send(message, f"{mail.week}-{mail.profile}")
+    except DeliveryError as error:
+        detail = (
+            f"not sent to {', '.join(recipients)}: {error.reason}"
+            f" ({_count(error.attempts, 'attempt')}). Nothing was recorded as sent; fix the "
+            f"cause, then run `horizon digest --week {mail.week} --profile {mail.profile} "
+            "--send` (the next scheduled run also retries it)"
+        )
+        ledger.record_failed(
+            mail.week, mail.profile, transport.kind, recipients, detail, error.attempts
+        )
+        return outcome("failed", detail, error.attempts)
+    except BaseException:
+        ledger.record_failed(
+            mail.week,
+            mail.profile,
+            transport.kind,
+            recipients,
+            "interrupted while sending; it will be sent again",
+            1,
+        )
+        raise
+    ledger.record_sent(mail.week, mail.profile, transport.kind, recipients, where, 1, moment)
+    return outcome("sent", where, 1)
+
+
+def _record(row: sqlite3.Row) -> DeliveryRecord:
+    return DeliveryRecord(
+        week=row["week"],
+        profile=row["profile"],
+        status=row["status"],
+        transport=row["transport"],
+        recipients=json.loads(row["recipients"] or "[]"),
+        detail=row["detail"],
+        attempts=row["attempts"],
+        claimed_at=datetime.fromisoformat(row["claimed_at"]) if row["claimed_at"] else None,
+        delivered_at=datetime.fromisoformat(row["delivered_at"]) if row["delivered_at"] else None,
+    )
+
+
+def _text(reply: bytes | str) -> str:
+    return reply.decode("utf-8", "replace") if isinstance(reply, bytes) else reply
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" + ("" if number == 1 else "s")
