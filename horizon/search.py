@@ -1,16 +1,180 @@
-"""Semantic search over stored items: the query is embedded and matched in the vector index."""
+"""Hybrid search over stored items: meaning (dense vectors in Chroma) and words (BM25 in FTS5).
+
+A query runs in both engines, each with the same filters pushed into it, one after the other
+(measured on two cores, running the full-text search in a second thread gained nothing: the
+embedding model's own threads already use every core). The two candidate lists are fused by a
+weighted sum of comparable scores:
+
+    score = w * cosine similarity + (1 - w) * BM25 / best BM25 of this query
+
+`w` is `MEANING_WEIGHT` for queries written in words, and `IDENTIFIER_MEANING_WEIGHT` when the
+query names something by an identifier ("SB 53", "M-24-10", "ISO/IEC 42005", "Article 50"):
+an embedding model cannot tell two numbers apart, the full-text engine can. An item only the
+full-text engine found gets the similarity of the least similar dense candidate, the most it
+can have. The weights were chosen on ../shared/eval/queries-dev.jsonl as the middle of a wide
+plateau, not per query (see `evaluation/search.py`).
+
+Snippets are plain text with matched words between `HIGHLIGHT_OPEN` ("⟦") and
+`HIGHLIGHT_CLOSE` ("⟧"); callers render them (bold on a terminal, <mark> on a web page) after
+escaping the text.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+import json
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, get_args
 
+import numpy as np
+
+from horizon.config import SourceCategory
 from horizon.embed import Embedder
-from horizon.store import Store
+from horizon.item import ITEM_TYPES
+from horizon.lexical import (
+    OVERFETCH,
+    SNIPPET_CLOSE,
+    SNIPPET_OPEN,
+    ItemCondition,
+    LexicalMatch,
+    admitted,
+    identifier_phrases,
+)
+from horizon.store import Neighbour, Store
+
+HIGHLIGHT_OPEN = SNIPPET_OPEN
+HIGHLIGHT_CLOSE = SNIPPET_CLOSE
+
+MEANING_WEIGHT = 0.7
+IDENTIFIER_MEANING_WEIGHT = 0.25
+CANDIDATES = 50
+PLAIN_SNIPPET_CHARS = 240
+
+CATEGORIES: tuple[str, ...] = get_args(SourceCategory)
+_JURISDICTION = re.compile(r"^(UK|EU|US|INT|GLOBAL|[A-Z]{2})$")
+_CONTROL = re.compile(r"^[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)*$")
+_THEME = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")
+_ITEM_COLUMNS = (
+    "id, title, summary, url, publisher, published, tags, type, jurisdiction, deadline, effective"
+)
+
+
+class FilterError(ValueError):
+    """A filter value that cannot be used; the message names the filter and the value, and
+    `field` is the `SearchFilters` field it belongs to."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class UnknownItemError(LookupError):
+    """`similar` was asked about an item id the store does not hold."""
+
+
+@dataclass(frozen=True)
+class SearchFilters:
+    """Filters that combine with any query; within one field any value may match, across
+    fields all must. Dates are inclusive and compare with the publication date (UTC);
+    `has_deadline` asks for items with (True) or without (False) a response deadline;
+    `relevant_only` keeps items the classifier found relevant to AI governance."""
+
+    since: date | None = None
+    until: date | None = None
+    publishers: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    jurisdictions: tuple[str, ...] = ()
+    controls: tuple[str, ...] = ()
+    themes: tuple[str, ...] = ()
+    types: tuple[str, ...] = ()
+    has_deadline: bool | None = None
+    relevant_only: bool = False
+
+    def checked(self) -> SearchFilters:
+        """The same filters in canonical case, or FilterError naming the first bad value.
+
+        Publishers match whole words of the publisher's name, ignoring case ("ICO" finds
+        "Information Commissioner's Office (ICO)").
+        """
+        if self.since and self.until and self.since > self.until:
+            raise FilterError(
+                "since", f"since {self.since} is after until {self.until}: no date can match"
+            )
+        publishers = tuple(value.strip() for value in self.publishers)
+        if any(not value for value in publishers):
+            raise FilterError("publishers", "publisher: an empty name matches nothing")
+        return replace(
+            self,
+            publishers=publishers,
+            categories=_checked(
+                "categories",
+                "category",
+                self.categories,
+                str.lower,
+                CATEGORIES.__contains__,
+                f"one of {', '.join(CATEGORIES)}",
+            ),
+            jurisdictions=_checked(
+                "jurisdictions",
+                "jurisdiction",
+                self.jurisdictions,
+                str.upper,
+                _JURISDICTION.match,
+                "UK, EU, US, INT, GLOBAL or a two-letter country code",
+            ),
+            controls=_checked(
+                "controls",
+                "control",
+                self.controls,
+                str.upper,
+                _CONTROL.match,
+                "a control id such as AI-POLICY",
+            ),
+            themes=_checked(
+                "themes",
+                "theme",
+                self.themes,
+                str.lower,
+                _THEME.match,
+                "a theme id such as governance",
+            ),
+            types=_checked(
+                "types",
+                "type",
+                self.types,
+                str.lower,
+                ITEM_TYPES.__contains__,
+                f"one of {', '.join(ITEM_TYPES)}",
+            ),
+        )
+
+
+def _checked(
+    field_name: str,
+    label: str,
+    values: Sequence[str],
+    canonical: Callable[[str], str],
+    valid: Callable[[str], object],
+    expected: str,
+) -> tuple[str, ...]:
+    """Each value in canonical case, duplicates dropped; FilterError for the first bad one."""
+    result = []
+    for value in values:
+        clean = canonical(value.strip())
+        if not valid(clean):
+            raise FilterError(field_name, f"{label} {value!r} is not valid: expected {expected}")
+        result.append(clean)
+    return tuple(dict.fromkeys(result))
 
 
 @dataclass(frozen=True)
 class SearchHit:
+    """One result. `snippet` is plain text with matched words between HIGHLIGHT_OPEN and
+    HIGHLIGHT_CLOSE; `score` is the fused score (higher is better), cosine similarity for
+    `similar`."""
+
     id: str
     title: str
     url: str | None
@@ -21,6 +185,10 @@ class SearchHit:
     type: str | None
     jurisdiction: str | None
     summary: str
+    themes: list[str] = field(default_factory=list)
+    deadline: str | None = None
+    effective: str | None = None
+    snippet: str = ""
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -31,36 +199,271 @@ class SearchHit:
             "published": self.published,
             "score": round(self.score, 4),
             "controls": self.controls,
+            "themes": self.themes,
             "type": self.type,
             "jurisdiction": self.jurisdiction,
+            "deadline": self.deadline,
+            "effective": self.effective,
+            "snippet": self.snippet,
         }
 
 
-def search(store: Store, embedder: Embedder, query: str, limit: int = 10) -> list[SearchHit]:
-    """The `limit` stored items closest in meaning to `query`, best first."""
+@dataclass(frozen=True)
+class Scope:
+    """The filters as both engines take them: SQL conditions on `items` and a Chroma `where`."""
+
+    conditions: tuple[ItemCondition, ...]
+    where: dict[str, Any] | None
+
+
+def search(
+    store: Store,
+    embedder: Embedder,
+    query: str,
+    filters: SearchFilters = SearchFilters(),
+    limit: int = 10,
+) -> list[SearchHit]:
+    """The `limit` stored items that best match `query` by meaning and by wording, among those
+    the filters admit, best first. Raises FilterError for a bad filter value."""
+    filters = filters.checked()
     if not query.strip() or limit < 1:
         return []
-    vector = embedder.embed([query])
-    neighbours = store.index.nearest(vector, limit)[0]
-    stored = store.state.get_items(n.item_id for n in neighbours)
-    hits = []
-    for neighbour in neighbours:
-        found = stored.get(neighbour.item_id)
-        if found is None:
-            continue
-        item, tags = found.item, found.item.tags
-        hits.append(
-            SearchHit(
-                id=item.id,
-                title=item.title,
-                url=item.url,
-                publisher=item.publisher,
-                published=item.published.isoformat() if item.published else None,
-                score=neighbour.similarity,
-                controls=tags.control_ids() if tags else [],
-                type=tags.type if tags else None,
-                jurisdiction=tags.jurisdiction if tags else None,
-                summary=item.summary,
+    scope = scope_of(store, filters)
+    if scope is None:
+        return []
+    depth = max(CANDIDATES, limit)
+    dense = _dense_candidates(store, embedder.embed([query]), depth, scope)
+    words = store.lexical.prepare(query)
+    lexical = store.lexical.search(words, depth, scope.conditions)
+    similarity = {neighbour.item_id: neighbour.similarity for neighbour in dense}
+    # An item only the full-text engine found is not among the dense candidates, so it is at
+    # most as similar as the least similar of them; with fewer candidates than asked for, the
+    # dense list already holds every item the filters admit.
+    floor = min(similarity.values(), default=0.0)
+    for match in lexical:
+        similarity.setdefault(match.item_id, floor)
+    weight = IDENTIFIER_MEANING_WEIGHT if identifier_phrases(query) else MEANING_WEIGHT
+    scores = fuse(similarity, lexical, weight)
+    ranked = sorted(scores, key=lambda item_id: (-scores[item_id], item_id))
+    hits = _hits(store, ranked, scores, scope, limit)
+    matched = {match.item_id for match in lexical}
+    snippets = store.lexical.snippets(words, [hit.id for hit in hits if hit.id in matched])
+    return [replace(hit, snippet=snippets.get(hit.id) or hit.snippet) for hit in hits]
+
+
+def _dense_candidates(
+    store: Store, vector: np.ndarray, depth: int, scope: Scope
+) -> list[Neighbour]:
+    """The `depth` nearest items the filters admit. Chroma's own filtering is slow on a large
+    collection (0.3 s at 100k items with a date range), so the nearest `OVERFETCH` times as
+    many are fetched without it and checked in SQLite: when enough pass they are exactly the
+    nearest that do; otherwise (a narrow filter) Chroma filters."""
+    if scope.where is None:
+        return store.index.nearest(vector, depth)[0]
+    wide = store.index.nearest(vector, depth * OVERFETCH)[0]
+    with store.state.connect() as connection:
+        passing = admitted(connection, [n.item_id for n in wide], scope.conditions)
+    kept = [neighbour for neighbour in wide if neighbour.item_id in passing]
+    if len(kept) >= depth or len(wide) < depth * OVERFETCH:
+        return kept[:depth]
+    return store.index.nearest(vector, depth, scope.where)[0]
+
+
+def fuse(
+    similarity: dict[str, float], lexical: Sequence[LexicalMatch], meaning_weight: float
+) -> dict[str, float]:
+    """Weighted sum of cosine similarity and BM25 scaled by the query's best BM25 score; an
+    item the full-text engine did not match scores 0 on that side."""
+    best = max((match.score for match in lexical), default=0.0)
+    wording = {match.item_id: match.score / best for match in lexical} if best > 0 else {}
+    return {
+        item_id: meaning_weight * cosine + (1.0 - meaning_weight) * wording.get(item_id, 0.0)
+        for item_id, cosine in similarity.items()
+    }
+
+
+def similar(
+    store: Store,
+    item_id: str,
+    filters: SearchFilters = SearchFilters(),
+    limit: int = 10,
+) -> list[SearchHit]:
+    """More like this: the stored items closest in meaning to item `item_id`, itself excluded.
+
+    `item_id` may also be the id of a report that was folded into a stored item as a duplicate.
+    Raises UnknownItemError when no stored item has that id, FilterError for a bad filter.
+    """
+    filters = filters.checked()
+    canonical = _canonical_id(store, item_id)
+    vectors = store.index.embeddings([canonical])
+    if canonical not in vectors:
+        raise UnknownItemError(
+            f"item {item_id!r} is in the run state but not in the vector index; ingest it again"
+        )
+    scope = scope_of(store, filters)
+    if scope is None or limit < 1:
+        return []
+    neighbours = _dense_candidates(store, vectors[canonical][None, :], limit + 1, scope)
+    scores = {n.item_id: n.similarity for n in neighbours if n.item_id != canonical}
+    ranked = sorted(scores, key=lambda found: (-scores[found], found))
+    return _hits(store, ranked, scores, scope, limit)
+
+
+def _canonical_id(store: Store, item_id: str) -> str:
+    with store.state.connect() as connection:
+        row = connection.execute("SELECT id FROM items WHERE id = ?", (item_id,)).fetchone()
+        if row is None:
+            row = connection.execute(
+                "SELECT item_id FROM reports WHERE reported_id = ? ORDER BY first_seen LIMIT 1",
+                (item_id,),
+            ).fetchone()
+    if row is None:
+        raise UnknownItemError(f"no stored item has id {item_id!r}")
+    return str(row[0])
+
+
+def scope_of(store: Store, filters: SearchFilters) -> Scope | None:
+    """Checked filters as SQL conditions and a Chroma `where`; None when nothing can match
+    (no stored publisher fits the publisher filter)."""
+    conditions: list[ItemCondition] = []
+    where: list[dict[str, Any]] = []
+    if filters.since is not None:
+        start = _utc_midnight(filters.since)
+        conditions.append(ItemCondition("i.published >= ?", (start.isoformat(),)))
+        where.append({"published_ts": {"$gte": int(start.timestamp())}})
+    if filters.until is not None:
+        end = _utc_midnight(filters.until + timedelta(days=1))
+        conditions.append(ItemCondition("i.published < ?", (end.isoformat(),)))
+        where.append({"published_ts": {"$lt": int(end.timestamp())}})
+    if filters.publishers:
+        publishers = _matching_publishers(store, filters.publishers)
+        if not publishers:
+            return None
+        conditions.append(_in("i.publisher", publishers))
+        where.append({"publisher": {"$in": publishers}})
+    for column, key, values in (
+        ("i.source_category", "category", filters.categories),
+        ("i.jurisdiction", "jurisdiction", filters.jurisdictions),
+        ("i.type", "type", filters.types),
+    ):
+        if values:
+            conditions.append(_in(column, values))
+            where.append({key: {"$in": list(values)}})
+    if filters.controls:
+        marks = ",".join("?" * len(filters.controls))
+        conditions.append(
+            ItemCondition(
+                "EXISTS (SELECT 1 FROM json_each(i.tags, '$.controls') c"
+                f" WHERE json_extract(c.value, '$.id') IN ({marks}))",
+                filters.controls,
             )
         )
-    return hits
+        where.append(_any_of("controls", filters.controls))
+    if filters.themes:
+        marks = ",".join("?" * len(filters.themes))
+        conditions.append(
+            ItemCondition(
+                "EXISTS (SELECT 1 FROM json_each(i.tags, '$.themes') t"
+                f" WHERE t.value IN ({marks}))",
+                filters.themes,
+            )
+        )
+        where.append(_any_of("themes", filters.themes))
+    if filters.has_deadline is not None:
+        deadlines = _deadlines(store)
+        if filters.has_deadline:
+            if not deadlines:
+                return None
+            conditions.append(ItemCondition("i.deadline IS NOT NULL"))
+            where.append({"deadline": {"$in": deadlines}})
+        else:
+            conditions.append(ItemCondition("i.deadline IS NULL"))
+            if deadlines:
+                where.append({"deadline": {"$nin": deadlines}})
+    if filters.relevant_only:
+        conditions.append(ItemCondition("i.relevant = 1"))
+        where.append({"relevant": True})
+    combined = None if not where else where[0] if len(where) == 1 else {"$and": where}
+    return Scope(tuple(conditions), combined)
+
+
+def _utc_midnight(day: date) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=UTC)
+
+
+def _in(column: str, values: Sequence[str]) -> ItemCondition:
+    return ItemCondition(f"{column} IN ({','.join('?' * len(values))})", tuple(values))
+
+
+def _any_of(key: str, values: Sequence[str]) -> dict[str, Any]:
+    clauses = [{key: {"$contains": value}} for value in values]
+    return clauses[0] if len(clauses) == 1 else {"$or": clauses}
+
+
+def _matching_publishers(store: Store, wanted: Sequence[str]) -> list[str]:
+    """Stored publisher names containing any wanted name as whole words, ignoring case."""
+    patterns = [re.compile(rf"(?<!\w){re.escape(name)}(?!\w)", re.IGNORECASE) for name in wanted]
+    with store.state.connect() as connection:
+        names = [row[0] for row in connection.execute("SELECT DISTINCT publisher FROM items")]
+    return sorted(name for name in names if any(pattern.search(name) for pattern in patterns))
+
+
+def _deadlines(store: Store) -> list[str]:
+    """Every deadline date stored: Chroma cannot ask whether a key exists, only match values."""
+    with store.state.connect() as connection:
+        return [
+            row[0]
+            for row in connection.execute(
+                "SELECT DISTINCT deadline FROM items WHERE deadline IS NOT NULL"
+            )
+        ]
+
+
+def _hits(
+    store: Store, ranked: Sequence[str], scores: dict[str, float], scope: Scope, limit: int
+) -> list[SearchHit]:
+    """The first `limit` ranked ids that the state holds and the filters admit, as hits."""
+    hits: list[SearchHit] = []
+    conditions = "".join(f" AND ({condition.sql})" for condition in scope.conditions)
+    parameters = [value for condition in scope.conditions for value in condition.parameters]
+    start = 0
+    with store.state.connect() as connection:
+        while len(hits) < limit and start < len(ranked):
+            chunk = list(ranked[start : start + limit - len(hits) + 5])
+            start += len(chunk)
+            marks = ",".join("?" * len(chunk))
+            rows = connection.execute(
+                f"SELECT {_ITEM_COLUMNS} FROM items i WHERE i.id IN ({marks}){conditions}",
+                (*chunk, *parameters),
+            )
+            found = {row["id"]: row for row in rows}
+            hits += [_hit(found[item_id], scores[item_id]) for item_id in chunk if item_id in found]
+    return hits[:limit]
+
+
+def _hit(row: Any, score: float) -> SearchHit:
+    tags = json.loads(row["tags"]) if row["tags"] else {}
+    summary = row["summary"] or ""
+    return SearchHit(
+        id=row["id"],
+        title=row["title"],
+        url=row["url"],
+        publisher=row["publisher"],
+        published=row["published"],
+        score=score,
+        controls=[control["id"] for control in tags.get("controls", [])],
+        type=row["type"],
+        jurisdiction=row["jurisdiction"],
+        summary=summary,
+        themes=list(tags.get("themes", [])),
+        deadline=row["deadline"],
+        effective=row["effective"],
+        snippet=_plain_snippet(summary),
+    )
+
+
+def _plain_snippet(summary: str) -> str:
+    """The opening of the summary, cut at a word, for hits with no matched words to show."""
+    if len(summary) <= PLAIN_SNIPPET_CHARS:
+        return summary
+    return summary[:PLAIN_SNIPPET_CHARS].rsplit(" ", 1)[0] + "…"

@@ -12,7 +12,7 @@ and upserts over itself — never a duplicate, never a loss.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -20,6 +20,7 @@ import numpy as np
 
 from horizon.config import Settings
 from horizon.item import Item
+from horizon.lexical import LexicalIndex
 from horizon.state import StateDB
 
 COLLECTION = "items"
@@ -93,6 +94,11 @@ class VectorIndex:
             COLLECTION, metadata={"hnsw:space": "cosine"}, embedding_function=None
         )
 
+    @property
+    def collection(self) -> Any:
+        """The Chroma collection itself, for benchmarks that compare against raw queries."""
+        return self._collection
+
     def count(self) -> int:
         return int(self._collection.count())
 
@@ -119,12 +125,11 @@ class VectorIndex:
         self, embeddings: np.ndarray, limit: int, where: dict[str, Any] | None = None
     ) -> list[list[Neighbour]]:
         """The `limit` most similar stored items for each query vector (cosine similarity)."""
-        total = self.count()
-        if total == 0 or len(embeddings) == 0:
+        if len(embeddings) == 0 or limit < 1:
             return [[] for _ in range(len(embeddings))]
         result = self._collection.query(
             query_embeddings=embeddings.tolist(),
-            n_results=min(limit, total),
+            n_results=limit,
             where=where,
             include=["distances"],
         )
@@ -154,10 +159,15 @@ class VectorIndex:
 
 @dataclass
 class Store:
-    """The one way into stored data: vectors in `index`, run state in `state`."""
+    """The one way into stored data: vectors in `index`, run state in `state`, and the
+    full-text index over the state's items in `lexical` (kept in step with them by SQLite)."""
 
     index: VectorIndex
     state: StateDB
+    lexical: LexicalIndex = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.lexical = LexicalIndex(self.state)
 
 
 def open_store(settings: Settings) -> Store:

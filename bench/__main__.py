@@ -1,0 +1,139 @@
+"""`python -m bench` (what `make bench` runs): search latency at 1k, 10k and 100k items against a
+raw Chroma query plus one query embedding, and the cost of indexing during ingest.
+
+    python -m bench                      # sizes 1000,10000,100000, 3 rounds of 50 queries
+    python -m bench --sizes 1000,10000 --rounds 2 --json bench.json
+
+Needs ../shared (the Federal Register page gives the real texts); skips plainly without it.
+Runs on the CPU with the packaged MiniLM model, in a temporary home unless --home is given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench.corpus import synthetic_items
+from bench.ingest import IngestOverhead, measure_ingest
+from bench.latency import Latency, measure_latency
+from evaluation.common import SharedDataMissing, read_jsonl, shared_file
+from evaluation.search import DEV_QUERIES, FEDERAL_REGISTER, federal_register_records
+from horizon.config import load_settings
+from horizon.embed import default_embedder
+from horizon.normalise import item_from_record
+from horizon.store import open_store
+
+ADD_CHUNK = 5000
+SEED = 20240102
+TITLE_QUERIES = 25
+TITLE_QUERY_WORDS = 6
+
+
+def bench_queries(titles: Sequence[str]) -> list[str]:
+    """The dev queries when present, and the opening words of some real titles."""
+    try:
+        written = [row["query"] for row in read_jsonl(shared_file(DEV_QUERIES))]
+    except SharedDataMissing:
+        written = []
+    picked = random.Random(SEED).sample(list(titles), TITLE_QUERIES)
+    return written + [" ".join(title.split()[:TITLE_QUERY_WORDS]) for title in picked]
+
+
+def describe_ingest(overhead: IngestOverhead) -> list[str]:
+    return [
+        f"Ingest of {overhead.items} real documents: embedding {overhead.embed_s:.1f} s; "
+        f"indexing into Chroma + SQLite/FTS5 {overhead.index_s:.2f} s "
+        f"= {overhead.index_share:.1%} of the embedding time "
+        f"(FTS5 alone {overhead.fulltext_s:.3f} s = {overhead.fulltext_share:.2%})",
+    ]
+
+
+def describe_latency(rows: Sequence[Latency]) -> list[str]:
+    lines = [
+        "| items | queries | embed p50 | Chroma p50 | embed+Chroma p50 / p95 | hybrid p50 / p95 "
+        "| ratio p50 | filtered p50 / p95 | FTS5 p50 / p95 |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for row in rows:
+        lines.append(
+            f"| {row.items:,} | {row.queries} | {row.embed.p50_ms:.1f} | {row.chroma.p50_ms:.1f} "
+            f"| {row.baseline.p50_ms:.1f} / {row.baseline.p95_ms:.1f} "
+            f"| {row.hybrid.p50_ms:.1f} / {row.hybrid.p95_ms:.1f} | {row.ratio:.2f} "
+            f"| {row.filtered.p50_ms:.1f} / {row.filtered.p95_ms:.1f} "
+            f"| {row.fulltext.p50_ms:.1f} / {row.fulltext.p95_ms:.1f} |"
+        )
+    return lines
+
+
+def run(home: Path, sizes: Sequence[int], rounds: int) -> dict[str, object]:
+    records = federal_register_records(shared_file(FEDERAL_REGISTER))
+    items = [item_from_record(record) for record in records]
+    store = open_store(load_settings(home=home, env={}))
+    if store.state.count_items():
+        raise SystemExit(f"bench: {home} already holds items; give a new or empty --home")
+    embedder = default_embedder()
+    print(f"Embedding and indexing {len(items)} Federal Register documents …", file=sys.stderr)
+    overhead, vectors = measure_ingest(store, embedder, items)
+    for line in describe_ingest(overhead):
+        print(line)
+    base = [item.model_dump() for item in items]
+    queries = bench_queries([item.title for item in items])
+    rows = []
+    for size in sorted(sizes):
+        started = time.perf_counter()
+        while (stored := store.index.count()) < size:
+            count = min(ADD_CHUNK, size - stored)
+            extra, extra_vectors = synthetic_items(base, vectors, count, stored, SEED + stored)
+            store.index.upsert(extra, extra_vectors)
+            store.state.save_new_items(extra, datetime.now(UTC))
+        print(
+            f"{store.index.count():,} items stored ({time.perf_counter() - started:.0f} s); "
+            f"timing {len(queries)} queries × {rounds} rounds …",
+            file=sys.stderr,
+        )
+        rows.append(measure_latency(store, embedder, queries, rounds))
+        print(describe_latency(rows)[-1])
+    print()
+    for line in describe_latency(rows):
+        print(line)
+    return {
+        "cpus": os.cpu_count(),
+        "ingest": {**asdict(overhead), "index_share": overhead.index_share},
+        "latency": [{**asdict(row), "ratio": row.ratio} for row in rows],
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--sizes", default="1000,10000,100000", help="corpus sizes, ascending")
+    parser.add_argument("--rounds", type=int, default=3, help="passes over the query set")
+    parser.add_argument("--home", type=Path, help="keep the benchmark home here")
+    parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    arguments = parser.parse_args(argv)
+    sizes = [int(size) for size in arguments.sizes.split(",") if size.strip()]
+    try:
+        shared_file(FEDERAL_REGISTER)
+    except SharedDataMissing as missing:
+        print(f"bench {missing}")
+        return 0
+    if arguments.home:
+        figures = run(arguments.home, sizes, arguments.rounds)
+    else:
+        with tempfile.TemporaryDirectory(prefix="horizon-bench-") as home:
+            figures = run(Path(home), sizes, arguments.rounds)
+    if arguments.json:
+        arguments.json.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,112 @@
+"""Search latency next to what a plain vector search costs on the same data, in the same run.
+
+Baseline: one query embedding plus one raw Chroma query for the top 10 (no filters, no
+full-text search, no fusion, no item rows read). Measured: `horizon.search.search` for the top
+10, end to end (both engines, fusion, item rows, snippets); the same with two filters (a date
+range and two types); and the FTS5 query alone (its 50 candidates). Baseline and search
+alternate query by query, in alternating order, so a busy machine slows both alike.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+
+from horizon.embed import Embedder
+from horizon.lexical import LexicalIndex
+from horizon.search import CANDIDATES, SearchFilters, search
+from horizon.store import Store
+
+TOP = 10
+WARM_UP = 5
+FILTERED = SearchFilters(since=date(2024, 1, 1), types=("guidance", "legislation"))
+
+
+@dataclass(frozen=True)
+class Percentiles:
+    p50_ms: float
+    p95_ms: float
+
+    @classmethod
+    def of(cls, seconds: Sequence[float]) -> Percentiles:
+        values = np.asarray(seconds) * 1000.0
+        return cls(float(np.percentile(values, 50)), float(np.percentile(values, 95)))
+
+
+@dataclass(frozen=True)
+class Latency:
+    items: int
+    queries: int
+    embed: Percentiles
+    chroma: Percentiles
+    baseline: Percentiles
+    hybrid: Percentiles
+    filtered: Percentiles
+    fulltext: Percentiles
+
+    @property
+    def ratio(self) -> float:
+        """Median hybrid search over median (embedding + raw Chroma query)."""
+        return self.hybrid.p50_ms / self.baseline.p50_ms
+
+
+def measure_latency(
+    store: Store, embedder: Embedder, queries: Sequence[str], rounds: int
+) -> Latency:
+    collection = store.index.collection
+    embed_times: list[float] = []
+    chroma_times: list[float] = []
+
+    def baseline(query: str) -> None:
+        started = time.perf_counter()
+        vector = embedder.embed([query])
+        embedded = time.perf_counter()
+        collection.query(query_embeddings=vector.tolist(), n_results=TOP)
+        embed_times.append(embedded - started)
+        chroma_times.append(time.perf_counter() - embedded)
+
+    def hybrid(query: str) -> None:
+        search(store, embedder, query, limit=TOP)
+
+    def filtered(query: str) -> None:
+        search(store, embedder, query, FILTERED, limit=TOP)
+
+    def fulltext(query: str) -> None:
+        store.lexical.search(query, CANDIDATES)
+
+    for query in queries[:WARM_UP]:
+        baseline(query)
+        hybrid(query)
+    embed_times.clear()
+    chroma_times.clear()
+    timings: dict[str, list[float]] = {"baseline": [], "hybrid": [], "filtered": [], "fts": []}
+    runs: list[tuple[str, Callable[[str], None]]] = [
+        ("baseline", baseline),
+        ("hybrid", hybrid),
+        ("filtered", filtered),
+        ("fts", fulltext),
+    ]
+    for round_number in range(rounds):
+        # A fresh full-text index object each round: the words' match counts it remembers
+        # (see horizon.lexical) are counted again, as a process that just started would.
+        store.lexical = LexicalIndex(store.state)
+        order = runs if round_number % 2 == 0 else runs[::-1]
+        for query in queries:
+            for name, run in order:
+                started = time.perf_counter()
+                run(query)
+                timings[name].append(time.perf_counter() - started)
+    return Latency(
+        items=store.index.count(),
+        queries=len(queries) * rounds,
+        embed=Percentiles.of(embed_times),
+        chroma=Percentiles.of(chroma_times),
+        baseline=Percentiles.of(timings["baseline"]),
+        hybrid=Percentiles.of(timings["hybrid"]),
+        filtered=Percentiles.of(timings["filtered"]),
+        fulltext=Percentiles.of(timings["fts"]),
+    )
