@@ -676,6 +676,8 @@ _TYPE_CUES: dict[str, tuple[tuple[re.Pattern[str], float], ...]] = {
         (r"\b(declaration|summit|communiqu[eé]|joint statement)\b", 2.5),
         (r"\bstatement\b", 1.0),
         (r"\b(issue )?spotlight\b|\bblog\b", 2.0),
+        (r"\bnewsletter\b", 3.0),
+        (r"\b(debate[sd]?|hearing|meets|meeting|working group|roundtable)\b", 1.5),
         (
             r"\b(raises|funding round|valuation|appoints|hires|opens an? (new )?office"
             r"|quarterly (results|earnings)|revenue)\b",
@@ -685,12 +687,35 @@ _TYPE_CUES: dict[str, tuple[tuple[re.Pattern[str], float], ...]] = {
 }
 
 
+# Where publishers file a page says what it is (GOV.UK's /government/consultations/, a GitHub
+# release tag, a /speeches/ section); it counts like a cue in the summary.
+_URL_TYPE_CUES: tuple[tuple[str, re.Pattern[str], float], ...] = tuple(
+    (type_id, re.compile(pattern, re.IGNORECASE), weight)
+    for type_id, pattern, weight in (
+        ("consultation", r"/consultations?/|/calls?-for-(evidence|views|input)", 3.0),
+        ("guidance", r"/guidance/|/guidelines?/", 3.0),
+        ("report", r"/speech(es)?/|/newsletters?/|/events?/|/statistics/|/research/", 6.0),
+        ("enforcement", r"/enforcement(-action)?s?/|/penalt(y|ies)/", 3.0),
+        ("legislation", r"legislation\.gov\.uk/|/eli/|/legal-content/", 3.0),
+        (
+            "vendor-change",
+            r"/releases/tag/|/changelog|/release-notes|/whats-new|/deprecations",
+            3.0,
+        ),
+    )
+)
+
+
 def item_type_of(item: Item) -> str:
-    """The item's type: the publisher's kind sets a prior, cue phrases decide."""
+    """The item's type: the publisher's kind sets a prior, cue phrases (and where the
+    publisher filed the page) decide."""
     scores = dict.fromkeys(ITEM_TYPES, 0.0)
     scores["report"] = 0.5
     for type_id, prior in _publisher_type_priors(item):
         scores[type_id] += prior
+    for type_id, pattern, weight in _URL_TYPE_CUES:
+        if item.url and pattern.search(item.url):
+            scores[type_id] += weight
     for type_id, cues in _TYPE_CUES.items():
         for pattern, weight in cues:
             if pattern.search(item.title):

@@ -112,7 +112,10 @@ def plan_stage(items: list[Item], runtime: Runtime) -> BatchPlan:
 
 @task(cache_policy=NO_CACHE, name="embed")
 def embed_stage(plan: BatchPlan, runtime: Runtime) -> int:
+    """Embed what is new or changed; with nothing to embed the model is not even loaded."""
     total = len(plan.fresh) + len(plan.changed)
+    if total == 0:
+        return 0
     reporter().start("Embedding", total=total)
     embedded = embed_batch(plan, runtime.embedder, reporter().advance)
     reporter().finish("Embedding", f"{embedded} items")
@@ -126,6 +129,8 @@ def dedupe_stage(plan: BatchPlan, runtime: Runtime) -> int:
 
 @task(cache_policy=NO_CACHE, name="tag")
 def tag_stage(plan: BatchPlan, runtime: Runtime) -> int:
+    if not plan.to_store():
+        return 0
     reporter().start("Tagging", total=len(plan.to_store()))
     tagged = tag_batch(plan, runtime.tagger)
     reporter().advance(tagged)

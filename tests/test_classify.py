@@ -523,3 +523,30 @@ def test_feedback_given_at_construction_equals_feedback_added_later(catalogue: C
 
     assert built.classify(items) == added.classify(items)
     assert built.classify(items) != Classifier(catalogue, HashingEmbedder()).classify(items)
+
+
+@pytest.mark.parametrize(
+    ("title", "url", "expected"),
+    [
+        (
+            "Tech Secretary: priorities for AI and the AI Act",
+            "https://www.gov.uk/government/speeches/tech-secretary-priorities",
+            "report",
+        ),
+        (
+            "AI assurance: have your say",
+            "https://www.gov.uk/government/consultations/ai-assurance",
+            "consultation",
+        ),
+        (
+            "v1.102.0",
+            "https://github.com/openai/openai-python/releases/tag/v1.102.0",
+            "vendor-change",
+        ),
+        ("The EU AI Act Newsletter #86", "https://artificialintelligenceact.eu/n-86", "report"),
+    ],
+)
+def test_where_a_publisher_files_a_page_and_newsletters_decide_the_type(
+    title: str, url: str, expected: str
+) -> None:
+    assert item_type_of(item_from_record({"title": title, "url": url})) == expected
