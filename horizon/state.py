@@ -314,31 +314,26 @@ class StateDB:
         """Items published in [start, end), plus items published earlier but first seen in the
         window (late discoveries), newest first."""
         late_since = first_seen_since or start
-        with self.connect() as connection:
-            ids = [
-                row["id"]
-                for row in connection.execute(
-                    "SELECT id FROM items WHERE (published >= ? AND published < ?) "
-                    "OR (first_seen >= ? AND first_seen < ? AND published >= ? "
-                    "AND published < ?) ORDER BY published DESC",
-                    (_iso(start), _iso(end), _iso(start), _iso(end), _iso(late_since), _iso(start)),
-                )
-            ]
-        stored = self.get_items(ids)
-        return [stored[item_id] for item_id in ids]
+        return self._items_where(
+            "(published >= ? AND published < ?) OR (first_seen >= ? AND first_seen < ?"
+            " AND published >= ? AND published < ?) ORDER BY published DESC",
+            (_iso(start), _iso(end), _iso(start), _iso(end), _iso(late_since), _iso(start)),
+        )
 
     def items_with_dates_between(self, start: date, end: date) -> list[StoredItem]:
         """Relevant items whose deadline or effective date falls in [start, end]."""
+        return self._items_where(
+            "relevant = 1 AND ((deadline >= ? AND deadline <= ?)"
+            " OR (effective >= ? AND effective <= ?)) ORDER BY COALESCE(deadline, effective)",
+            (_iso(start), _iso(end), _iso(start), _iso(end)),
+        )
+
+    def _items_where(self, condition: str, parameters: tuple[str | None, ...]) -> list[StoredItem]:
+        """Stored items matching an SQL condition on `items`, in the condition's order."""
         with self.connect() as connection:
             ids = [
                 row["id"]
-                for row in connection.execute(
-                    "SELECT id FROM items WHERE relevant = 1"
-                    " AND ((deadline >= ? AND deadline <= ?)"
-                    " OR (effective >= ? AND effective <= ?))"
-                    " ORDER BY COALESCE(deadline, effective)",
-                    (_iso(start), _iso(end), _iso(start), _iso(end)),
-                )
+                for row in connection.execute(f"SELECT id FROM items WHERE {condition}", parameters)
             ]
         stored = self.get_items(ids)
         return [stored[item_id] for item_id in ids]
