@@ -1,5 +1,6 @@
 """`python -m bench` (what `make bench` runs): search latency at 1k, 10k and 100k items against a
-raw Chroma query plus one query embedding, and the cost of indexing during ingest.
+raw Chroma query plus one query embedding, the cost of indexing during ingest, and tagging
+throughput once items are embedded.
 
     python -m bench                      # sizes 1000,10000,100000, 3 rounds of 50 queries
     python -m bench --sizes 1000,10000 --rounds 2 --json bench.json
@@ -25,6 +26,7 @@ from pathlib import Path
 from bench.corpus import synthetic_items
 from bench.ingest import IngestOverhead, measure_ingest
 from bench.latency import Latency, measure_latency
+from bench.tagging import measure_tagging
 from evaluation.common import SharedDataMissing, read_jsonl, shared_file
 from evaluation.search import DEV_QUERIES, FEDERAL_REGISTER, federal_register_records
 from horizon.config import load_settings
@@ -85,6 +87,11 @@ def run(home: Path, sizes: Sequence[int], rounds: int) -> dict[str, object]:
     overhead, vectors = measure_ingest(store, embedder, items)
     for line in describe_ingest(overhead):
         print(line)
+    tagging = measure_tagging(embedder, items, vectors)
+    print(
+        f"Tagging {tagging.items} embedded documents: {tagging.seconds:.2f} s "
+        f"= {tagging.per_minute:,.0f} items a minute on one process"
+    )
     base = [item.model_dump() for item in items]
     queries = bench_queries([item.title for item in items])
     rows = []
@@ -108,6 +115,7 @@ def run(home: Path, sizes: Sequence[int], rounds: int) -> dict[str, object]:
     return {
         "cpus": os.cpu_count(),
         "ingest": {**asdict(overhead), "index_share": overhead.index_share},
+        "tagging": {**asdict(tagging), "per_minute": tagging.per_minute},
         "latency": [{**asdict(row), "ratio": row.ratio} for row in rows],
     }
 

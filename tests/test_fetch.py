@@ -46,7 +46,7 @@ REPO = Path(__file__).resolve().parents[1]
 FEEDS = Path(__file__).resolve().parent / "feeds"
 ETAG = '"feed-v1"'
 LAST_MODIFIED = "Mon, 15 Sep 2025 05:12:00 GMT"
-SLOW_S = 0.6
+SLOW_S = 1.0
 USER_AGENT = "HorizonTest/1.0 (+https://horizon.example/bot)"
 FEED_URL = "https://feeds.example/news.rss"
 
@@ -244,7 +244,7 @@ def first_crawl(site: Site, tmp_path_factory: pytest.TempPathFactory) -> Crawl:
         user_agent=USER_AGENT,
         delay_seconds=0,
         concurrency_per_domain=16,
-        timeout_seconds=1.2,
+        timeout_seconds=3.0,
         retries=2,
     )
     started_at = time.monotonic()
@@ -319,7 +319,7 @@ def test_server_that_never_answers_times_out_after_retries(first_crawl: Crawl) -
     assert outcome.outcome == "failed"
     assert outcome.http_status is None
     assert outcome.error is not None
-    assert "did not answer within 1.2 s on all 3 attempts" in outcome.error
+    assert "did not answer within 3 s on all 3 attempts" in outcome.error
     assert "timeout_seconds" in outcome.error
     assert len(first_crawl.requests("/never-answers.xml")) == 3
 
@@ -330,7 +330,8 @@ def test_slow_source_succeeds_without_holding_up_the_others(first_crawl: Crawl) 
 
     assert slow.outcome == "ok"
     assert slow.elapsed_s >= SLOW_S
-    assert all(outcome.elapsed_s < SLOW_S for outcome in quick)
+    assert all(outcome.outcome == "ok" for outcome in quick)
+    assert max(outcome.elapsed_s for outcome in quick) < slow.elapsed_s
 
 
 def test_path_disallowed_by_robots_txt_is_not_fetched_and_fails_saying_so(
