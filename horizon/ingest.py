@@ -73,6 +73,11 @@ class BatchPlan:
     embeddings: dict[int, np.ndarray] = field(default_factory=dict)
     tags: dict[int, Tags] = field(default_factory=dict)
 
+    def to_embed(self) -> list[int]:
+        """Positions whose text needs a vector: new items and changed originals (a changed
+        duplicate report is never stored in the index, so never embedded)."""
+        return self.fresh + [p for p, report in self.changed if report.how == "original"]
+
     def to_store(self) -> list[int]:
         """Positions that become (or replace) stored items: fresh ones not folded, changed
         originals."""
@@ -113,7 +118,7 @@ def embed_batch(
     plan: BatchPlan, embedder: Embedder, on_progress: Callable[[int], None] | None = None
 ) -> int:
     """Embed new items and changed originals; returns how many texts were embedded."""
-    positions = plan.fresh + [p for p, report in plan.changed if report.how == "original"]
+    positions = plan.to_embed()
     vectors = embedder.embed([plan.items[p].text() for p in positions], on_progress)
     plan.embeddings.update(zip(positions, vectors, strict=True))
     return len(positions)

@@ -113,10 +113,9 @@ def plan_stage(items: list[Item], runtime: Runtime) -> BatchPlan:
 @task(cache_policy=NO_CACHE, name="embed")
 def embed_stage(plan: BatchPlan, runtime: Runtime) -> int:
     """Embed what is new or changed; with nothing to embed the model is not even loaded."""
-    total = len(plan.fresh) + len(plan.changed)
-    if total == 0:
+    if not plan.to_embed():
         return 0
-    reporter().start("Embedding", total=total)
+    reporter().start("Embedding", total=len(plan.to_embed()))
     embedded = embed_batch(plan, runtime.embedder, reporter().advance)
     reporter().finish("Embedding", f"{embedded} items")
     return embedded
@@ -326,8 +325,7 @@ def summarise(
         ],
         "items": {
             "fetched": sum(len(outcome.entries) for outcome in outcomes),
-            "new": status_counts["new"]
-            - sum(1 for r in results if r.updated and r.status == "new"),
+            "new": sum(1 for r in results if r.status == "new" and not r.updated),
             "updated": sum(1 for result in results if result.updated),
             "duplicate": status_counts["duplicate"],
             "near_duplicates_folded": folded,

@@ -114,16 +114,18 @@ def ingest_command(
 
 
 def ingest_with_progress(runtime: Runtime, items: list[Item]) -> list[IngestResult]:
-    """Run the ingest stages with a progress bar on the slow one (embedding)."""
+    """Run the ingest stages with a progress bar on the slow one (embedding). With nothing new
+    or changed, neither the model nor the classifier is loaded."""
     if not items:
         return []
     store, seen_at = runtime.store, datetime.now(UTC)
     plan = plan_batch(items, store)
-    with progress_bar() as progress:
-        task = progress.add_task("Embedding", total=len(plan.fresh) + len(plan.changed))
-        embed_batch(plan, runtime.embedder, lambda done: progress.advance(task, done))
-    fold_near_duplicates(plan, store)
-    tag_batch(plan, runtime.tagger)
+    if plan.to_embed():
+        with progress_bar() as progress:
+            task = progress.add_task("Embedding", total=len(plan.to_embed()))
+            embed_batch(plan, runtime.embedder, lambda done: progress.advance(task, done))
+        fold_near_duplicates(plan, store)
+        tag_batch(plan, runtime.tagger)
     return commit_batch(plan, store, seen_at)
 
 
