@@ -8,15 +8,23 @@ retried) or `OutboxTransport` (an .eml file under digests/outbox/ when no server
 `deliver` consults the `DeliveryLedger`, a table in the shared state database: a digest is
 claimed before it is sent and recorded as sent only once the server (or the outbox) has taken
 it, so re-running sends nothing new, a failed send is retried by the next run, and two processes
-never send the same digest at once. A process killed between the server accepting a message and
-the ledger recording it leaves a claim that expires after `STALE_CLAIM`, after which the digest
-is sent again: a rare duplicate is preferred to a lost digest.
+never send the same digest at once.
+
+A claim names the process that holds it (host, pid and start time), so a claim left by a killed
+process is taken over by the next run at once, while a live sender's claim is never stolen. The
+message's Message-ID is recorded before the send: a process killed after the outbox file was
+complete, but before the ledger said so, is found to have sent it (no second copy is written),
+and an SMTP send repeated after such a kill carries the same Message-ID, so mail systems that
+drop repeated Message-IDs show it once. Only a claim from another host, whose process cannot be
+checked, waits `STALE_CLAIM` before it is taken over.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import smtplib
+import socket
 import sqlite3
 import ssl
 import time
@@ -25,6 +33,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email import policy
 from email.message import EmailMessage, MIMEPart
+from email.parser import BytesHeaderParser
 from email.utils import format_datetime, make_msgid, parseaddr
 from pathlib import Path
 from typing import Literal, Protocol
@@ -51,6 +60,8 @@ CREATE TABLE IF NOT EXISTS digest_deliveries (
     PRIMARY KEY (week, profile)
 );
 """
+# Columns added after the first release; a ledger from then gains them when it is opened.
+LATER_COLUMNS = {"claimed_by": "TEXT", "message_id": "TEXT"}
 
 DeliveryStatus = Literal["sent", "already sent", "failed", "skipped"]
 
@@ -80,6 +91,41 @@ class DeliveryRecord:
     attempts: int
     claimed_at: datetime | None
     delivered_at: datetime | None
+    claimed_by: str | None = None
+    message_id: str | None = None
+
+
+def process_identity() -> str:
+    """host:pid:start of this process; the start time (from /proc where there is one) tells a
+    live process from a later one that happens to reuse a dead claimant's pid."""
+    return f"{socket.gethostname()}:{os.getpid()}:{_start_time(os.getpid())}"
+
+
+def _start_time(pid: int) -> str:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return ""
+    return stat.rpartition(")")[2].split()[19]
+
+
+def claimant_alive(identity: str | None) -> bool | None:
+    """Whether the process named by a claim still runs: None when it cannot be checked (no
+    identity, or another host)."""
+    if not identity:
+        return None
+    host, _, rest = identity.partition(":")
+    pid_text, _, start = rest.partition(":")
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return None
+    pid = int(pid_text)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return not start or _start_time(pid) in ("", start)
 
 
 class DeliveryError(Exception):
@@ -112,15 +158,21 @@ def chart_content_id(week: str, profile: str) -> str:
     return f"trend.{week}.{profile}@horizon"
 
 
-def compose_message(mail: DigestMail, sender: str, sent_at: datetime) -> EmailMessage:
-    """multipart/mixed: (text | (HTML + inline chart)) and the calendar as an attachment."""
+def new_message_id(mail: DigestMail, sender: str) -> str:
     sender_domain = parseaddr(sender)[1].rpartition("@")[2] or "localhost"
+    return make_msgid(idstring=f"{mail.week}.{mail.profile}", domain=sender_domain)
+
+
+def compose_message(
+    mail: DigestMail, sender: str, sent_at: datetime, message_id: str | None = None
+) -> EmailMessage:
+    """multipart/mixed: (text | (HTML + inline chart)) and the calendar as an attachment."""
     message = EmailMessage()
     message["Subject"] = mail.subject
     message["From"] = sender
     message["To"] = ", ".join(mail.recipients)
     message["Date"] = format_datetime(sent_at)
-    message["Message-ID"] = make_msgid(idstring=f"{mail.week}.{mail.profile}", domain=sender_domain)
+    message["Message-ID"] = message_id or new_message_id(mail, sender)
     message["Auto-Submitted"] = "auto-generated"
     message["X-Horizon-Digest"] = f"{mail.week} {mail.profile}"
     message.set_content(mail.text, cte="quoted-printable")
@@ -149,6 +201,11 @@ class Transport(Protocol):
 
     def send(self, message: EmailMessage, name: str) -> str:
         """Deliver the message; return where it went; raise DeliveryError when it could not."""
+        ...
+
+    def find_delivered(self, message_id: str, name: str) -> str | None:
+        """Where a message with this Message-ID was already delivered, when the transport can
+        tell (after a sender was killed mid-send); None when it cannot or it was not."""
         ...
 
 
@@ -190,6 +247,11 @@ class SmtpTransport:
                 time.sleep(waits.pop(0))
                 continue
             return self._describe(refused, attempts)
+
+    def find_delivered(self, message_id: str, name: str) -> str | None:
+        """A server keeps no record Horizon can read: the send is repeated with the same
+        Message-ID."""
+        return None
 
     def _describe(self, refused: dict[str, tuple[int, bytes]], attempts: int) -> str:
         where = f"sent through {self.settings.address}"
@@ -296,6 +358,18 @@ class OutboxTransport:
             ) from error
         return f"written to {path}"
 
+    def find_delivered(self, message_id: str, name: str) -> str | None:
+        """An outbox file is written whole and then renamed, so one that exists is complete."""
+        for path in sorted(self.directory.glob(f"{name}*.eml")):
+            try:
+                with path.open("rb") as handle:
+                    headers = BytesHeaderParser(policy=policy.default).parse(handle)
+            except OSError:
+                continue
+            if headers.get("Message-ID", "").strip() == message_id:
+                return f"written to {path}"
+        return None
+
 
 class DeliveryLedger:
     """Which digest went to whom and when, in the shared state database."""
@@ -303,28 +377,53 @@ class DeliveryLedger:
     def __init__(self, state: StateDB) -> None:
         self.state = state
         state.ensure_schema(DELIVERY_SCHEMA)
+        with state.connect() as connection:
+            present = {
+                row["name"] for row in connection.execute("PRAGMA table_info(digest_deliveries)")
+            }
+            for column, kind in LATER_COLUMNS.items():
+                if column not in present:
+                    connection.execute(f"ALTER TABLE digest_deliveries ADD COLUMN {column} {kind}")
 
-    def claim(self, week: str, profile: str, resend: bool, now: datetime) -> DeliveryRecord | None:
-        """Take the right to send this digest: None when taken, else the record that stands in
-        the way (already sent, or being sent by another process)."""
+    def claim(
+        self,
+        week: str,
+        profile: str,
+        resend: bool,
+        now: datetime,
+        claimant: str | None = None,
+    ) -> DeliveryRecord | None:
+        """Take the right to send this digest for `claimant` (this process by default): None
+        when taken, else the record that stands in the way (already sent, or being sent by a
+        live process)."""
         with self.state.connect() as connection:
             connection.execute(
                 "INSERT OR IGNORE INTO digest_deliveries (week, profile, status) "
                 "VALUES (?, ?, 'pending')",
                 (week, profile),
             )
-            taken = connection.execute(
-                "UPDATE digest_deliveries SET status = 'sending', claimed_at = ? "
-                "WHERE week = ? AND profile = ? AND (status IN ('pending', 'failed') "
-                "OR (status = 'sent' AND ?) OR (status = 'sending' AND claimed_at < ?))",
-                (now.isoformat(), week, profile, resend, (now - STALE_CLAIM).isoformat()),
-            ).rowcount
-            if taken:
-                return None
-            row = connection.execute(
-                "SELECT * FROM digest_deliveries WHERE week = ? AND profile = ?", (week, profile)
-            ).fetchone()
-        return _record(row)
+            record = _record(
+                connection.execute(
+                    "SELECT * FROM digest_deliveries WHERE week = ? AND profile = ?",
+                    (week, profile),
+                ).fetchone()
+            )
+            if not _claimable(record, resend, now):
+                return record
+            connection.execute(
+                "UPDATE digest_deliveries SET status = 'sending', claimed_at = ?, claimed_by = ? "
+                "WHERE week = ? AND profile = ?",
+                (now.isoformat(), claimant or process_identity(), week, profile),
+            )
+        return None
+
+    def record_message_id(self, week: str, profile: str, message_id: str) -> None:
+        """Say which message is about to go, before it goes."""
+        with self.state.connect() as connection:
+            connection.execute(
+                "UPDATE digest_deliveries SET message_id = ? WHERE week = ? AND profile = ?",
+                (message_id, week, profile),
+            )
 
     def record_sent(
         self,
@@ -416,6 +515,7 @@ def deliver(
 
     if not recipients:
         return outcome("skipped", "the profile has no recipients; the digest is only written")
+    before = ledger.get(mail.week, mail.profile)
     blocking = ledger.claim(mail.week, mail.profile, resend, moment)
     if blocking is not None and blocking.status == "sent":
         when = f"{blocking.delivered_at:%-d %b %Y %H:%M} UTC" if blocking.delivered_at else ""
@@ -426,12 +526,26 @@ def deliver(
     if blocking is not None:
         return outcome(
             "skipped",
-            f"another process has been sending it since {blocking.claimed_at:%H:%M} UTC; "
-            "run again once it has finished",
+            f"another process ({blocking.claimed_by or 'unknown'}) has been sending it since "
+            f"{blocking.claimed_at:%H:%M} UTC; run again once it has finished",
         )
-    message = compose_message(mail, sender, moment)
+    name = f"{mail.week}-{mail.profile}"
+    unfinished = before is not None and before.status in ("sending", "failed")
+    message_id = (before.message_id if unfinished and before else None) or new_message_id(
+        mail, sender
+    )
+    if unfinished:
+        found = transport.find_delivered(message_id, name)
+        if found is not None:
+            where = f"{found} by an earlier run that was stopped before recording it"
+            ledger.record_sent(
+                mail.week, mail.profile, transport.kind, recipients, where, 0, moment
+            )
+            return outcome("sent", where, 0)
+    ledger.record_message_id(mail.week, mail.profile, message_id)
+    message = compose_message(mail, sender, moment, message_id)
     try:
-        where = transport.send(message, f"{mail.week}-{mail.profile}")
+        where = transport.send(message, name)
     except DeliveryError as error:
         detail = (
             f"not sent to {', '.join(recipients)}: {error.reason}"
@@ -457,6 +571,17 @@ def deliver(
     return outcome("sent", where, 1)
 
 
+def _claimable(record: DeliveryRecord, resend: bool, now: datetime) -> bool:
+    if record.status in ("pending", "failed"):
+        return True
+    if record.status == "sent":
+        return resend
+    alive = claimant_alive(record.claimed_by)
+    if alive is None:
+        return record.claimed_at is None or record.claimed_at < now - STALE_CLAIM
+    return not alive
+
+
 def _record(row: sqlite3.Row) -> DeliveryRecord:
     return DeliveryRecord(
         week=row["week"],
@@ -468,6 +593,8 @@ def _record(row: sqlite3.Row) -> DeliveryRecord:
         attempts=row["attempts"],
         claimed_at=datetime.fromisoformat(row["claimed_at"]) if row["claimed_at"] else None,
         delivered_at=datetime.fromisoformat(row["delivered_at"]) if row["delivered_at"] else None,
+        claimed_by=row["claimed_by"],
+        message_id=row["message_id"],
     )
 
 

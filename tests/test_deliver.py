@@ -7,8 +7,12 @@ from __future__ import annotations
 import datetime as dt
 import email
 import ipaddress
+import os
 import socket
 import ssl
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from email import policy
 from email.message import EmailMessage
@@ -34,6 +38,7 @@ from horizon.deliver import (
     SmtpTransport,
     chart_content_id,
     compose_message,
+    process_identity,
 )
 from horizon.digest import PublishReport, publish_week
 from horizon.state import StateDB
@@ -266,17 +271,106 @@ def test_writing_files_only_sends_nothing(home: Settings) -> None:
     assert len(report.paths) == 4 * 6 + 1
 
 
-def test_one_process_sends_and_a_stale_claim_is_taken_over(settings: Settings) -> None:
+def finished_process_identity() -> str:
+    """The claim identity of a process that has exited, as a killed sender leaves behind."""
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return f"{socket.gethostname()}:{child.pid}:1"
+
+
+def test_a_claim_by_a_live_process_holds_and_one_left_by_a_dead_process_is_taken_at_once(
+    settings: Settings,
+) -> None:
     ledger = DeliveryLedger(StateDB(settings.state_db))
     now = dt.datetime(2025, 9, 15, 7, tzinfo=dt.UTC)
     assert ledger.claim("2025-W37", "dp", resend=False, now=now) is None
-    blocking = ledger.claim("2025-W37", "dp", resend=False, now=now + dt.timedelta(minutes=1))
+    later = now + dt.timedelta(hours=2)
+    blocking = ledger.claim("2025-W37", "dp", resend=False, now=later)
     assert blocking is not None and blocking.status == "sending"
-    assert ledger.claim("2025-W37", "dp", False, now + dt.timedelta(minutes=16)) is None
+    assert blocking.claimed_by == process_identity()
+    assert ledger.claim("2025-W37", "dq", False, now, claimant=finished_process_identity()) is None
+    assert ledger.claim("2025-W37", "dq", False, now + dt.timedelta(seconds=1)) is None
     ledger.record_sent("2025-W37", "dp", "smtp", ["a@example.org"], "sent", 1, now)
     sent = ledger.claim("2025-W37", "dp", resend=False, now=now)
     assert sent is not None and sent.status == "sent" and sent.recipients == ["a@example.org"]
     assert ledger.claim("2025-W37", "dp", resend=True, now=now) is None
+
+
+def test_a_claim_from_another_host_is_taken_over_only_once_it_is_stale(
+    settings: Settings,
+) -> None:
+    ledger = DeliveryLedger(StateDB(settings.state_db))
+    now = dt.datetime(2025, 9, 15, 7, tzinfo=dt.UTC)
+    assert ledger.claim("2025-W37", "dp", False, now, claimant="elsewhere:123:456") is None
+    assert ledger.claim("2025-W37", "dp", False, now + dt.timedelta(minutes=1)) is not None
+    assert ledger.claim("2025-W37", "dp", False, now + dt.timedelta(minutes=16)) is None
+
+
+KILLED_SENDER = """
+import sys, time
+from pathlib import Path
+sys.path.insert(0, sys.argv[1])
+from test_digest import AS_OF, SOURCES, W37
+from horizon.config import load_settings
+from horizon.deliver import OutboxTransport
+from horizon.digest import publish_week
+from horizon.state import StateDB
+
+settings = load_settings(home=Path(sys.argv[2]), env={})
+marker, write_first = Path(sys.argv[3]), sys.argv[4] == "after-write"
+
+class StopsMidway(OutboxTransport):
+    def send(self, message, name):
+        if write_first:
+            super().send(message, name)
+        marker.write_text("sending")
+        time.sleep(600)
+        raise AssertionError("the test kills this process before it gets here")
+
+publish_week(StateDB(settings.state_db), W37, SOURCES, settings, AS_OF, profile="board",
+             transport=StopsMidway(settings.digests_dir / "outbox"))
+"""
+
+
+@pytest.mark.parametrize("moment", ["before-write", "after-write"])
+def test_a_sender_killed_mid_send_is_finished_by_the_next_run_with_one_message(
+    home: Settings, tmp_path: Path, moment: str
+) -> None:
+    (home.home / "profiles.yaml").write_text(
+        PROFILES.replace(
+            "    title: Board pack", "    title: Board pack\n    recipients: [b@x.org]"
+        ),
+        encoding="utf-8",
+    )
+    marker = tmp_path / "sending"
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            KILLED_SENDER,
+            str(Path(__file__).parent),
+            str(home.home),
+            str(marker),
+            moment,
+        ],
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not marker.exists():
+            assert child.poll() is None, "the sender stopped before it began sending"
+            assert time.monotonic() < deadline, "the sender never began sending"
+            time.sleep(0.05)
+    finally:
+        child.kill()
+        child.wait()
+    report = publish(home, profile="board")
+    (delivery,) = report.deliveries
+    assert delivery.status == "sent", delivery.detail
+    assert ("earlier run" in delivery.detail) == (moment == "after-write")
+    outbox = sorted(path.name for path in (home.digests_dir / "outbox").glob("*.eml"))
+    assert outbox == ["2025-W37-board.eml"]
+    assert statuses(publish(home, profile="board")) == {"board": "already sent"}
 
 
 def test_a_failed_resend_keeps_the_digest_recorded_as_sent(settings: Settings) -> None:
