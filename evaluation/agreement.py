@@ -12,7 +12,8 @@ writer's labels. This module
                 and the top hits of two different rankers, shuffled) for a second, blind
                 relevance judgement;
     build       writes `evaluation/data/items.jsonl` and `queries.jsonl`: agreed labels as they
-                are, disputed fields as adjudicated, queries' relevant items the pooled union.
+                are, disputed fields as adjudicated (disputed themes: the union), queries'
+                relevant items the union of the writer's and the blind judge's.
 
     python -m evaluation.agreement report|pools|build
 """
@@ -205,7 +206,9 @@ def _part_items(part: str) -> list[dict[str, Any]]:
 
 def final_labels() -> dict[str, dict[str, Any]]:
     """Agreed fields as labelled; disputed fields as the adjudicator decided
-    (`annotations/adjudicated.jsonl`: `{"id", "labels": {field: value}}` for disputed fields)."""
+    (`annotations/adjudicated.jsonl`: `{"id", "labels": {field: value}}` for disputed fields),
+    except themes, a secondary filing aid, which take the union of both annotators' when the
+    adjudicator did not rule on them."""
     decided = _labels("adjudicated")
     final: dict[str, dict[str, Any]] = {}
     missing = []
@@ -214,10 +217,12 @@ def final_labels() -> dict[str, dict[str, Any]]:
         disputed = _disputed(first, second)
         ruling = decided.get(item_id, {})
         for field in disputed:
-            if field not in ruling:
+            if field in ruling:
+                labels[field] = ruling[field]
+            elif field == "themes":
+                labels["themes"] = sorted(set(first["themes"]) | set(second["themes"]))
+            else:
                 missing.append(f"{item_id}.{field}")
-                continue
-            labels[field] = ruling[field]
         for field in ("controls", "themes"):
             labels[field] = sorted(set(labels[field]))
         labels["relevant"] = bool(labels["controls"])

@@ -70,6 +70,7 @@ def test_build_keeps_agreed_labels_and_takes_the_adjudicators_ruling_on_disputes
     agreement.build()
     items = [json.loads(line) for line in (tmp_path / "items.jsonl").read_text().splitlines()]
     assert [item["labels"]["type"] for item in items] == ["guidance", "report"]
+    assert items[0]["labels"]["themes"] == ["risk"], "disputed themes take the union"
     queries = [json.loads(line) for line in (tmp_path / "queries.jsonl").read_text().splitlines()]
     assert queries[0]["relevant"] == ["a1", "a2"]
     figures = agreement.agreement(agreement.paired_labels())
