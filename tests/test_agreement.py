@@ -55,7 +55,13 @@ def test_build_keeps_agreed_labels_and_takes_the_adjudicators_ruling_on_disputes
         [
             {
                 "id": "a1",
-                "labels": {**base, "relevant": True, "controls": ["AI-POLICY"], "type": "guidance"},
+                "labels": {
+                    **base,
+                    "relevant": True,
+                    "controls": ["AI-POLICY"],
+                    "type": "guidance",
+                    "themes": ["risk"],
+                },
             },
             {"id": "a2", "labels": {**base, "relevant": False, "controls": [], "type": "report"}},
         ],
