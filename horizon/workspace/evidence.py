@@ -28,7 +28,7 @@ from horizon.config import Source
 from horizon.digest import Week, escape_markdown
 from horizon.state import StateDB, utc_now
 from horizon.workspace.audit import safe_cell
-from horizon.workspace.models import STATE_LABELS, Activity, AuditEntry, User
+from horizon.workspace.models import RECORDED_LABELS, STATE_LABELS, Activity, AuditEntry, User
 from horizon.workspace.service import Workspace
 
 UNIT = "AU0002"
@@ -213,19 +213,21 @@ def build_evidence(
             )
         )
     log.entries += _digest_entries(digests_dir, activity, since, until)
-    first_opened: dict[str, datetime] = {}
+    first_opened: dict[str, Activity] = {}
     for record in activity:
         if record.kind == "item-opened":
-            first_opened.setdefault(record.subject, record.at)
-    for item_id, when in first_opened.items():
+            first_opened.setdefault(record.subject, record)
+    for item_id, opened in first_opened.items():
+        tags = ", ".join(controls.get(item_id, []))
+        recorded = f"recorded: {RECORDED_LABELS[opened.how]}"
         log.entries.append(
             EvidenceEntry(
                 section="opened",
-                when=when,
+                when=opened.at,
                 activity="Opened item",
                 item_id=item_id,
                 title=titles.get(item_id, item_id),
-                detail=", ".join(controls.get(item_id, [])),
+                detail=f"{tags}; {recorded}" if tags else recorded,
                 ksbs=SECTION_KSBS["opened"],
             )
         )
@@ -296,9 +298,11 @@ def _digest_entries(
     until: datetime,
 ) -> list[EvidenceEntry]:
     opened: dict[str, datetime] = {}
+    how: dict[str, str] = {}
     for record in activity:
         if record.kind == "digest-opened":
             opened.setdefault(record.subject, record.at)
+            how.setdefault(record.subject, RECORDED_LABELS[record.how])
     entries = []
     week = Week.containing(since)
     while week.start < until:
@@ -310,7 +314,11 @@ def _digest_entries(
         )
         if written or week.label in opened:
             received = f"received ({', '.join(written)})" if written else "not written to this home"
-            seen = f"opened {opened[week.label]:%-d %b %Y %H:%M}" if week.label in opened else ""
+            seen = (
+                f"opened {opened[week.label]:%-d %b %Y %H:%M} (recorded: {how[week.label]})"
+                if week.label in opened
+                else ""
+            )
             entries.append(
                 EvidenceEntry(
                     section="digests",
