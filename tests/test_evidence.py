@@ -300,3 +300,8 @@ def test_the_evidence_command_writes_the_log_and_names_bad_options(
         app, ["evidence", "--user", "zoe", "--from", "2025-09-01", "--to", "2025-09-30", *home]
     )
     assert unknown.exit_code == 2 and "no user called 'zoe'" in unknown.output
+    far = runner.invoke(
+        app, ["evidence", "--user", "ann", "--from", "2025-09-01", "--to", "9999-12-31", *home]
+    )
+    assert far.exit_code == 2 and "--to: a date between 1900-01-01 and 2999-12-31" in far.output
+    assert "Traceback" not in far.output

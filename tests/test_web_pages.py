@@ -51,9 +51,7 @@ class Site:
     def client(self, fetch_site: str = "same-origin") -> TestClient:
         """A browser on our pages: it says each request comes from this site, as browsers
         do with Sec-Fetch-Site."""
-        return TestClient(
-            self.app, follow_redirects=False, headers={"Sec-Fetch-Site": fetch_site}
-        )
+        return TestClient(self.app, follow_redirects=False, headers={"Sec-Fetch-Site": fetch_site})
 
 
 def page_item(item_id: str, title: str, summary: str = "", url: str | None = None) -> Item:

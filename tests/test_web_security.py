@@ -305,6 +305,13 @@ def test_error_answers_carry_the_security_headers_500s_included(
         ("POST", f"/api/v1/tokens/{HUGE}/revoke"),
         ("GET", f"/triage?offset={HUGE}"),
         ("POST", f"/account/tokens/{HUGE}/revoke"),
+        ("GET", "/api/v1/evidence?from=0001-01-01&to=9999-12-31"),
+        ("GET", "/api/v1/evidence?from=1900-01-01&to=2999-12-31"),
+        ("GET", "/api/v1/digest?week=9999-W52"),
+        ("GET", "/api/v1/digest?week=0001-W01"),
+        ("GET", "/api/v1/search?q=ai&until=9999-12-31"),
+        ("GET", "/search?q=ai&since=0001-01-01"),
+        ("GET", "/digest?week=9999-W52"),
     ],
 )
 def test_numbers_out_of_range_get_422_not_a_server_error(
@@ -315,6 +322,28 @@ def test_numbers_out_of_range_get_422_not_a_server_error(
     answer = client.request(method, path, json={}, headers=bearer(site, "ada"))
     assert answer.status_code == 422, answer.text
     assert_protected(answer.headers)
+
+
+def test_a_saved_search_through_the_api_takes_only_the_search_forms_filters(site: Site) -> None:
+    client = site.client("10.0.8.2")
+    for filters, message in (
+        ({"colour": ["red"]}, "'colour' is not a search filter"),
+        ({"since": 10**400}, "since:"),
+        ({"q": "other words"}, "give the query as 'query'"),
+    ):
+        answer = client.post(
+            "/api/v1/searches",
+            json={"name": "bad", "query": "ai", "filters": filters},
+            headers=bearer(site, "ann"),
+        )
+        assert answer.status_code == 422, answer.text
+        assert message in answer.json()["detail"][0]["msg"]
+    saved = client.post(
+        "/api/v1/searches",
+        json={"name": "good", "query": "ai", "filters": {"type": ["guidance"], "deadline": True}},
+        headers=bearer(site, "ann"),
+    )
+    assert saved.json()["filters"] == {"type": ["guidance"], "deadline": True}
 
 
 def test_closing_a_flag_signed_out_reveals_neither_the_flag_nor_its_item(site: Site) -> None:

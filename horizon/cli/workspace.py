@@ -39,7 +39,7 @@ from horizon.workspace import (
     catalogue_ksbs,
     render_evidence,
 )
-from horizon.workspace.evidence import FORMATS, EvidenceFormat
+from horizon.workspace.evidence import FORMATS, EvidenceFormat, period_problem
 from horizon.workspace.models import (
     OPEN_STATES,
     ROLES,
@@ -576,8 +576,10 @@ def _evidence_arguments(start: str, end: str, fmt: str) -> tuple[date, date, Evi
             problems.append(f"{option}: '{value}' is not a date; write it like 2025-09-30")
     if fmt not in FORMATS:
         problems.append(f"--format: '{fmt}' is not one of {', '.join(FORMATS)}")
-    if not problems and dates["--to"] < dates["--from"]:
-        problems.append("--to: the last day is before the first (--from)")
+    if not problems:
+        problem = period_problem(dates["--from"], dates["--to"])
+        if problem is not None:
+            problems.append(f"--{problem[0]}: {problem[1]}")
     if problems:
         fail(problems)
     chosen: EvidenceFormat = "md" if fmt == "md" else "csv" if fmt == "csv" else "html"

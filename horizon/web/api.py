@@ -19,7 +19,7 @@ from pydantic import BaseModel
 
 from horizon.digest import digest_record
 from horizon.web.context import WebContext, client_address
-from horizon.web.searching import parse_search, run_search
+from horizon.web.searching import checked_filters, parse_search, run_search
 from horizon.web.views import ItemView, evidence_document, item_view, week_digest
 from horizon.workspace import PermissionDenied, audit_csv
 from horizon.workspace.errors import InvalidField
@@ -234,8 +234,10 @@ def saved_searches(ctx: Ctx, caller: Caller) -> list[SavedSearch]:
 
 @router.post("/searches", response_model=SavedSearch, status_code=status.HTTP_201_CREATED)
 def save_search(body: SavedSearchRequest, ctx: Ctx, caller: Caller) -> SavedSearch:
-    """Save a search (by name; saving the same name again replaces it)."""
-    return ctx.workspace.save_search(caller, body)
+    """Save a search (by name; saving the same name again replaces it). `filters` are those
+    of GET /search (e.g. {"type": ["guidance"], "since": "2025-01-01"})."""
+    checked = body.model_copy(update={"filters": checked_filters(body.filters)})
+    return ctx.workspace.save_search(caller, checked)
 
 
 @router.get("/users", response_model=list[User], summary="Users (admin)")

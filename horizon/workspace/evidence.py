@@ -143,6 +143,25 @@ class EvidenceLog:
         ]
 
 
+# Dates a log can cover, and its longest period: beyond them a request only costs time (a
+# century of weeks to look through) or overflows the calendar.
+EARLIEST_DAY = date(1900, 1, 1)
+LATEST_DAY = date(2999, 12, 31)
+MAX_PERIOD_DAYS = 3660
+
+
+def period_problem(start: date, end: date) -> tuple[str, str] | None:
+    """(which end, what is wrong) when the period cannot be a log's, else None."""
+    for which, day in (("from", start), ("to", end)):
+        if not EARLIEST_DAY <= day <= LATEST_DAY:
+            return which, f"a date between {EARLIEST_DAY} and {LATEST_DAY}"
+    if end < start:
+        return "to", "must not be before 'from'"
+    if (end - start).days > MAX_PERIOD_DAYS:
+        return "to", f"a log covers at most {MAX_PERIOD_DAYS} days; choose a shorter period"
+    return None
+
+
 def period_bounds(start: date, end: date) -> tuple[datetime, datetime]:
     """[start 00:00, the day after end 00:00) in UTC: both dates are included."""
     return (
