@@ -440,3 +440,21 @@ def test_viewers_see_item_changes_but_not_saved_searches_user_admin_or_failed_si
     page = client.get("/audit").text
     assert "flag.raise" in page and "ann&#39;s private research" not in page
     assert "user.add" not in page
+
+
+def test_a_password_form_posted_after_the_session_expired_keeps_no_password(site: Site) -> None:
+    client = TestClient(site.app, follow_redirects=False, client=("10.0.13.1", 1))
+    client.cookies.set("horizon_session", "expired-or-never-was")
+    answer = client.post(
+        "/account/password",
+        data={
+            "csrf_token": "stale",
+            "current_password": "my current secret",
+            "new_password": "my next secret phrase",
+        },
+        headers={"Sec-Fetch-Site": "same-origin"},
+    )
+    assert answer.status_code == 401
+    draft = site.app.state.web.read_draft(hidden(answer.text, "draft"))
+    assert draft is not None and draft["fields"] == {}
+    assert "secret" not in str(draft)

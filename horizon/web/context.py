@@ -42,7 +42,7 @@ SESSION_COOKIE = "horizon_session"
 LOGIN_COOKIE = "horizon_login"
 CSRF_FIELD = "csrf_token"
 # Never carried across a re-login: secrets, and the stale CSRF token.
-_NOT_KEPT = frozenset({CSRF_FIELD, "password"})
+_NOT_KEPT = frozenset({CSRF_FIELD, "password", "current_password", "new_password"})
 
 
 class LoginRequired(Exception):
