@@ -126,9 +126,9 @@ def scene(settings: Settings) -> Scene:
         )
     ann, bob = workspace.user("ann"), workspace.user("bob")
     clock.now = datetime(2025, 9, 15, 8, tzinfo=UTC)
-    workspace.record_activity(ann, "digest-opened", "2025-W37")
-    workspace.record_activity(ann, "item-opened", "a1")
-    workspace.record_activity(ann, "item-opened", "a1")
+    workspace.record_activity(ann, "digest-opened", "2025-W37", "same-origin")
+    workspace.record_activity(ann, "item-opened", "a1", "same-origin")
+    workspace.record_activity(ann, "item-opened", "a1", "same-origin")
     workspace.move(ann, "a1", TriageRequest(state="under-review"))
     clock.now = datetime(2025, 9, 16, 10, tzinfo=UTC)
     workspace.move(ann, "a1", TriageRequest(state="impact", rationale="Our staff app uses FRT."))
@@ -300,3 +300,8 @@ def test_the_evidence_command_writes_the_log_and_names_bad_options(
         app, ["evidence", "--user", "zoe", "--from", "2025-09-01", "--to", "2025-09-30", *home]
     )
     assert unknown.exit_code == 2 and "no user called 'zoe'" in unknown.output
+    far = runner.invoke(
+        app, ["evidence", "--user", "ann", "--from", "2025-09-01", "--to", "9999-12-31", *home]
+    )
+    assert far.exit_code == 2 and "--to: a date between 1900-01-01 and 2999-12-31" in far.output
+    assert "Traceback" not in far.output

@@ -265,10 +265,21 @@ def auth(site: Site, role: str) -> dict[str, str]:
         (
             "POST",
             "/api/v1/users",
-            {"name": "Bad Name", "role": "admin", "password": "x" * 12},
+            {"name": "Bad Name", "role": "admin", "password": "another long password"},
             "name",
         ),
-        ("POST", "/api/v1/users", {"name": "ann", "role": "admin", "password": "x" * 12}, "name"),
+        (
+            "POST",
+            "/api/v1/users",
+            {"name": "ann", "role": "admin", "password": "another long password"},
+            "name",
+        ),
+        (
+            "POST",
+            "/api/v1/users",
+            {"name": "weak", "role": "admin", "password": "password12"},
+            "password",
+        ),
         ("GET", "/api/v1/search", None, "q"),
         ("GET", "/api/v1/search?q=ai&since=yesterday", None, "since"),
         ("GET", "/api/v1/triage?state=pending", None, "state"),

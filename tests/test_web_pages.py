@@ -48,8 +48,10 @@ class Site:
     workspace: Workspace
     clock: Clock
 
-    def client(self) -> TestClient:
-        return TestClient(self.app, follow_redirects=False)
+    def client(self, fetch_site: str = "same-origin") -> TestClient:
+        """A browser on our pages: it says each request comes from this site, as browsers
+        do with Sec-Fetch-Site."""
+        return TestClient(self.app, follow_redirects=False, headers={"Sec-Fetch-Site": fetch_site})
 
 
 def page_item(item_id: str, title: str, summary: str = "", url: str | None = None) -> Item:

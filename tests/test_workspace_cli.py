@@ -17,6 +17,7 @@ from horizon.config import Settings
 from horizon.item import ControlTag, Item, Tags
 from horizon.normalise import content_hash
 from horizon.state import StateDB
+from horizon.workspace import Workspace
 
 PASSWORD = "a long enough password\n"
 
@@ -165,3 +166,44 @@ def test_the_web_command_refuses_to_start_without_a_readable_control_catalogue(
     result = run(home, "web", "--controls", str(missing), "--port", "0")
     assert result.exit_code == 2
     assert f"{missing}: file not found" in result.output
+
+
+def test_a_password_typed_with_spaces_is_kept_exactly_and_a_weak_one_refused(
+    home: Path, settings: Settings
+) -> None:
+    spaced = "  spaced harbour lantern  "
+    added = run(home, "users", "add", "sam", "--password-stdin", stdin=spaced + "\n")
+    assert added.exit_code == 0, added.output
+    workspace = Workspace(StateDB(settings.state_db))
+    assert workspace.authenticate("sam", spaced) is not None
+    assert workspace.authenticate("sam", spaced.strip()) is None
+    weak = run(home, "users", "add", "pat", "--password-stdin", stdin="password12\n")
+    assert weak.exit_code == 2 and "password: this is one of the" in weak.output
+
+
+def test_users_are_disabled_enabled_and_given_new_passwords_but_never_the_last_admin(
+    home: Path, settings: Settings
+) -> None:
+    admin = run(home, "users", "add", "ada", "--role", "admin", "--password-stdin", stdin=PASSWORD)
+    assert admin.exit_code == 0
+    last = run(home, "users", "disable", "ada")
+    assert last.exit_code == 2 and "ada is the last active admin" in last.output
+    assert json.loads(run(home, "users", "disable", "ann", "--json").stdout)["active"] is False
+    assert json.loads(run(home, "users", "enable", "ann", "--json").stdout)["active"] is True
+    reset = run(home, "users", "password", "ann", "--password-stdin", stdin=" new harbour tide \n")
+    assert reset.exit_code == 0, reset.output
+    workspace = Workspace(StateDB(settings.state_db))
+    assert workspace.authenticate("ann", " new harbour tide ") is not None
+    weak = run(home, "users", "password", "ann", "--password-stdin", stdin="aaaaaaaaaaaa\n")
+    assert weak.exit_code == 2 and "password: too easy to guess" in weak.output
+
+
+def test_an_api_token_can_be_made_to_expire(home: Path) -> None:
+    made = run(home, "users", "token", "vic", "--expires", "30", "--json")
+    assert made.exit_code == 0, made.output
+    answer = json.loads(made.stdout)
+    assert answer["token"].startswith("hzn_") and answer["record"]["expires"]
+    never = run(home, "users", "token", "vic", "--expires", "0")
+    assert never.exit_code == 2 and "--expires: Input should be greater than or equal to 1" in (
+        never.output
+    )

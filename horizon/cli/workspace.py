@@ -39,7 +39,7 @@ from horizon.workspace import (
     catalogue_ksbs,
     render_evidence,
 )
-from horizon.workspace.evidence import FORMATS, EvidenceFormat
+from horizon.workspace.evidence import FORMATS, EvidenceFormat, period_problem
 from horizon.workspace.models import (
     OPEN_STATES,
     ROLES,
@@ -49,6 +49,7 @@ from horizon.workspace.models import (
     CommentRequest,
     FlagCloseRequest,
     FlagRequest,
+    PasswordReset,
     TokenRequest,
     TriageRequest,
     TriageState,
@@ -57,7 +58,8 @@ from horizon.workspace.models import (
 )
 
 users_app = typer.Typer(
-    help="Workspace users: add, list, disable, API tokens.", no_args_is_help=True
+    help="Workspace users: add, list, disable, enable, reset a password, API tokens.",
+    no_args_is_help=True,
 )
 triage_app = typer.Typer(help="The triage queue and moving items along it.", no_args_is_help=True)
 flag_app = typer.Typer(help="Impact flags: raise, list, close.", no_args_is_help=True)
@@ -149,7 +151,7 @@ def web_command(
         f"Horizon workspace for {runtime.settings.home} on http://{host}:{port}/ "
         "(API description at /api/openapi.json). Stop with Ctrl+C."
     )
-    uvicorn.run(application, host=host, port=port, log_level="warning")
+    uvicorn.run(application, host=host, port=port, log_level="warning", server_header=False)
 
 
 # ----- users -----------------------------------------------------------------------------
@@ -164,12 +166,9 @@ def users_add(
     ] = False,
     home: HomeOption = None,
 ) -> None:
-    """Add a user. The password is asked for (twice) unless --password-stdin is given."""
-    password = (
-        sys.stdin.readline().rstrip("\n")
-        if password_stdin
-        else typer.prompt("Password", hide_input=True, confirmation_prompt=True)
-    )
+    """Add a user. The password is asked for (twice) unless --password-stdin is given; it is
+    kept exactly as typed, spaces included."""
+    password = _read_password(password_stdin)
     request = validated(
         UserRequest,
         {"name": name, "role": role, "password": password},
@@ -198,28 +197,86 @@ def users_list(home: HomeOption = None, json_output: JsonOption = False) -> None
     out.print(table)
 
 
+def _read_password(from_stdin: bool) -> str:
+    """A password exactly as typed: only the line break that ends it is dropped."""
+    if from_stdin:
+        return sys.stdin.readline().removesuffix("\n").removesuffix("\r")
+    return str(typer.prompt("Password", hide_input=True, confirmation_prompt=True))
+
+
 @users_app.command("disable")
 def users_disable(
-    name: Annotated[str, typer.Argument(help="The user to disable.")], home: HomeOption = None
+    name: Annotated[str, typer.Argument(help="The user to disable.")],
+    home: HomeOption = None,
+    json_output: JsonOption = False,
 ) -> None:
-    """Disable a user: they cannot sign in, and their sessions and API tokens stop working."""
+    """Disable a user: they cannot sign in, and their sessions and API tokens stop working.
+    The last active admin cannot be disabled."""
     workspace = open_workspace(make_runtime(home), check_controls=False)
     with plain_errors():
-        workspace.disable_user(COMMAND_LINE, name)
+        user = workspace.disable_user(COMMAND_LINE, name)
+    if json_output:
+        print_json(user.model_dump(mode="json"))
     err.print(f"Disabled {name}.")
+
+
+@users_app.command("enable")
+def users_enable(
+    name: Annotated[str, typer.Argument(help="The user to enable again.")],
+    home: HomeOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Let a disabled user sign in again (their old API tokens stay revoked)."""
+    workspace = open_workspace(make_runtime(home), check_controls=False)
+    with plain_errors():
+        user = workspace.enable_user(COMMAND_LINE, name)
+    if json_output:
+        print_json(user.model_dump(mode="json"))
+    err.print(f"Enabled {name}.")
+
+
+@users_app.command("password")
+def users_password(
+    name: Annotated[str, typer.Argument(help="The user whose password is set.")],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+    home: HomeOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Set a user's password (asked for twice unless --password-stdin), exactly as typed.
+    Their browser sessions end; their API tokens keep working until revoked."""
+    request = validated(PasswordReset, {"password": _read_password(password_stdin)})
+    workspace = open_workspace(make_runtime(home), check_controls=False)
+    with plain_errors():
+        user = workspace.reset_password(COMMAND_LINE, name, request)
+    if json_output:
+        print_json(user.model_dump(mode="json"))
+    err.print(f"Set a new password for {name}; their sessions have ended.")
 
 
 @users_app.command("token")
 def users_token(
     name: Annotated[str, typer.Argument(help="The user the token acts as.")],
     label: Annotated[str, typer.Option("--label", help="What the token is for.")] = "script",
+    expires: Annotated[
+        int | None,
+        typer.Option("--expires", help="Days until the token stops working (default: never)."),
+    ] = None,
     home: HomeOption = None,
+    json_output: JsonOption = False,
 ) -> None:
     """Create an API token for a user and print it (it is shown only this once)."""
+    request = validated(
+        TokenRequest, {"label": label, "expires_in_days": expires}, {"expires_in_days": "--expires"}
+    )
     workspace = open_workspace(make_runtime(home), check_controls=False)
     with plain_errors():
         user = workspace.active_user(name)
-        _, token = workspace.create_token(user, validated(TokenRequest, {"label": label}))
+        record, token = workspace.create_token(user, request)
+    if json_output:
+        print_json({"token": token, "record": record.model_dump(mode="json")})
+        return
     sys.stdout.write(token + "\n")
 
 
@@ -519,8 +576,10 @@ def _evidence_arguments(start: str, end: str, fmt: str) -> tuple[date, date, Evi
             problems.append(f"{option}: '{value}' is not a date; write it like 2025-09-30")
     if fmt not in FORMATS:
         problems.append(f"--format: '{fmt}' is not one of {', '.join(FORMATS)}")
-    if not problems and dates["--to"] < dates["--from"]:
-        problems.append("--to: the last day is before the first (--from)")
+    if not problems:
+        problem = period_problem(dates["--from"], dates["--to"])
+        if problem is not None:
+            problems.append(f"--{problem[0]}: {problem[1]}")
     if problems:
         fail(problems)
     chosen: EvidenceFormat = "md" if fmt == "md" else "csv" if fmt == "csv" else "html"

@@ -3,22 +3,23 @@
 
 A token acts with its owner's role, checked by `Workspace` exactly as for the web pages: a
 viewer's token reads, an analyst's also triages, flags, comments and judges tags, an admin's
-also manages users. Bad fields give 422 naming the field, a refused role 403, a missing or
-revoked token 401.
+also manages users. Bad fields give 422 naming the field, a refused role 403, a missing,
+revoked or expired token 401, and too many refused tokens from one client 429 with Retry-After.
+Every number in a path or query is bounded, so none reaches the database out of range.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Security, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Security, status
 from fastapi.responses import Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
 from horizon.digest import digest_record
-from horizon.web.context import WebContext
-from horizon.web.searching import parse_search, run_search
+from horizon.web.context import WebContext, client_address
+from horizon.web.searching import checked_filters, parse_search, run_search
 from horizon.web.views import ItemView, evidence_document, item_view, week_digest
 from horizon.workspace import PermissionDenied, audit_csv
 from horizon.workspace.errors import InvalidField
@@ -32,6 +33,8 @@ from horizon.workspace.models import (
     Flag,
     FlagCloseRequest,
     FlagRequest,
+    PasswordChange,
+    PasswordReset,
     QueueEntry,
     SavedSearch,
     SavedSearchRequest,
@@ -43,6 +46,7 @@ from horizon.workspace.models import (
     User,
     UserRequest,
 )
+from horizon.workspace.records import MAX_SQL_INT
 
 router = APIRouter(prefix="/api/v1", tags=["workspace"])
 _bearer = HTTPBearer(
@@ -60,7 +64,9 @@ def _token_user(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
 ) -> User:
-    user = _context(request).workspace.token_user(credentials.credentials if credentials else None)
+    user = _context(request).workspace.token_user(
+        credentials.credentials if credentials else None, client_address(request)
+    )
     if user is None:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
@@ -72,6 +78,7 @@ def _token_user(
 
 Ctx = Annotated[WebContext, Depends(_context)]
 Caller = Annotated[User, Depends(_token_user)]
+RecordId = Annotated[int, Path(ge=1, le=MAX_SQL_INT)]
 
 
 class SearchResult(BaseModel):
@@ -112,7 +119,7 @@ def triage_queue(
     caller: Caller,
     state: Annotated[list[str] | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_SQL_INT)] = 0,
 ) -> list[QueueEntry]:
     """Items in the given triage states (default: every open state), newest first."""
     unknown = [value for value in state or [] if value not in TRIAGE_STATES]
@@ -187,13 +194,15 @@ def judge_tag(
 
 
 @router.post("/flags/{flag_id}/close", response_model=Flag)
-def close_flag(flag_id: int, body: FlagCloseRequest, ctx: Ctx, caller: Caller) -> Flag:
+def close_flag(flag_id: RecordId, body: FlagCloseRequest, ctx: Ctx, caller: Caller) -> Flag:
     return ctx.workspace.close_flag(caller, flag_id, body)
 
 
 @router.get("/audit", response_model=list[AuditEntry], summary="The audit log")
 def audit(ctx: Ctx, caller: Caller, item: str | None = None, actor: str | None = None) -> Any:
-    return ctx.workspace.audit(item_id=item, actor=actor)
+    """The entries your role may see: an admin all; others the changes to items and their
+    own account events."""
+    return ctx.workspace.audit(item_id=item, actor=actor, seen_by=caller)
 
 
 @router.get(
@@ -206,7 +215,7 @@ def audit_as_csv(
     ctx: Ctx, caller: Caller, item: str | None = None, actor: str | None = None
 ) -> Response:
     return Response(
-        audit_csv(ctx.workspace.audit(item_id=item, actor=actor)),
+        audit_csv(ctx.workspace.audit(item_id=item, actor=actor, seen_by=caller)),
         media_type="text/csv; charset=utf-8",
     )
 
@@ -225,8 +234,10 @@ def saved_searches(ctx: Ctx, caller: Caller) -> list[SavedSearch]:
 
 @router.post("/searches", response_model=SavedSearch, status_code=status.HTTP_201_CREATED)
 def save_search(body: SavedSearchRequest, ctx: Ctx, caller: Caller) -> SavedSearch:
-    """Save a search (by name; saving the same name again replaces it)."""
-    return ctx.workspace.save_search(caller, body)
+    """Save a search (by name; saving the same name again replaces it). `filters` are those
+    of GET /search (e.g. {"type": ["guidance"], "since": "2025-01-01"})."""
+    checked = body.model_copy(update={"filters": checked_filters(body.filters)})
+    return ctx.workspace.save_search(caller, checked)
 
 
 @router.get("/users", response_model=list[User], summary="Users (admin)")
@@ -246,6 +257,34 @@ def disable_user(name: str, ctx: Ctx, caller: Caller) -> User:
     return ctx.workspace.disable_user(caller, name)
 
 
+@router.post("/users/{name}/enable", response_model=User)
+def enable_user(name: str, ctx: Ctx, caller: Caller) -> User:
+    """Let a disabled user sign in again (admin)."""
+    return ctx.workspace.enable_user(caller, name)
+
+
+@router.post("/users/{name}/password", response_model=User)
+def reset_password(name: str, body: PasswordReset, ctx: Ctx, caller: Caller) -> User:
+    """Set a user's password (admin); their browser sessions end."""
+    return ctx.workspace.reset_password(caller, name, body)
+
+
+@router.post("/me/password", status_code=status.HTTP_204_NO_CONTENT)
+def change_password(request: Request, body: PasswordChange, ctx: Ctx, caller: Caller) -> None:
+    """Change your own password (give the current one); your browser sessions end."""
+    ctx.workspace.change_password(caller, body, client_address(request))
+
+
+class EndedSessions(BaseModel):
+    ended: int
+
+
+@router.post("/me/sessions/end", response_model=EndedSessions)
+def end_sessions(ctx: Ctx, caller: Caller) -> EndedSessions:
+    """Sign yourself out of every browser (API tokens are revoked one by one)."""
+    return EndedSessions(ended=ctx.workspace.end_other_sessions(caller))
+
+
 @router.get("/tokens", response_model=list[ApiToken], summary="Your API tokens")
 def tokens(ctx: Ctx, caller: Caller) -> list[ApiToken]:
     return ctx.workspace.tokens(caller)
@@ -259,7 +298,7 @@ def create_token(body: TokenRequest, ctx: Ctx, caller: Caller) -> NewToken:
 
 
 @router.post("/tokens/{token_id}/revoke", response_model=ApiToken)
-def revoke_token(token_id: int, ctx: Ctx, caller: Caller) -> ApiToken:
+def revoke_token(token_id: RecordId, ctx: Ctx, caller: Caller) -> ApiToken:
     return ctx.workspace.revoke_token(caller, token_id)
 
 

@@ -2,20 +2,24 @@
 
 `create_app(runtime)` builds it over one installation's home. The state lives in the home's
 `state.db` beside the run state, so the weekly flow can write while people work. Every
-response carries a Content-Security-Policy that allows no script at all: the pages need none,
-and scraped content, which is always escaped, could not run even if it slipped through.
+response, errors and 500s included, carries the security headers of `security_headers`: a
+Content-Security-Policy that allows no script at all (the pages need none, and scraped content,
+which is always escaped, could not run even if it slipped through), no framing, no sniffing,
+no powerful browser features, and HSTS when served over HTTPS. See docs/security.md.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from horizon import __version__
@@ -24,9 +28,11 @@ from horizon.runtime import Runtime
 from horizon.web import api, pages
 from horizon.web.context import FormInvalid, LoginRequired, WebContext
 from horizon.workspace import (
+    Conflict,
     InvalidField,
     NotFound,
     PermissionDenied,
+    Throttled,
     Workspace,
     WorkspaceError,
     catalogue_ksbs,
@@ -38,6 +44,31 @@ PAGE_POLICY = (
 )
 # The digest is an e-mail-ready document with inline styles, shown in a sandboxed frame.
 DIGEST_POLICY = PAGE_POLICY.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'")
+# OWASP's secure-headers list: everything a page of ours never needs is switched off.
+PERMISSIONS_POLICY = (
+    "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), "
+    "microphone=(), payment=(), usb=(), interest-cohort=()"
+)
+HSTS = "max-age=31536000; includeSubDomains"
+log = logging.getLogger("horizon.web")
+
+
+def security_headers(headers: MutableHeaders, path: str, secure_cookies: bool) -> None:
+    """Set the headers every response carries, whatever its status."""
+    headers.setdefault(
+        "Content-Security-Policy", DIGEST_POLICY if path == "/digest" else PAGE_POLICY
+    )
+    headers["X-Content-Type-Options"] = "nosniff"
+    headers["X-Frame-Options"] = "DENY"
+    headers["Referrer-Policy"] = "same-origin"
+    headers["Permissions-Policy"] = PERMISSIONS_POLICY
+    headers["Cross-Origin-Opener-Policy"] = "same-origin"
+    headers["Cross-Origin-Resource-Policy"] = "same-origin"
+    headers["X-Permitted-Cross-Domain-Policies"] = "none"
+    if secure_cookies:
+        headers["Strict-Transport-Security"] = HSTS
+    if path != "/static/style.css":
+        headers["Cache-Control"] = "no-store"
 
 
 def create_app(
@@ -68,23 +99,17 @@ def create_app(
     app.mount("/static", StaticFiles(packages=[("horizon.web", "static")]), name="static")
     app.include_router(api.router)
     app.include_router(pages.router)
-    app.middleware("http")(_security_headers)
+
+    async def with_security_headers(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        response = await call_next(request)
+        security_headers(response.headers, request.url.path, secure_cookies)
+        return response
+
+    app.middleware("http")(with_security_headers)
     _install_error_handlers(app, context)
     return app
-
-
-async def _security_headers(
-    request: Request, call_next: Callable[[Request], Awaitable[Response]]
-) -> Response:
-    response = await call_next(request)
-    policy = DIGEST_POLICY if request.url.path == "/digest" else PAGE_POLICY
-    response.headers.setdefault("Content-Security-Policy", policy)
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["X-Frame-Options"] = "DENY"
-    response.headers["Referrer-Policy"] = "same-origin"
-    if request.url.path != "/static/style.css":
-        response.headers["Cache-Control"] = "no-store"
-    return response
 
 
 def _is_api(request: Request) -> bool:
@@ -137,6 +162,30 @@ def _install_error_handlers(app: FastAPI, context: WebContext) -> None:
     @app.exception_handler(FormInvalid)
     async def form_invalid(request: Request, error: FormInvalid) -> Response:
         return answer(request, 422, field_detail(error.errors), "Please correct the request")
+
+    @app.exception_handler(Conflict)
+    async def conflict(request: Request, error: Conflict) -> Response:
+        return answer(request, 409, str(error), "Cannot do that")
+
+    @app.exception_handler(Throttled)
+    async def throttled(request: Request, error: Throttled) -> Response:
+        response = answer(request, 429, str(error), "Too many attempts")
+        response.headers["Retry-After"] = str(error.retry_after)
+        return response
+
+    @app.exception_handler(Exception)
+    async def server_error(request: Request, error: Exception) -> Response:
+        """A bug: a plain 500 that says nothing of the internals, with the security headers
+        (this answer is made outside the middleware that adds them to the others)."""
+        log.error("unexpected error answering %s %s", request.method, request.url.path)
+        response: Response = PlainTextResponse(
+            "Internal error: the request could not be completed. It has been logged.",
+            status_code=500,
+        )
+        if _is_api(request):
+            response = JSONResponse({"detail": "internal error; it has been logged"}, 500)
+        security_headers(response.headers, request.url.path, context.secure_cookies)
+        return response
 
     @app.exception_handler(WorkspaceError)
     async def workspace_error(request: Request, error: WorkspaceError) -> Response:

@@ -28,11 +28,13 @@ from horizon.workspace import Session, Workspace
 from horizon.workspace.credentials import same_token
 from horizon.workspace.errors import PermissionDenied, WorkspaceError
 from horizon.workspace.models import (
+    RECORDED_LABELS,
     ROLES,
     SEVERITIES,
     STATE_LABELS,
     TRANSITIONS,
     TRIAGE_STATES,
+    RecordedHow,
     User,
 )
 
@@ -40,7 +42,7 @@ SESSION_COOKIE = "horizon_session"
 LOGIN_COOKIE = "horizon_login"
 CSRF_FIELD = "csrf_token"
 # Never carried across a re-login: secrets, and the stale CSRF token.
-_NOT_KEPT = frozenset({CSRF_FIELD, "password"})
+_NOT_KEPT = frozenset({CSRF_FIELD, "password", "current_password", "new_password"})
 
 
 class LoginRequired(Exception):
@@ -94,9 +96,10 @@ class WebContext:
         expired, the fields typed are kept so the login page can hand them back."""
         session = self.workspace.session(request.cookies.get(SESSION_COOKIE))
         if session is None:
-            raise LoginRequired(
-                return_to, {"return_to": return_to, "form": form_name, "fields": kept(form)}
-            )
+            # Only a form posted from our own pages is worth keeping: another site could post
+            # words for the user to send as theirs after signing in.
+            draft = {"return_to": return_to, "form": form_name, "fields": kept(form)}
+            raise LoginRequired(return_to, draft if same_origin_post(request) else None)
         if not _same(session.csrf_token, form.get(CSRF_FIELD)):
             raise CsrfRejected(
                 "this form did not come from your current session (it may be from an older "
@@ -139,6 +142,33 @@ class WebContext:
         }
         html = self.templates.get_template(template).render(context)
         return HTMLResponse(html, status_code=status_code)
+
+
+def client_address(request: Request) -> str:
+    """Who is asking, for the failed-sign-in limits: the peer's address."""
+    return request.client.host if request.client else "unknown"
+
+
+def navigation_provenance(request: Request) -> RecordedHow | None:
+    """How a page view came about, from the browser's Sec-Fetch-Site header: a link or form
+    within Horizon, or an address typed or bookmarked. None for a link from another site (or
+    a client that does not say), which records no reading."""
+    site = request.headers.get("sec-fetch-site")
+    if site == "same-origin":
+        return "same-origin"
+    if site == "none":
+        return "direct"
+    return None
+
+
+def same_origin_post(request: Request) -> bool:
+    """Whether a form post came from one of our own pages: Sec-Fetch-Site, or for a browser
+    that does not send it, an Origin naming this host."""
+    site = request.headers.get("sec-fetch-site")
+    if site is not None:
+        return site == "same-origin"
+    origin = request.headers.get("origin")
+    return origin is not None and urlsplit(origin).netloc == request.headers.get("host")
 
 
 def can_change(user: User | None) -> bool:
@@ -218,6 +248,7 @@ def _environment() -> Environment:
         triage_states=TRIAGE_STATES,
         severities=SEVERITIES,
         roles=ROLES,
+        recorded_labels=RECORDED_LABELS,
         item_types=ITEM_TYPES,
         themes=THEMES,
         categories=CATEGORIES,

@@ -15,13 +15,15 @@ Model = TypeVar("Model", bound=BaseModel)
 
 def parse_form(model: type[Model], form: FormData, lists: tuple[str, ...] = ()) -> Model:
     """The model's fields from the form (fields in `lists` may repeat); FormInvalid names each
-    missing or wrong field."""
+    missing or wrong field. Values are passed on exactly as typed (passwords keep spaces)."""
     data: dict[str, object] = {}
-    for name in model.model_fields:
+    for name, info in model.model_fields.items():
+        value = form.get(name)
         if name in lists:
             data[name] = [value for value in form.getlist(name) if isinstance(value, str)]
-        elif isinstance(form.get(name), str):
-            data[name] = form.get(name)
+        elif isinstance(value, str) and (value or info.is_required()):
+            # An optional field left empty takes its default (e.g. a token that never expires).
+            data[name] = value
     try:
         return model.model_validate(data)
     except ValidationError as error:

@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
@@ -20,15 +20,18 @@ from horizon.web.context import (
     LOGIN_COOKIE,
     SESSION_COOKIE,
     FormInvalid,
+    LoginRequired,
     WebContext,
+    client_address,
     item_path,
     kept,
+    navigation_provenance,
     safe_return,
 )
 from horizon.web.forms import parse_form
 from horizon.web.searching import SearchParams, parse_search, run_search, search_link
 from horizon.web.views import evidence_document, item_view, week_digest
-from horizon.workspace import Session, audit_csv
+from horizon.workspace import Session, Throttled, audit_csv
 from horizon.workspace.credentials import new_session_token, same_token
 from horizon.workspace.errors import InvalidField
 from horizon.workspace.evidence import FORMATS
@@ -38,6 +41,8 @@ from horizon.workspace.models import (
     CommentRequest,
     FlagCloseRequest,
     FlagRequest,
+    PasswordChange,
+    PasswordReset,
     SavedSearchRequest,
     TagVerdictRequest,
     TokenRequest,
@@ -46,8 +51,10 @@ from horizon.workspace.models import (
     User,
     UserRequest,
 )
+from horizon.workspace.records import MAX_SQL_INT
 
 router = APIRouter(include_in_schema=False)
+RecordId = Annotated[int, Path(ge=1, le=MAX_SQL_INT)]
 
 
 def _context(request: Request) -> WebContext:
@@ -126,7 +133,16 @@ def login(request: Request, ctx: Ctx, form: Posted) -> Response:
             name,
             status_code=403,
         )
-    user = ctx.workspace.authenticate(name, str(form.get("password") or ""))
+    try:
+        user = ctx.workspace.authenticate(
+            name, str(form.get("password") or ""), client_address(request)
+        )
+    except Throttled as error:
+        response = login_form(
+            ctx, request, next_path, f"Not signed in: {error}.", draft, name, status_code=429
+        )
+        response.headers["Retry-After"] = str(error.retry_after)
+        return response
     if user is None:
         return login_form(
             ctx,
@@ -137,7 +153,7 @@ def login(request: Request, ctx: Ctx, form: Posted) -> Response:
             name,
             status_code=401,
         )
-    token = ctx.workspace.start_session(user, draft)
+    token = ctx.workspace.start_session(user, draft, replacing=request.cookies.get(SESSION_COOKIE))
     response = _redirect(safe_return(draft.get("return_to")) if draft else next_path)
     response.set_cookie(
         SESSION_COOKIE, token, httponly=True, samesite="lax", secure=ctx.secure_cookies
@@ -151,6 +167,7 @@ def logout(request: Request, ctx: Ctx, form: Posted) -> Response:
     ctx.workspace.end_session(request.cookies.get(SESSION_COOKIE))
     response = _redirect("/login")
     response.delete_cookie(SESSION_COOKIE)
+    response.headers["Clear-Site-Data"] = '"cache", "cookies", "storage"'
     return response
 
 
@@ -167,8 +184,9 @@ def search_page(request: Request, ctx: Ctx) -> Response:
         hits = run_search(ctx, params) if params.q else []
     except FormInvalid as error:
         return _search_page(ctx, request, session, params, errors={"search": error.errors})
-    if params.q:
-        ctx.workspace.record_activity(session.user, "search", params.describe())
+    how = navigation_provenance(request)
+    if params.q and how is not None:
+        ctx.workspace.record_activity(session.user, "search", params.describe(), how)
     return _search_page(ctx, request, session, params, hits, forms=forms, notice=notice)
 
 
@@ -226,8 +244,19 @@ def item_page(request: Request, item_id: str, ctx: Ctx) -> Response:
     session = ctx.page_session(request)
     forms, notice = _restored(ctx, session, item_path(item_id))
     view = item_view(ctx.runtime.store.state, ctx.workspace, item_id)
-    ctx.workspace.record_activity(session.user, "item-opened", item_id)
+    how = navigation_provenance(request)
+    if how is not None:
+        ctx.workspace.record_activity(session.user, "item-opened", item_id, how)
     return _item_page(ctx, request, session, item_id, forms, {}, 200, notice, view)
+
+
+@router.post("/items/{item_id:path}/read", response_class=HTMLResponse)
+def mark_read(request: Request, item_id: str, ctx: Ctx, form: Posted) -> Response:
+    """The learner's explicit "I read this", for the evidence log."""
+    session = ctx.form_session(request, form, item_path(item_id), "read")
+    item_view(ctx.runtime.store.state, ctx.workspace, item_id)
+    ctx.workspace.record_activity(session.user, "item-opened", item_id, "explicit")
+    return _redirect(f"{item_path(item_id)}#read")
 
 
 def _item_page(
@@ -345,7 +374,11 @@ def judge_tag(request: Request, item_id: str, ctx: Ctx, form: Posted) -> Respons
 
 
 @router.post("/flags/{flag_id}/close", response_class=HTMLResponse)
-def close_flag(request: Request, flag_id: int, ctx: Ctx, form: Posted) -> Response:
+def close_flag(request: Request, flag_id: RecordId, ctx: Ctx, form: Posted) -> Response:
+    # Signed in first: an anonymous caller learns nothing of which flags exist, and the login
+    # page's draft never names a flag's item.
+    if ctx.workspace.session(request.cookies.get(SESSION_COOKIE)) is None:
+        raise LoginRequired("/triage")
     item_id = ctx.workspace.flag(flag_id).item_id
     return _item_action(
         ctx,
@@ -362,7 +395,9 @@ def close_flag(request: Request, flag_id: int, ctx: Ctx, form: Posted) -> Respon
 
 
 @router.get("/triage", response_class=HTMLResponse)
-def triage_queue(request: Request, ctx: Ctx, offset: int = 0) -> Response:
+def triage_queue(
+    request: Request, ctx: Ctx, offset: Annotated[int, Query(ge=0, le=MAX_SQL_INT)] = 0
+) -> Response:
     session = ctx.page_session(request)
     asked = request.query_params.getlist("state")
     unknown = [state for state in asked if state not in TRIAGE_STATES]
@@ -381,7 +416,9 @@ def triage_queue(request: Request, ctx: Ctx, offset: int = 0) -> Response:
 def digest_page(request: Request, ctx: Ctx, week: str = "") -> Response:
     session = ctx.page_session(request)
     digest, problem = week_digest(ctx, week or _default_week(ctx).label)
-    ctx.workspace.record_activity(session.user, "digest-opened", digest.week.label)
+    how = navigation_provenance(request)
+    if how is not None:
+        ctx.workspace.record_activity(session.user, "digest-opened", digest.week.label, how)
     return ctx.page(
         request,
         "digest.html",
@@ -403,7 +440,7 @@ def _default_week(ctx: WebContext) -> Week:
 @router.get("/audit", response_class=HTMLResponse)
 def audit_page(request: Request, ctx: Ctx, item: str = "", actor: str = "") -> Response:
     session = ctx.page_session(request)
-    entries = ctx.workspace.audit(item_id=item or None, actor=actor or None)
+    entries = ctx.workspace.audit(item_id=item or None, actor=actor or None, seen_by=session.user)
     return ctx.page(
         request,
         "audit.html",
@@ -416,8 +453,8 @@ def audit_page(request: Request, ctx: Ctx, item: str = "", actor: str = "") -> R
 
 @router.get("/audit.csv")
 def audit_export(request: Request, ctx: Ctx, item: str = "", actor: str = "") -> Response:
-    ctx.page_session(request)
-    entries = ctx.workspace.audit(item_id=item or None, actor=actor or None)
+    session = ctx.page_session(request)
+    entries = ctx.workspace.audit(item_id=item or None, actor=actor or None, seen_by=session.user)
     return Response(
         audit_csv(entries),
         media_type="text/csv; charset=utf-8",
@@ -462,6 +499,30 @@ def disable_user(request: Request, name: str, ctx: Ctx, form: Posted) -> Respons
     return _redirect("/admin/users")
 
 
+@router.post("/admin/users/{name}/enable", response_class=HTMLResponse)
+def enable_user(request: Request, name: str, ctx: Ctx, form: Posted) -> Response:
+    session = ctx.form_session(request, form, "/admin/users", "enable-user")
+    ctx.workspace.enable_user(session.user, name)
+    return _redirect("/admin/users")
+
+
+@router.post("/admin/users/{name}/password", response_class=HTMLResponse)
+def reset_password(request: Request, name: str, ctx: Ctx, form: Posted) -> Response:
+    session = ctx.form_session(request, form, "/admin/users", f"reset-{name}")
+    try:
+        ctx.workspace.reset_password(session.user, name, parse_form(PasswordReset, form))
+    except FormInvalid as error:
+        return ctx.page(
+            request,
+            "users.html",
+            session,
+            status_code=422,
+            users=ctx.workspace.list_users(session.user),
+            errors={f"reset-{name}": error.errors},
+        )
+    return _redirect("/admin/users")
+
+
 @router.get("/account", response_class=HTMLResponse)
 def account_page(request: Request, ctx: Ctx) -> Response:
     session = ctx.page_session(request)
@@ -479,6 +540,7 @@ def _account_page(
         session,
         status_code=status_code,
         tokens=ctx.workspace.tokens(session.user),
+        sessions=ctx.workspace.session_count(session.user),
         new_token=values.pop("new_token", ""),
         evidence_from=date(today.year, 1, 1).isoformat(),
         evidence_to=today.isoformat(),
@@ -500,10 +562,35 @@ def create_token(request: Request, ctx: Ctx, form: Posted) -> Response:
 
 
 @router.post("/account/tokens/{token_id}/revoke", response_class=HTMLResponse)
-def revoke_token(request: Request, token_id: int, ctx: Ctx, form: Posted) -> Response:
+def revoke_token(request: Request, token_id: RecordId, ctx: Ctx, form: Posted) -> Response:
     session = ctx.form_session(request, form, "/account", "revoke-token")
     ctx.workspace.revoke_token(session.user, token_id)
     return _redirect("/account")
+
+
+@router.post("/account/password", response_class=HTMLResponse)
+def change_password(request: Request, ctx: Ctx, form: Posted) -> Response:
+    """Change one's own password; every other session of the user ends."""
+    session = ctx.form_session(request, form, "/account", "password")
+    try:
+        ctx.workspace.change_password(
+            session.user, parse_form(PasswordChange, form), client_address(request), session.digest
+        )
+    except (FormInvalid, InvalidField) as error:
+        errors = error.errors if isinstance(error, FormInvalid) else {error.field: error.message}
+        return _account_page(ctx, request, session, 422, errors={"password": errors})
+    return _account_page(
+        ctx, request, session, notice="Password changed; your other sessions have ended."
+    )
+
+
+@router.post("/account/sessions/end-others", response_class=HTMLResponse)
+def end_other_sessions(request: Request, ctx: Ctx, form: Posted) -> Response:
+    session = ctx.form_session(request, form, "/account", "sessions")
+    ended = ctx.workspace.end_other_sessions(session.user, keep=session.digest)
+    return _account_page(
+        ctx, request, session, notice=f"Signed out {ended} other session{'s' * (ended != 1)}."
+    )
 
 
 @router.get("/evidence")

@@ -14,6 +14,8 @@ from starlette.datastructures import ImmutableMultiDict
 from horizon.search import FilterError, SearchFilters, SearchHit, search
 from horizon.web.context import FormInvalid, WebContext
 from horizon.web.forms import field_errors
+from horizon.workspace.errors import InvalidField
+from horizon.workspace.evidence import EARLIEST_DAY, LATEST_DAY
 
 _LIST_FIELDS = ("control", "theme", "type", "jurisdiction", "category")
 _SEPARATORS = re.compile(r"[\s,]+")
@@ -40,8 +42,9 @@ class SearchParams(BaseModel):
     jurisdiction: list[str] = Field(default_factory=list)
     category: list[str] = Field(default_factory=list)
     publisher: str = Field(default="", max_length=200)
-    since: date | None = None
-    until: date | None = None
+    # Beyond these a date filter means nothing and overflows the calendar.
+    since: date | None = Field(default=None, ge=EARLIEST_DAY, le=LATEST_DAY)
+    until: date | None = Field(default=None, ge=EARLIEST_DAY, le=LATEST_DAY)
     deadline: bool = False
     relevant: bool = False
     limit: int = Field(default=20, ge=1, le=200)
@@ -111,6 +114,23 @@ def run_search(ctx: WebContext, params: SearchParams) -> list[SearchHit]:
         return search(ctx.runtime.store, ctx.runtime.embedder, params.q, filters, params.limit)
     except FilterError as error:
         raise FormInvalid({_FORM_FIELD.get(error.field, error.field): str(error)}) from None
+
+
+def checked_filters(filters: dict[str, Any]) -> dict[str, Any]:
+    """A saved search's filters as the search form would have them; InvalidField names a
+    filter that the search does not have or a value it cannot take."""
+    unknown = sorted(set(filters) - set(SearchParams.model_fields) - {"q", "limit"})
+    if unknown:
+        known = ", ".join(sorted(set(SearchParams.model_fields) - {"q", "limit"}))
+        raise InvalidField("filters", f"'{unknown[0]}' is not a search filter; use {known}")
+    try:
+        params = SearchParams.model_validate({key: value for key, value in filters.items()})
+    except ValidationError as error:
+        name, message = next(iter(field_errors(error).items()))
+        raise InvalidField("filters", f"{name}: {message}") from None
+    if params.q or params.limit != SearchParams().limit:
+        raise InvalidField("filters", "give the query as 'query', and no 'q' or 'limit' filter")
+    return params.filters()
 
 
 def search_link(query: str, filters: dict[str, Any]) -> str:

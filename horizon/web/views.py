@@ -16,7 +16,13 @@ from horizon.item import Item
 from horizon.state import StateDB
 from horizon.web.context import WebContext
 from horizon.workspace import InvalidField, NotFound, Workspace, build_evidence, render_evidence
-from horizon.workspace.evidence import FORMATS, EvidenceFormat
+from horizon.workspace.evidence import (
+    EARLIEST_DAY,
+    FORMATS,
+    LATEST_DAY,
+    EvidenceFormat,
+    period_problem,
+)
 from horizon.workspace.models import AuditEntry, Comment, Flag, TagVerdict, TriageRecord
 
 
@@ -103,6 +109,8 @@ def week_digest(ctx: WebContext, week: str) -> tuple[Digest, str]:
         chosen = Week.parse(week)
     except WeekError as error:
         raise InvalidField("week", str(error)) from None
+    if not EARLIEST_DAY <= chosen.start.date() <= LATEST_DAY:
+        raise InvalidField("week", f"a week between {EARLIEST_DAY:%Y} and {LATEST_DAY:%Y}")
     sources, problem = configured_sources(ctx)
     return build_digest(ctx.runtime.store.state, chosen, sources), problem
 
@@ -148,8 +156,9 @@ def evidence_period(
             dates.append(date.fromisoformat(value or ""))
         except ValueError:
             raise InvalidField(name, "a date like 2025-09-30") from None
-    if dates[1] < dates[0]:
-        raise InvalidField("to", "must not be before 'from'")
+    problem = period_problem(dates[0], dates[1])
+    if problem is not None:
+        raise InvalidField(*problem)
     for known in FORMATS:
         if fmt == known:
             return dates[0], dates[1], known

@@ -6,17 +6,26 @@ the classifier; `build_evidence` and `render_evidence` write a learner's horizon
 """
 
 from horizon.workspace.audit import audit_csv
-from horizon.workspace.errors import InvalidField, NotFound, PermissionDenied, WorkspaceError
+from horizon.workspace.errors import (
+    Conflict,
+    InvalidField,
+    NotFound,
+    PermissionDenied,
+    WorkspaceError,
+)
 from horizon.workspace.evidence import build_evidence, catalogue_ksbs, render_evidence
 from horizon.workspace.feedback import load_feedback
 from horizon.workspace.service import COMMAND_LINE, Session, Workspace
+from horizon.workspace.throttle import Throttled
 
 __all__ = [
     "COMMAND_LINE",
+    "Conflict",
     "InvalidField",
     "NotFound",
     "PermissionDenied",
     "Session",
+    "Throttled",
     "Workspace",
     "WorkspaceError",
     "audit_csv",

@@ -26,3 +26,7 @@ class PermissionDenied(WorkspaceError):
 
 class NotFound(WorkspaceError):
     """The item, flag, user or token named does not exist."""
+
+
+class Conflict(WorkspaceError):
+    """The request conflicts with the workspace's state (e.g. disabling the last admin)."""

@@ -28,7 +28,7 @@ from horizon.config import Source
 from horizon.digest import Week, escape_markdown
 from horizon.state import StateDB, utc_now
 from horizon.workspace.audit import safe_cell
-from horizon.workspace.models import STATE_LABELS, Activity, AuditEntry, User
+from horizon.workspace.models import RECORDED_LABELS, STATE_LABELS, Activity, AuditEntry, User
 from horizon.workspace.service import Workspace
 
 UNIT = "AU0002"
@@ -143,6 +143,25 @@ class EvidenceLog:
         ]
 
 
+# Dates a log can cover, and its longest period: beyond them a request only costs time (a
+# century of weeks to look through) or overflows the calendar.
+EARLIEST_DAY = date(1900, 1, 1)
+LATEST_DAY = date(2999, 12, 31)
+MAX_PERIOD_DAYS = 3660
+
+
+def period_problem(start: date, end: date) -> tuple[str, str] | None:
+    """(which end, what is wrong) when the period cannot be a log's, else None."""
+    for which, day in (("from", start), ("to", end)):
+        if not EARLIEST_DAY <= day <= LATEST_DAY:
+            return which, f"a date between {EARLIEST_DAY} and {LATEST_DAY}"
+    if end < start:
+        return "to", "must not be before 'from'"
+    if (end - start).days > MAX_PERIOD_DAYS:
+        return "to", f"a log covers at most {MAX_PERIOD_DAYS} days; choose a shorter period"
+    return None
+
+
 def period_bounds(start: date, end: date) -> tuple[datetime, datetime]:
     """[start 00:00, the day after end 00:00) in UTC: both dates are included."""
     return (
@@ -213,19 +232,21 @@ def build_evidence(
             )
         )
     log.entries += _digest_entries(digests_dir, activity, since, until)
-    first_opened: dict[str, datetime] = {}
+    first_opened: dict[str, Activity] = {}
     for record in activity:
         if record.kind == "item-opened":
-            first_opened.setdefault(record.subject, record.at)
-    for item_id, when in first_opened.items():
+            first_opened.setdefault(record.subject, record)
+    for item_id, opened in first_opened.items():
+        tags = ", ".join(controls.get(item_id, []))
+        recorded = f"recorded: {RECORDED_LABELS[opened.how]}"
         log.entries.append(
             EvidenceEntry(
                 section="opened",
-                when=when,
+                when=opened.at,
                 activity="Opened item",
                 item_id=item_id,
                 title=titles.get(item_id, item_id),
-                detail=", ".join(controls.get(item_id, [])),
+                detail=f"{tags}; {recorded}" if tags else recorded,
                 ksbs=SECTION_KSBS["opened"],
             )
         )
@@ -296,9 +317,11 @@ def _digest_entries(
     until: datetime,
 ) -> list[EvidenceEntry]:
     opened: dict[str, datetime] = {}
+    how: dict[str, str] = {}
     for record in activity:
         if record.kind == "digest-opened":
             opened.setdefault(record.subject, record.at)
+            how.setdefault(record.subject, RECORDED_LABELS[record.how])
     entries = []
     week = Week.containing(since)
     while week.start < until:
@@ -310,7 +333,11 @@ def _digest_entries(
         )
         if written or week.label in opened:
             received = f"received ({', '.join(written)})" if written else "not written to this home"
-            seen = f"opened {opened[week.label]:%-d %b %Y %H:%M}" if week.label in opened else ""
+            seen = (
+                f"opened {opened[week.label]:%-d %b %Y %H:%M} (recorded: {how[week.label]})"
+                if week.label in opened
+                else ""
+            )
             entries.append(
                 EvidenceEntry(
                     section="digests",

@@ -9,9 +9,18 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
+
+from horizon.workspace.passwords import MAX_PASSWORD, MIN_PASSWORD, password_problem
 
 Role = Literal["viewer", "analyst", "admin"]
 ROLES: tuple[Role, ...] = ("viewer", "analyst", "admin")
@@ -49,10 +58,34 @@ Severity = Literal["low", "medium", "high", "critical"]
 SEVERITIES: tuple[Severity, ...] = ("low", "medium", "high", "critical")
 Verdict = Literal["confirm", "reject"]
 ActivityKind = Literal["item-opened", "digest-opened", "search"]
+# How a reading or a search came to be recorded, shown beside it in the evidence log: only a
+# navigation from Horizon's own pages, an address the learner typed or bookmarked, or an
+# explicit "I read this" counts; a link on another site records nothing.
+RecordedHow = Literal["same-origin", "direct", "explicit", "unknown"]
+RECORDED_LABELS: dict[str, str] = {
+    "same-origin": "followed a link within Horizon",
+    "direct": "address typed or bookmarked",
+    "explicit": "marked as read by the learner",
+    "unknown": "recorded before Horizon kept how",
+}
 
 USER_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,31}$")
 CONTROL_ID = re.compile(r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)*$")
-MIN_PASSWORD = 10
+# Stored exactly as typed: a space at either end is part of the password, never stripped.
+ExactPassword = Annotated[
+    str, StringConstraints(strip_whitespace=False, min_length=1, max_length=MAX_PASSWORD)
+]
+NewPassword = Annotated[
+    str,
+    StringConstraints(strip_whitespace=False, min_length=MIN_PASSWORD, max_length=MAX_PASSWORD),
+]
+
+
+def _strong(password: str, user_inputs: list[str]) -> str:
+    problem = password_problem(password, user_inputs)
+    if problem:
+        raise ValueError(problem)
+    return password
 
 
 class _Request(BaseModel):
@@ -104,7 +137,7 @@ class UserRequest(_Request):
 
     name: str
     role: Role
-    password: str = Field(min_length=MIN_PASSWORD, max_length=1024)
+    password: NewPassword
 
     @field_validator("name")
     @classmethod
@@ -113,9 +146,46 @@ class UserRequest(_Request):
             raise ValueError("use 2 to 32 lower-case letters, digits, dots, hyphens or underscores")
         return value
 
+    @field_validator("password")
+    @classmethod
+    def _password_strength(cls, value: str, info: ValidationInfo) -> str:
+        return _strong(value, [str(info.data.get("name", ""))])
+
+
+class PasswordChange(_Request):
+    """A user changes their own password, proving they know the current one."""
+
+    current_password: ExactPassword
+    new_password: NewPassword
+
+    @field_validator("new_password")
+    @classmethod
+    def _password_strength(cls, value: str) -> str:
+        return _strong(value, [])
+
+
+class PasswordReset(_Request):
+    """An admin sets a new password for a user (who should change it after signing in)."""
+
+    password: NewPassword
+
+    @field_validator("password")
+    @classmethod
+    def _password_strength(cls, value: str) -> str:
+        return _strong(value, [])
+
+
+MAX_TOKEN_DAYS = 3650
+
 
 class TokenRequest(_Request):
     label: str = Field(min_length=1, max_length=100)
+    expires_in_days: int | None = Field(
+        default=None,
+        ge=1,
+        le=MAX_TOKEN_DAYS,
+        description="Days until the token stops working; none: until it is revoked.",
+    )
 
 
 class SavedSearchRequest(_Request):
@@ -142,6 +212,7 @@ class ApiToken(_Record):
     created: datetime
     last_used: datetime | None
     revoked: datetime | None
+    expires: datetime | None = None
 
 
 class TriageRecord(_Record):
@@ -214,6 +285,7 @@ class Activity(_Record):
     at: datetime
     kind: ActivityKind
     subject: str
+    how: RecordedHow = "unknown"
 
 
 class AuditEntry(_Record):

@@ -2,6 +2,9 @@
 
 The audit log is append-only by construction: triggers abort any UPDATE or DELETE on it, so
 not even a bug in the application (or a hand-typed SQL statement) can rewrite history.
+
+Columns added after a table was first released are listed in `ADDED_COLUMNS`, so a home made
+by an older version gains them when the workspace opens it.
 """
 
 SCHEMA = """
@@ -34,8 +37,18 @@ CREATE TABLE IF NOT EXISTS workspace_tokens (
     label TEXT NOT NULL,
     created TEXT NOT NULL,
     last_used TEXT,
-    revoked TEXT
+    revoked TEXT,
+    expires TEXT
 );
+
+CREATE TABLE IF NOT EXISTS workspace_auth_failures (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at TEXT NOT NULL,
+    account TEXT NOT NULL,
+    client TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS workspace_auth_failures_account ON workspace_auth_failures(account, at);
+CREATE INDEX IF NOT EXISTS workspace_auth_failures_client ON workspace_auth_failures(client, at);
 
 CREATE TABLE IF NOT EXISTS workspace_triage (
     item_id TEXT PRIMARY KEY,
@@ -96,7 +109,8 @@ CREATE TABLE IF NOT EXISTS workspace_activity (
     username TEXT NOT NULL,
     at TEXT NOT NULL,
     kind TEXT NOT NULL,
-    subject TEXT NOT NULL
+    subject TEXT NOT NULL,
+    how TEXT NOT NULL DEFAULT 'unknown'
 );
 CREATE INDEX IF NOT EXISTS workspace_activity_user ON workspace_activity(username, at);
 
@@ -122,3 +136,9 @@ BEGIN
     SELECT RAISE(ABORT, 'the audit log is append-only: its entries are never deleted');
 END;
 """
+
+# (table, column, definition) added since the table's first release.
+ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("workspace_tokens", "expires", "TEXT"),
+    ("workspace_activity", "how", "TEXT NOT NULL DEFAULT 'unknown'"),
+)
