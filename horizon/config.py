@@ -217,6 +217,38 @@ def load_sources(path: Path) -> SourcesFile:
         raise ConfigError(describe_validation_error(path, data, error)) from None
 
 
+def append_sources(path: Path, sources: Sequence[Source]) -> None:
+    """Add entries at the end of the file's `sources:` list, keeping every comment and line
+    already there; the result is validated before it replaces the file."""
+    text = path.read_text(encoding="utf-8")
+    lines = text.splitlines()
+    top_keys = [line.split(":", 1)[0] for line in lines if re.match(r"^[A-Za-z_][\w-]*:", line)]
+    if not top_keys or top_keys[-1] != "sources":
+        raise ConfigError(
+            [
+                f"{path}: 'sources:' is not the last section, so entries cannot be added safely; "
+                "add them by hand"
+            ]
+        )
+    items = [line for line in lines if re.match(r"^\s*- ", line)]
+    indent = re.match(r"^(\s*)", items[0]).group(1) if items else ""  # type: ignore[union-attr]
+    entries = yaml.safe_dump(
+        [source.model_dump(mode="json", exclude_defaults=True) for source in sources],
+        sort_keys=False,
+        allow_unicode=True,
+    )
+    block = "".join(f"{indent}{line}\n" for line in entries.splitlines())
+    updated = text + ("" if text.endswith("\n") else "\n") + block
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(updated, encoding="utf-8")
+    try:
+        load_sources(temporary)
+    except ConfigError:
+        temporary.unlink()
+        raise
+    temporary.replace(path)
+
+
 @dataclass(frozen=True)
 class Settings:
     """Where one installation keeps its data, and how it reaches outside services."""
