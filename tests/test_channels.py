@@ -436,3 +436,37 @@ def test_the_test_command_sends_a_test_event_and_reports_each_channel(
     assert [r["status"] for r in json.loads(result.stdout)] == ["sent", "sent"]
     hook = next(body for path, _, body in recorded.requests if path == "/hook")
     assert json.loads(hook)["event"] == "test"
+
+
+def test_the_workspace_serves_each_team_feed_to_a_token_and_refuses_without_one(
+    home: Settings,
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from horizon.embed import HashingEmbedder
+    from horizon.runtime import Runtime
+    from horizon.web import create_app
+    from horizon.workspace import COMMAND_LINE
+    from horizon.workspace.models import TokenRequest, UserRequest
+
+    (home.home / "profiles.yaml").write_text(PROFILES, encoding="utf-8")
+    publish(home, send=False)
+    app = create_app(Runtime(home, embedder_override=HashingEmbedder()))
+    workspace = app.state.web.workspace
+    user = workspace.add_user(
+        COMMAND_LINE,
+        UserRequest(name="reader", role="viewer", password="correct horse battery staple 42"),
+    )
+    token = workspace.create_token(user, TokenRequest(label="feed reader"))[1]
+    with TestClient(app) as client:
+        refused = client.get("/feeds/data-protection/items.json")
+        assert refused.status_code == 401 and "?token=TOKEN" in refused.text
+        assert client.get("/feeds/data-protection/items.json?token=wrong").status_code == 401
+        items = client.get(f"/feeds/data-protection/items.json?token={token}")
+        assert items.status_code == 200
+        assert items.headers["content-type"].startswith("application/feed+json")
+        assert items.json()["items"]
+        atom = client.get("/feeds/all/feed.xml", headers={"Authorization": f"Bearer {token}"})
+        assert atom.status_code == 200 and b"<feed" in atom.content
+        assert client.get(f"/feeds/nobody/feed.json?token={token}").status_code == 404
+        assert client.get(f"/feeds/all/../../state.db?token={token}").status_code == 404

@@ -74,10 +74,10 @@ def publish_channels(
                     week=week,
                     profile=profile.name,
                     channel=channel.name,
-                    status="failed",
+                    status="skipped",
                     transport=channel.kind,
                     recipients=[channel.name],
-                    detail=f"not sent: {error}",
+                    detail=f"not configured, so not sent: {error}",
                 )
             )
             continue

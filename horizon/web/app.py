@@ -21,7 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from horizon import __version__
 from horizon.config import load_catalogue
 from horizon.runtime import Runtime
-from horizon.web import api, pages
+from horizon.web import api, feeds, pages
 from horizon.web.context import FormInvalid, LoginRequired, WebContext
 from horizon.workspace import (
     InvalidField,
@@ -68,6 +68,7 @@ def create_app(
     app.mount("/static", StaticFiles(packages=[("horizon.web", "static")]), name="static")
     app.include_router(api.router)
     app.include_router(pages.router)
+    app.include_router(feeds.router)
     app.middleware("http")(_security_headers)
     _install_error_handlers(app, context)
     return app
