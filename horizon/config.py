@@ -217,6 +217,38 @@ def load_sources(path: Path) -> SourcesFile:
         raise ConfigError(describe_validation_error(path, data, error)) from None
 
 
+def append_sources(path: Path, sources: Sequence[Source]) -> None:
+    """Add entries at the end of the file's `sources:` list, keeping every comment and line
+    already there; the result is validated before it replaces the file."""
+    text = path.read_text(encoding="utf-8")
+    lines = text.splitlines()
+    top_keys = [line.split(":", 1)[0] for line in lines if re.match(r"^[A-Za-z_][\w-]*:", line)]
+    if not top_keys or top_keys[-1] != "sources":
+        raise ConfigError(
+            [
+                f"{path}: 'sources:' is not the last section, so entries cannot be added safely; "
+                "add them by hand"
+            ]
+        )
+    items = [line for line in lines if re.match(r"^\s*- ", line)]
+    indent = re.match(r"^(\s*)", items[0]).group(1) if items else ""  # type: ignore[union-attr]
+    entries = yaml.safe_dump(
+        [source.model_dump(mode="json", exclude_defaults=True) for source in sources],
+        sort_keys=False,
+        allow_unicode=True,
+    )
+    block = "".join(f"{indent}{line}\n" for line in entries.splitlines())
+    updated = text + ("" if text.endswith("\n") else "\n") + block
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(updated, encoding="utf-8")
+    try:
+        load_sources(temporary)
+    except ConfigError:
+        temporary.unlink()
+        raise
+    temporary.replace(path)
+
+
 @dataclass(frozen=True)
 class Settings:
     """Where one installation keeps its data, and how it reaches outside services."""
@@ -225,6 +257,7 @@ class Settings:
     sources_file: Path
     controls_file: Path
     chroma_url: str | None = None
+    public_url: str | None = None
 
     @property
     def index_dir(self) -> Path:
@@ -288,6 +321,7 @@ def load_settings(
         controls_file=controls_file
         or _first_existing(home / "controls.yaml", PROJECT_ROOT / "controls.yaml"),
         chroma_url=environ.get("HORIZON_CHROMA_URL") or None,
+        public_url=(environ.get("HORIZON_PUBLIC_URL") or "").rstrip("/") or None,
     )
 
 
@@ -323,6 +357,184 @@ _CONTROL_ID = re.compile(r"^[A-Z][A-Z0-9-]{1,62}$")
 _THEME_ID = re.compile(r"^[a-z][a-z0-9-]{1,62}$")
 _EMAIL_ADDRESS = re.compile(r"^[^@\s<>\",;]+@[^@\s<>\",;]+\.[^@\s<>\",;]+$")
 RESERVED_PROFILE_NAMES = ("all", "outbox")
+_PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_CHANNEL_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,40}$")
+
+
+class Channel(_Strict):
+    """Somewhere a profile's digest is pushed besides email.
+
+    `chat`: an Apprise URL (`slack://`, `workflows://` for Microsoft Teams, `json://`,
+    `mailto://`, ...) that gets the digest's headline and top changes. `webhook`: an http(s)
+    endpoint that gets signed JSON, the whole digest (`events: digest`) or one event per new
+    high-impact item (`events: items`, items scoring at least `min_score`). Secrets never sit
+    in profiles.yaml: write `${NAME}` and Horizon reads NAME from the environment when it sends.
+    """
+
+    name: str
+    url: str
+    kind: Literal["chat", "webhook"] = "chat"
+    secret: str | None = Field(default=None, repr=False)
+    events: Literal["digest", "items"] = "digest"
+    min_score: float = Field(default=0.8, ge=0.0, le=1.0)
+
+    @field_validator("name")
+    @classmethod
+    def _name_is_a_slug(cls, value: str) -> str:
+        if not _CHANNEL_NAME.match(value):
+            raise ValueError("use lowercase letters, digits and hyphens, e.g. 'team-slack'")
+        return value
+
+    @field_validator("url")
+    @classmethod
+    def _url_holds_no_secret(cls, value: str) -> str:
+        if "://" not in value and not _PLACEHOLDER.fullmatch(value.strip()):
+            raise ValueError(
+                "is not a URL like slack://${SLACK_TOKENS} or https://host/path "
+                "(or ${NAME} to read the whole URL from the environment)"
+            )
+        if not _PLACEHOLDER.search(value) and _has_inline_secret(value):
+            raise ValueError(
+                "holds a password or token; put it in an environment variable and write "
+                "${NAME} in its place, e.g. slack://${HORIZON_SLACK_TOKENS}"
+            )
+        return value
+
+    @field_validator("secret")
+    @classmethod
+    def _secret_from_environment(cls, value: str | None) -> str | None:
+        if value is not None and not _PLACEHOLDER.fullmatch(value.strip()):
+            raise ValueError(
+                "must name an environment variable as ${NAME}; the secret itself never goes "
+                "in profiles.yaml"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _webhook_is_signed(self) -> Channel:
+        if self.kind == "webhook":
+            if self.secret is None:
+                raise ValueError(
+                    f"channel '{self.name}': a webhook needs `secret: ${{NAME}}`, the signing "
+                    "secret its receiver checks"
+                )
+            if not _PLACEHOLDER.search(self.url) and not self.url.startswith(
+                ("http://", "https://")
+            ):
+                raise ValueError(f"channel '{self.name}': a webhook URL must be http(s)://")
+        elif self.secret is not None:
+            raise ValueError(f"channel '{self.name}': `secret` is for webhooks only")
+        return self
+
+    def placeholders(self) -> list[str]:
+        """The environment variables this channel reads."""
+        return _PLACEHOLDER.findall(self.url) + _PLACEHOLDER.findall(self.secret or "")
+
+
+def _has_inline_secret(url: str) -> bool:
+    """Whether a literal channel URL carries a credential: a password in it, or (for an
+    Apprise URL) anything Apprise itself masks when it prints the URL privately."""
+    from urllib.parse import urlsplit
+
+    try:
+        if urlsplit(url).password:
+            return True
+    except ValueError:
+        return False
+    if url.startswith(("http://", "https://", "json://", "jsons://")):
+        return False
+    import apprise
+
+    plugin = apprise.Apprise.instantiate(url, suppress_exceptions=True)
+    return plugin is not None and plugin.url(privacy=True) != plugin.url()
+
+
+@dataclass(frozen=True)
+class ResolvedChannel:
+    """A channel with its environment variables filled in, ready to send."""
+
+    channel: Channel
+    url: str
+    secret: str | None
+
+    @property
+    def name(self) -> str:
+        return self.channel.name
+
+
+def resolve_channel(channel: Channel, env: Mapping[str, str] | None = None) -> ResolvedChannel:
+    """Fill in a channel's ${NAME}s from the environment; ConfigError names what is unset."""
+    environ = os.environ if env is None else env
+    missing = [name for name in channel.placeholders() if not environ.get(name)]
+    if missing:
+        raise ConfigError(
+            [
+                f"channel '{channel.name}': {', '.join(missing)} "
+                f"{'is' if len(missing) == 1 else 'are'} not set; export "
+                f"{'it' if len(missing) == 1 else 'them'} before sending (secrets never go in "
+                "profiles.yaml)"
+            ]
+        )
+
+    def fill(text: str) -> str:
+        return _PLACEHOLDER.sub(lambda match: environ[match.group(1)], text)
+
+    return ResolvedChannel(
+        channel=channel,
+        url=fill(channel.url),
+        secret=fill(channel.secret) if channel.secret is not None else None,
+    )
+
+
+class NeverRules(_Strict):
+    """Items a team never wants in its digest: by phrase (title or summary), publisher or type."""
+
+    phrases: list[str] = Field(default_factory=list)
+    publishers: list[str] = Field(default_factory=list)
+    types: list[str] = Field(default_factory=list)
+
+    @field_validator("types")
+    @classmethod
+    def _item_types(cls, values: list[str]) -> list[str]:
+        return _known_item_types(values)
+
+
+class AlwaysRules(_Strict):
+    """Items a team always wants, pinned to the top of its digest: by phrase, instrument name
+    (e.g. "Colorado AI Act", matched in the title or summary) or control."""
+
+    phrases: list[str] = Field(default_factory=list)
+    instruments: list[str] = Field(default_factory=list)
+    controls: list[str] = Field(default_factory=list)
+
+    @field_validator("controls")
+    @classmethod
+    def _control_ids(cls, values: list[str]) -> list[str]:
+        for value in values:
+            if not _CONTROL_ID.match(value):
+                raise ValueError(f"'{value}' is not a control id like DATA-PRIVACY")
+        return values
+
+
+class Rules(_Strict):
+    """`never` mutes, `always` pins (and wins when both match); applied after tagging, to
+    digests only: nothing is ever deleted from the index."""
+
+    never: NeverRules = Field(default_factory=NeverRules)
+    always: AlwaysRules = Field(default_factory=AlwaysRules)
+
+    @property
+    def empty(self) -> bool:
+        return self == Rules()
+
+
+def _known_item_types(values: list[str]) -> list[str]:
+    from horizon.item import ITEM_TYPES
+
+    for value in values:
+        if value not in ITEM_TYPES:
+            raise ValueError(f"'{value}' is not an item type; use one of {', '.join(ITEM_TYPES)}")
+    return values
 
 
 class Profile(_Strict):
@@ -341,6 +553,17 @@ class Profile(_Strict):
     types: list[str] = Field(default_factory=list)
     min_relevance: float = Field(default=0.0, ge=0.0, le=1.0)
     exclude_sources: list[str] = Field(default_factory=list)
+    channels: list[Channel] = Field(default_factory=list)
+    rules: Rules = Field(default_factory=Rules)
+
+    @field_validator("channels")
+    @classmethod
+    def _channel_names_differ(cls, values: list[Channel]) -> list[Channel]:
+        names = [channel.name for channel in values]
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise ValueError(f"channel name '{repeated[0]}' is used twice; names must differ")
+        return values
 
     @field_validator("name")
     @classmethod
@@ -392,14 +615,7 @@ class Profile(_Strict):
     @field_validator("types")
     @classmethod
     def _item_types(cls, values: list[str]) -> list[str]:
-        from horizon.item import ITEM_TYPES
-
-        for value in values:
-            if value not in ITEM_TYPES:
-                raise ValueError(
-                    f"'{value}' is not an item type; use one of {', '.join(ITEM_TYPES)}"
-                )
-        return values
+        return _known_item_types(values)
 
     @property
     def label(self) -> str:
@@ -407,7 +623,10 @@ class Profile(_Strict):
 
 
 class ProfilesFile(_Strict):
+    """Every team profile, and `rules` that apply to every profile's digest."""
+
     profiles: list[Profile] = Field(default_factory=list)
+    rules: Rules = Field(default_factory=Rules)
 
     @model_validator(mode="after")
     def _names_are_unique(self) -> ProfilesFile:

@@ -28,7 +28,7 @@ import socket
 import sqlite3
 import ssl
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email import policy
@@ -72,6 +72,7 @@ class Delivery(BaseModel):
     week: str
     profile: str
     status: DeliveryStatus
+    channel: str = "email"
     transport: str = ""
     recipients: list[str]
     detail: str
@@ -490,33 +491,54 @@ class DeliveryLedger:
         return [_record(row) for row in rows]
 
 
-def deliver(
+class Carrier(Protocol):
+    """One message on its way through one transport, named by a delivery id (an email's
+    Message-ID, a webhook's idempotency key) recorded before the send."""
+
+    @property
+    def kind(self) -> str: ...
+
+    def send(self, delivery_id: str) -> str:
+        """Deliver; return where it went; raise DeliveryError when it could not."""
+        ...
+
+    def find_delivered(self, delivery_id: str) -> str | None:
+        """Where this delivery already went, when the transport can tell; else None."""
+        ...
+
+
+def deliver_once(
     ledger: DeliveryLedger,
-    transport: Transport,
-    mail: DigestMail,
-    sender: str,
+    week: str,
+    key: str,
+    recipients: Sequence[str],
+    carrier: Carrier,
+    new_id: Callable[[], str],
     resend: bool = False,
     now: datetime | None = None,
+    retry_hint: str = "",
 ) -> Delivery:
-    """Send one digest unless it was sent already; record the outcome either way."""
+    """Deliver one message once per (week, key): claim it, reuse the delivery id of a send that
+    an earlier process did not finish (and take that send as done where the transport shows it
+    arrived), record the id, send, record the outcome. `key` is a profile, or
+    `profile:channel` for a chat channel or webhook."""
     moment = now or utc_now()
-    recipients = list(mail.recipients)
+    profile, _, channel = key.partition(":")
 
     def outcome(status: DeliveryStatus, detail: str, attempts: int = 0) -> Delivery:
         return Delivery(
-            week=mail.week,
-            profile=mail.profile,
+            week=week,
+            profile=profile,
+            channel=channel or "email",
             status=status,
-            transport=transport.kind,
-            recipients=recipients,
+            transport=carrier.kind,
+            recipients=list(recipients),
             detail=detail,
             attempts=attempts,
         )
 
-    if not recipients:
-        return outcome("skipped", "the profile has no recipients; the digest is only written")
-    before = ledger.get(mail.week, mail.profile)
-    blocking = ledger.claim(mail.week, mail.profile, resend, moment)
+    before = ledger.get(week, key)
+    blocking = ledger.claim(week, key, resend, moment)
     if blocking is not None and blocking.status == "sent":
         when = f"{blocking.delivered_at:%-d %b %Y %H:%M} UTC" if blocking.delivered_at else ""
         return outcome(
@@ -529,46 +551,94 @@ def deliver(
             f"another process ({blocking.claimed_by or 'unknown'}) has been sending it since "
             f"{blocking.claimed_at:%H:%M} UTC; run again once it has finished",
         )
-    name = f"{mail.week}-{mail.profile}"
     unfinished = before is not None and before.status in ("sending", "failed")
-    message_id = (before.message_id if unfinished and before else None) or new_message_id(
-        mail, sender
-    )
+    delivery_id = (before.message_id if before is not None and unfinished else None) or new_id()
     if unfinished:
-        found = transport.find_delivered(message_id, name)
+        found = carrier.find_delivered(delivery_id)
         if found is not None:
             where = f"{found} by an earlier run that was stopped before recording it"
-            ledger.record_sent(
-                mail.week, mail.profile, transport.kind, recipients, where, 0, moment
-            )
+            ledger.record_sent(week, key, carrier.kind, recipients, where, 0, moment)
             return outcome("sent", where, 0)
-    ledger.record_message_id(mail.week, mail.profile, message_id)
-    message = compose_message(mail, sender, moment, message_id)
+    ledger.record_message_id(week, key, delivery_id)
     try:
-        where = transport.send(message, name)
+        where = carrier.send(delivery_id)
     except DeliveryError as error:
         detail = (
             f"not sent to {', '.join(recipients)}: {error.reason}"
             f" ({_count(error.attempts, 'attempt')}). Nothing was recorded as sent; fix the "
-            f"cause, then run `horizon digest --week {mail.week} --profile {mail.profile} "
-            "--send` (the next scheduled run also retries it)"
+            f"cause{retry_hint} (the next scheduled run also retries it)"
         )
-        ledger.record_failed(
-            mail.week, mail.profile, transport.kind, recipients, detail, error.attempts
-        )
+        ledger.record_failed(week, key, carrier.kind, recipients, detail, error.attempts)
         return outcome("failed", detail, error.attempts)
     except BaseException:
         ledger.record_failed(
-            mail.week,
-            mail.profile,
-            transport.kind,
+            week,
+            key,
+            carrier.kind,
             recipients,
             "interrupted while sending; it will be sent again",
             1,
         )
         raise
-    ledger.record_sent(mail.week, mail.profile, transport.kind, recipients, where, 1, moment)
+    ledger.record_sent(week, key, carrier.kind, recipients, where, 1, moment)
     return outcome("sent", where, 1)
+
+
+@dataclass(frozen=True)
+class _MailCarrier:
+    transport: Transport
+    mail: DigestMail
+    sender: str
+    moment: datetime
+
+    @property
+    def kind(self) -> str:
+        return self.transport.kind
+
+    @property
+    def name(self) -> str:
+        return f"{self.mail.week}-{self.mail.profile}"
+
+    def send(self, delivery_id: str) -> str:
+        message = compose_message(self.mail, self.sender, self.moment, delivery_id)
+        return self.transport.send(message, self.name)
+
+    def find_delivered(self, delivery_id: str) -> str | None:
+        return self.transport.find_delivered(delivery_id, self.name)
+
+
+def deliver(
+    ledger: DeliveryLedger,
+    transport: Transport,
+    mail: DigestMail,
+    sender: str,
+    resend: bool = False,
+    now: datetime | None = None,
+) -> Delivery:
+    """Send one digest's email unless it was sent already; record the outcome either way."""
+    moment = now or utc_now()
+    if not mail.recipients:
+        return Delivery(
+            week=mail.week,
+            profile=mail.profile,
+            status="skipped",
+            transport=transport.kind,
+            recipients=[],
+            detail="the profile has no recipients; the digest is only written",
+        )
+    return deliver_once(
+        ledger,
+        mail.week,
+        mail.profile,
+        mail.recipients,
+        _MailCarrier(transport, mail, sender, moment),
+        lambda: new_message_id(mail, sender),
+        resend=resend,
+        now=moment,
+        retry_hint=(
+            f", then run `horizon digest --week {mail.week} --profile {mail.profile} --send`"
+        ),
+    )
 
 
 def _claimable(record: DeliveryRecord, resend: bool, now: datetime) -> bool:

@@ -29,13 +29,15 @@ from urllib.parse import quote, urlsplit
 
 import nh3
 from jinja2 import Environment, PackageLoader, StrictUndefined
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from pydantic import BaseModel, Field
 
 from horizon.calendar import CalendarEvent, build_calendar
+from horizon.channels.publish import publish_channels
 from horizon.chart import Trend, render_trend_png
 from horizon.config import (
     Profile,
+    Rules,
     Settings,
     SmtpSettings,
     Source,
@@ -53,9 +55,10 @@ from horizon.deliver import (
     chart_content_id,
     deliver,
 )
-from horizon.feed import write_feed
+from horizon.feed import write_feed, write_profile_feeds
 from horizon.item import ControlTag, Item
 from horizon.profiles import ALL_ITEMS, interest_score, matches
+from horizon.rules import combined, judge
 from horizon.state import Report, SourceCheck, StateDB, StoredItem
 
 _WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
@@ -156,6 +159,7 @@ class DigestEntry:
     action: str | None = None
     primary_control: str = NO_CONTROL
     first_seen_late: bool = False
+    pinned_by: str | None = None
 
     @property
     def item(self) -> Item:
@@ -196,10 +200,16 @@ class Coverage:
     failed: list[CoverageLine] = field(default_factory=list)
     never_checked: list[str] = field(default_factory=list)
     excluded: list[str] = field(default_factory=list)
+    muted: int = 0
 
     @property
     def answered(self) -> int:
         return self.checked - len(self.failed)
+
+    @property
+    def all_failed(self) -> bool:
+        """Sources were checked and not one answered: the digest would say nothing true."""
+        return self.checked > 0 and self.answered == 0
 
     @property
     def statement(self) -> str:
@@ -209,7 +219,8 @@ class Coverage:
         if self.unchanged:
             parts[0] += f" ({self.unchanged} unchanged since the last check)"
         parts.append(f"{len(self.failed)} failed")
-        return ", ".join(parts) + "."
+        muted = f" {_count(self.muted, 'item')} muted by rules." if self.muted else ""
+        return ", ".join(parts) + "." + muted
 
 
 @dataclass
@@ -351,21 +362,28 @@ def build_digest(
     sources: list[Source],
     as_of: datetime | None = None,
     profile: Profile | None = None,
+    rules: Rules | None = None,
 ) -> Digest:
     """Everything the digest of `week` shows for `profile` (default: all relevant items), read
-    from the state as of `as_of` (default: the end of the week)."""
+    from the state as of `as_of` (default: the end of the week). `rules` (global ones, with
+    the profile's own added here) mute or pin items; muted ones are only counted."""
     chosen = profile or ALL_ITEMS
+    applied = combined(rules or Rules(), chosen.rules)
     moment = as_of or week.end
     today = moment.date()
     in_week = state.items_in_window(week.start, week.end) + late_discoveries(state, week)
-    entries = sorted(
-        (
-            _entry(stored, today, chosen, late=_published_before(stored, week.start))
-            for stored in in_week
-            if matches(stored, chosen)
-        ),
-        key=lambda entry: (-entry.rank_score, entry.item.title),
-    )
+    entries, muted = [], 0
+    for stored in in_week:
+        verdict = judge(stored.item, applied) if not applied.empty else None
+        if verdict is not None and verdict.verdict == "muted":
+            muted += matches(stored, chosen)
+            continue
+        if verdict is None and not matches(stored, chosen):
+            continue
+        entry = _entry(stored, today, chosen, late=_published_before(stored, week.start))
+        entry.pinned_by = verdict.rule if verdict is not None else None
+        entries.append(entry)
+    entries.sort(key=lambda entry: (entry.pinned_by is None, -entry.rank_score, entry.item.title))
     top = _top_changes(entries)
     top_ids = {entry.item.id for entry in top}
     by_control: dict[str, list[DigestEntry]] = defaultdict(list)
@@ -374,6 +392,12 @@ def build_digest(
             by_control[entry.primary_control].append(entry)
     dated = _dated(state, today, chosen)
     excluded = set(chosen.exclude_sources)
+    coverage = _coverage(
+        state.latest_checks(before=moment + timedelta(days=1)),
+        [source for source in sources if source.id not in excluded],
+        sorted(excluded & {source.id for source in sources}),
+    )
+    coverage.muted = muted
     return Digest(
         week=week,
         as_of=moment,
@@ -389,11 +413,7 @@ def build_digest(
         calendar=dated,
         themes=dict(Counter(theme for e in entries for theme in _themes(e.item)).most_common()),
         trend=_trend(state, week, chosen),
-        coverage=_coverage(
-            state.latest_checks(before=moment + timedelta(days=1)),
-            [source for source in sources if source.id not in excluded],
-            sorted(excluded & {source.id for source in sources}),
-        ),
+        coverage=coverage,
     )
 
 
@@ -454,14 +474,17 @@ def _published_before(stored: StoredItem, start: datetime) -> bool:
 
 
 def _top_changes(entries: list[DigestEntry]) -> list[DigestEntry]:
-    """Everything that needs action, then the strongest of the rest, up to TOP_LIMIT."""
-    top = [entry for entry in entries if entry.action]
+    """Pinned items and everything that needs action, then the strongest of the rest, up to
+    TOP_LIMIT."""
+    top = [entry for entry in entries if entry.action or entry.pinned_by]
     for entry in entries:
         if len(top) >= TOP_LIMIT:
             break
         if not entry.action and entry.rank_score >= TOP_MIN_SCORE:
             top.append(entry)
-    return sorted(top, key=lambda entry: (entry.action is None, -entry.rank_score))
+    return sorted(
+        top, key=lambda entry: (entry.pinned_by is None, entry.action is None, -entry.rank_score)
+    )
 
 
 def _dated(state: StateDB, today: date, profile: Profile) -> list[DatedEntry]:
@@ -677,6 +700,10 @@ def digest_record(digest: Digest, files: dict[str, str] | None = None) -> dict[s
             "never_checked": digest.coverage.never_checked,
             "excluded": digest.coverage.excluded,
         },
+        "rules": {
+            "muted": digest.coverage.muted,
+            "pinned": sum(1 for entry in digest.entries if entry.pinned_by),
+        },
         "files": files or {},
     }
 
@@ -702,6 +729,7 @@ def _entry_record(entry: DigestEntry) -> dict[str, Any]:
         "deadline": tags.deadline.isoformat() if tags and tags.deadline else None,
         "effective": tags.effective.isoformat() if tags and tags.effective else None,
         "action": entry.action,
+        "pinned_by": entry.pinned_by,
         "rank_score": entry.rank_score,
         "also_reported_by": [
             {"publisher": report.publisher, "source": report.source, "url": report.url}
@@ -849,33 +877,101 @@ def publish_week(
     resend: bool = False,
     profile: str | None = None,
     transport: Transport | None = None,
+    to_outbox: bool = False,
 ) -> PublishReport:
     """Write every format of the all-items digest and of each profile's (only `profile`'s when
-    given), rebuild the Atom feed and, with `send`, email each profile's digest once.
+    given), rebuild the feeds and, with `send`, deliver each profile's digest once by email and
+    to each of its channels.
 
     Mail goes through the SMTP server in HORIZON_SMTP_*, else to digests/outbox/; `transport`
-    overrides both. Raises ConfigError (profiles.yaml or the SMTP settings are wrong) before
-    anything is written.
+    overrides both. `to_outbox` (a replayed snapshot) writes channel messages to the outbox too.
+    When every source failed, a profile gets a coverage alert instead of an empty digest, and
+    its digest waits for a run in which sources answer. Raises ConfigError (profiles.yaml or the
+    SMTP settings are wrong) before anything is written.
     """
     profiles = load_profiles(profiles_path(settings))
     chosen = [profiles.named(profile)] if profile else list(profiles.profiles)
     smtp = load_smtp_settings() if send else SmtpSettings()
     carrier = transport or _transport(smtp, settings)
     ledger = DeliveryLedger(state) if send else None
+    outbox = settings.digests_dir / "outbox"
     report = PublishReport(week=week.label)
     targets: list[tuple[Profile, Path]] = [] if profile else [(ALL_ITEMS, settings.digests_dir)]
     targets += [(each, settings.digests_dir / each.name) for each in chosen]
     for each, directory in targets:
-        digest = build_digest(state, week, sources, as_of=as_of, profile=each)
+        digest = build_digest(state, week, sources, as_of=as_of, profile=each, rules=profiles.rules)
         rendered, written = write_formats(digest, directory)
         report.paths.extend(str(path) for path in written)
-        if ledger is not None and each is not ALL_ITEMS:
-            mail = _mail(digest, each, rendered)
-            report.deliveries.append(deliver(ledger, carrier, mail, smtp.sender, resend=resend))
+        if ledger is None or each is ALL_ITEMS:
+            continue
+        if digest.coverage.all_failed:
+            report.deliveries.append(_held_back(digest, each))
+            alert = _coverage_alert(digest, each, rendered)
+            report.deliveries.append(deliver(ledger, carrier, alert, smtp.sender, resend=resend))
+            continue
+        mail = _mail(digest, each, rendered)
+        report.deliveries.append(deliver(ledger, carrier, mail, smtp.sender, resend=resend))
+        report.deliveries.extend(
+            publish_channels(
+                ledger,
+                each,
+                json.loads(rendered.json),
+                outbox if to_outbox else None,
+                public_url=settings.public_url,
+                resend=resend,
+            )
+        )
+    report.paths.extend(str(path) for path in write_profile_feeds(settings.digests_dir))
     feed_path, problems = write_feed(settings.digests_dir)
     report.paths.append(str(feed_path))
     report.problems.extend(problems)
     return report
+
+
+def _held_back(digest: Digest, profile: Profile) -> Delivery:
+    return Delivery(
+        week=digest.week.label,
+        profile=profile.name,
+        status="skipped",
+        recipients=list(profile.recipients),
+        detail=(
+            f"not sent: every one of the {digest.coverage.checked} sources failed, so the digest "
+            "would say nothing true; a coverage alert went instead, and the digest is sent by "
+            "the next run in which sources answer"
+        ),
+    )
+
+
+def _coverage_alert(digest: Digest, profile: Profile, rendered: RenderedDigest) -> DigestMail:
+    """A short email that says no source could be checked, and why, source by source."""
+    failures = [f"- {line.name} ({line.source}): {line.detail}" for line in digest.coverage.failed]
+    text = "\n".join(
+        [
+            f"Horizon could not check any source for week {digest.week.label}.",
+            f"All {digest.coverage.checked} sources failed, so no digest was sent: an empty one "
+            "would wrongly say that nothing changed.",
+            "",
+            *failures,
+            "",
+            "Fix the causes above (network, moved feeds, blocked requests), then run "
+            "`horizon run`; the digest is sent by the next run in which sources answer.",
+        ]
+    )
+    html = "<pre>" + escape(text) + "</pre>"
+    return DigestMail(
+        week=digest.week.label,
+        profile=f"{profile.name}.coverage-alert",
+        subject=(
+            f"Horizon {digest.week.label} — {profile.label}: ALERT, no source could be checked"
+        ),
+        recipients=tuple(profile.recipients),
+        text=text,
+        html=html,
+        chart_png=None,
+        chart_cid=chart_content_id(digest.week.label, profile.name),
+        calendar_ics=rendered.calendar_ics,
+        calendar_filename=f"horizon-{digest.week.label}-{profile.name}.ics",
+    )
 
 
 def _transport(smtp: SmtpSettings, settings: Settings) -> Transport:

@@ -125,3 +125,144 @@ def feed_identity(digests_dir: Path) -> uuid.UUID:
 
 def _timestamp(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+# ----- per-team feeds: each profile's digests, and the relevant items they carried ----------
+
+JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
+ITEM_FEED_LIMIT = 200
+PROFILE_FEEDS = ("feed.xml", "feed.json", "items.xml", "items.json")
+
+
+def write_profile_feeds(digests_dir: Path) -> list[Path]:
+    """For the all-items digest and each profile, a JSON Feed of its digests (`feed.json`; the
+    all-items one also as today's `feed.xml`), and an Atom and JSON Feed of the relevant items
+    its digests carried (`items.xml`, `items.json`); a profile's own folder also gets an Atom
+    feed of its digests (`PROFILE/feed.xml`). Stable names, rebuilt from the digest records."""
+    entries, _ = feed_entries(digests_dir)
+    identity = feed_identity(digests_dir) if digests_dir.is_dir() else uuid.uuid4()
+    written: list[Path] = []
+    for profile in sorted({entry.profile for entry in entries}):
+        own = [entry for entry in entries if entry.profile == profile]
+        folder = digests_dir if profile == "all" else digests_dir / profile
+        prefix = "" if profile == "all" else f"{profile}/"
+        local = [_relinked(entry, entry.href.removeprefix(prefix)) for entry in own]
+        title = f"Horizon — {own[0].profile_title}"
+        profile_uuid = uuid.uuid5(identity, f"profile/{profile}")
+        if profile != "all":
+            written.append(_write(folder / "feed.xml", render_atom(local, title, profile_uuid)))
+        written.append(_write(folder / "feed.json", render_json_feed(local, title, profile_uuid)))
+        items = profile_items(digests_dir, profile)
+        item_title = f"{title}: relevant items"
+        written.append(_write(folder / "items.json", render_item_json_feed(items, item_title)))
+        written.append(
+            _write(folder / "items.xml", render_item_atom(items, item_title, profile_uuid))
+        )
+    return written
+
+
+def _relinked(entry: FeedEntry, href: str) -> FeedEntry:
+    return FeedEntry(**{**entry.__dict__, "href": href})
+
+
+def _write(path: Path, data: bytes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_bytes(data)
+    temporary.replace(path)
+    return path
+
+
+def render_json_feed(entries: list[FeedEntry], title: str, feed_uuid: uuid.UUID) -> bytes:
+    """JSON Feed 1.1 of digests, newest first, links relative to the feed."""
+    document = {
+        "version": JSON_FEED_VERSION,
+        "title": title,
+        "feed_url": "feed.json",
+        "items": [
+            {
+                "id": uuid.uuid5(feed_uuid, f"{entry.week}/{entry.profile}").urn,
+                "url": entry.href,
+                "title": entry.title,
+                "summary": entry.summary,
+                "content_html": entry.content_html,
+                "date_modified": _timestamp(entry.updated),
+                "tags": [entry.profile],
+            }
+            for entry in entries[:FEED_LIMIT]
+        ],
+    }
+    return json.dumps(document, indent=2, ensure_ascii=False).encode("utf-8") + b"\n"
+
+
+def profile_items(digests_dir: Path, profile: str) -> list[dict[str, Any]]:
+    """The relevant items the profile's digests listed, newest digest first, each once."""
+    folder = digests_dir if profile == "all" else digests_dir / profile
+    seen: dict[str, dict[str, Any]] = {}
+    for path in sorted(folder.glob("*.json"), reverse=True):
+        if not _DIGEST_FILE.match(path.name):
+            continue
+        try:
+            record = json.loads(path.read_text(encoding="utf-8"))
+            listed = [
+                *record["top_changes"],
+                *(e for es in record["by_control"].values() for e in es),
+            ]
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            continue
+        for entry in listed:
+            if isinstance(entry, dict) and "id" in entry:
+                seen.setdefault(str(entry["id"]), {**entry, "week": record.get("week")})
+    return list(seen.values())[:ITEM_FEED_LIMIT]
+
+
+def _web_link(url: Any) -> str | None:
+    return url if isinstance(url, str) and url.startswith(("https://", "http://")) else None
+
+
+def render_item_json_feed(items: list[dict[str, Any]], title: str) -> bytes:
+    document = {
+        "version": JSON_FEED_VERSION,
+        "title": title,
+        "feed_url": "items.json",
+        "items": [
+            {
+                "id": str(item["id"]),
+                **({"url": link} if (link := _web_link(item.get("url"))) else {}),
+                "title": str(item.get("title", "")),
+                "content_text": f"{item.get('publisher', '')}: {item.get('title', '')}",
+                **({"date_published": item["published"]} if item.get("published") else {}),
+                "tags": [control["id"] for control in item.get("controls", [])],
+                "_horizon": {
+                    key: item.get(key)
+                    for key in ("week", "type", "jurisdiction", "deadline", "effective", "action")
+                },
+            }
+            for item in items
+        ],
+    }
+    return json.dumps(document, indent=2, ensure_ascii=False).encode("utf-8") + b"\n"
+
+
+def render_item_atom(items: list[dict[str, Any]], title: str, feed_uuid: uuid.UUID) -> bytes:
+    feed = ET.Element("feed", {"xmlns": ATOM_NAMESPACE})
+    ET.SubElement(feed, "id").text = uuid.uuid5(feed_uuid, "items").urn
+    ET.SubElement(feed, "title").text = title
+    dates = [str(item["published"]) for item in items if item.get("published")]
+    ET.SubElement(feed, "updated").text = max(dates, default="1970-01-01T00:00:00+00:00")
+    ET.SubElement(ET.SubElement(feed, "author"), "name").text = "Horizon"
+    ET.SubElement(feed, "link", {"rel": "self", "href": "items.xml"})
+    for item in items:
+        element = ET.SubElement(feed, "entry")
+        ET.SubElement(element, "id").text = uuid.uuid5(feed_uuid, f"item/{item['id']}").urn
+        ET.SubElement(element, "title").text = str(item.get("title", ""))
+        ET.SubElement(element, "updated").text = str(
+            item.get("published") or "1970-01-01T00:00:00+00:00"
+        )
+        if link := _web_link(item.get("url")):
+            ET.SubElement(element, "link", {"rel": "alternate", "href": link})
+        for control in item.get("controls", []):
+            ET.SubElement(element, "category", {"term": str(control["id"])})
+        ET.SubElement(element, "summary", {"type": "text"}).text = str(item.get("publisher", ""))
+    ET.indent(feed)
+    return ET.tostring(feed, encoding="utf-8", xml_declaration=True) + b"\n"

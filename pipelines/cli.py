@@ -31,9 +31,10 @@ from horizon.digest import PublishReport, Week, WeekError
 from horizon.progress import use_reporter
 from horizon.runtime import HomeBusyError
 from horizon.snapshot import SnapshotError, load_manifest
-from pipelines import schedule
+from pipelines import schedule, sources_cli
 
-__all__ = ["app", "main", "schedule"]  # importing `schedule` registers `serve` and `deploy`
+# importing `schedule` registers `serve` and `deploy`; `sources_cli`, `sources import`
+__all__ = ["app", "main", "schedule", "sources_cli"]
 
 
 class ProgressReporter:

@@ -182,7 +182,14 @@ def digest_stage(
     settings = runtime.settings
     transport = OutboxTransport(settings.digests_dir / "outbox") if replaying else None
     report = publish_week(
-        runtime.store.state, week, sources, settings, as_of, send=send, transport=transport
+        runtime.store.state,
+        week,
+        sources,
+        settings,
+        as_of,
+        send=send,
+        transport=transport,
+        to_outbox=replaying,
     )
     return report.to_dict()
 

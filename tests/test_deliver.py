@@ -268,7 +268,9 @@ def test_writing_files_only_sends_nothing(home: Settings) -> None:
     assert report.paths[0] == str(home.digests_dir / "2025-W37.md")
     assert report.paths[-1] == str(home.digests_dir / "feed.xml")
     assert str(home.digests_dir / "data-protection" / "2025-W37.html") in report.paths
-    assert len(report.paths) == 4 * 6 + 1
+    # six files per digest (four digests), per-team feeds (four per profile, three for all
+    # items, whose Atom feed of digests is feed.xml) and feed.xml
+    assert len(report.paths) == 4 * 6 + 3 * 4 + 3 + 1
 
 
 def finished_process_identity() -> str:

@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 
+from horizon.channels.check import check_channel
 from horizon.cli.common import (
     ControlsOption,
     HomeOption,
@@ -147,10 +148,23 @@ def profiles_command(
         source_ids,
     )
     if json_output:
-        sys.stdout.write(json.dumps([p.model_dump() for p in profiles.profiles], indent=2) + "\n")
+        listed = [
+            {
+                **p.model_dump(exclude={"channels"}),
+                "channels": [check_channel(p, c).as_json() for c in p.channels],
+            }
+            for p in profiles.profiles
+        ]
+        sys.stdout.write(json.dumps(listed, indent=2) + "\n")
     else:
         for each in profiles.profiles:
             out.print("\n".join(describe_profile(each)), markup=False)
+    problems += [
+        check.detail
+        for each in profiles.profiles
+        for check in (check_channel(each, channel) for channel in each.channels)
+        if check.status == "invalid"
+    ]
     if problems:
         fail(problems)
     err.print(f"{path}: {len(profiles.profiles)} profiles, all valid")
@@ -176,4 +190,14 @@ def describe_profile(profile: Profile) -> list[str]:
     ]
     if profile.exclude_sources:
         lines.append(f"  excludes: {', '.join(profile.exclude_sources)}")
+    for check in (check_channel(profile, channel) for channel in profile.channels):
+        lines.append(f"  channel {check.channel} ({check.kind}): {check.shown} — {check.status}")
+    if not profile.rules.empty:
+        never, always = profile.rules.never, profile.rules.always
+        lines.append(
+            "  rules: never "
+            + (", ".join([*never.phrases, *never.publishers, *never.types]) or "-")
+            + "; always "
+            + (", ".join([*always.phrases, *always.instruments, *always.controls]) or "-")
+        )
     return lines

@@ -1,9 +1,14 @@
-"""`horizon sources`: list and validate the watched sources, with each one's health."""
+"""`horizon sources`: list and validate the watched sources, with each one's health; export
+them as OPML (`horizon sources export --opml`). `horizon sources import FILE.opml` is added by
+`pipelines.cli`, since it checks each new feed with a crawl."""
 
 from __future__ import annotations
 
-from typing import Any
+import sys
+from pathlib import Path
+from typing import Annotated, Any
 
+import typer
 from rich.table import Table
 
 from horizon.cli.common import (
@@ -17,13 +22,26 @@ from horizon.cli.common import (
     out,
 )
 from horizon.config import ConfigError
+from horizon.opml import OPML_FEED_KINDS, render_opml
+
+sources_app = typer.Typer(
+    help="List and validate the watched sources, with each one's health; export or import "
+    "them as OPML.",
+    invoke_without_command=True,
+)
+app.add_typer(sources_app, name="sources")
 
 
-@app.command("sources")
+@sources_app.callback()
 def sources_command(
-    home: HomeOption = None, sources: SourcesOption = None, json_output: JsonOption = False
+    context: typer.Context,
+    home: HomeOption = None,
+    sources: SourcesOption = None,
+    json_output: JsonOption = False,
 ) -> None:
     """List the watched sources, validate the sources file, and show each source's health."""
+    if context.invoked_subcommand is not None:
+        return
     runtime = make_runtime(home, sources)
     try:
         config = runtime.sources
@@ -71,3 +89,40 @@ def sources_command(
         )
     out.print(table)
     err.print(f"{runtime.settings.sources_file} is valid.")
+
+
+@sources_app.command("export")
+def export_command(
+    opml: Annotated[
+        bool, typer.Option("--opml", help="Write OPML 2.0 (the format feed readers import).")
+    ] = False,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write to this file, not stdout.")
+    ] = None,
+    home: HomeOption = None,
+    sources: SourcesOption = None,
+) -> None:
+    """Export the feed sources (rss, atom, rdf, JSON Feed) for a feed reader or another
+    Horizon; json-api and html-listing sources have no feed and are left out (and counted)."""
+    if not opml:
+        fail(["choose a format: --opml (the only export format so far)"])
+    runtime = make_runtime(home, sources)
+    try:
+        config = runtime.sources
+    except ConfigError as error:
+        fail(error.problems)
+    document = render_opml(config.sources, title=f"Horizon sources ({runtime.settings.home})")
+    if output is None:
+        sys.stdout.buffer.write(document)
+    else:
+        output.write_bytes(document)
+    exported = sum(1 for source in config.sources if source.kind in OPML_FEED_KINDS)
+    err.print(
+        f"{exported} feeds exported"
+        + (
+            f"; {len(config.sources) - exported} non-feed sources left out"
+            if exported < len(config.sources)
+            else ""
+        )
+        + (f" to {output}" if output else "")
+    )

@@ -25,7 +25,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from horizon import __version__
 from horizon.config import load_catalogue
 from horizon.runtime import Runtime
-from horizon.web import api, pages
+from horizon.web import api, feeds, pages
 from horizon.web.context import FormInvalid, LoginRequired, WebContext
 from horizon.workspace import (
     Conflict,
@@ -99,6 +99,7 @@ def create_app(
     app.mount("/static", StaticFiles(packages=[("horizon.web", "static")]), name="static")
     app.include_router(api.router)
     app.include_router(pages.router)
+    app.include_router(feeds.router)
 
     async def with_security_headers(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
