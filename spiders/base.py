@@ -32,6 +32,8 @@ from twisted.python.failure import Failure
 from horizon.config import Source
 from horizon.fetch import FetchOutcome, Outcome, Validators
 from horizon.parse import MAX_BODY_BYTES, ParseError, parse_response
+from spiders.address_check import AddressRefused
+from spiders.middlewares import RetryLater
 
 OutcomeSink = Callable[[FetchOutcome], None]
 
@@ -171,7 +173,16 @@ def describe_failure(error: BaseException, request: Request, timeout_s: float) -
     attempts = int(request.meta.get("retry_times", 0)) + 1
     on_attempts = f" on all {attempts} attempts" if attempts > 1 else ""
     if isinstance(error, HttpError):
+        location = _header(error.response, "Location")
+        if 300 <= error.response.status < 400 and location:
+            return (
+                f"the server redirected to {location[:200]}, which Horizon does not follow: it "
+                "fetches only http:// and https:// addresses — open the url in a browser and "
+                "update it"
+            )
         return _describe_status(error.response.status, on_attempts)
+    if isinstance(error, AddressRefused | RetryLater):
+        return str(error)
     if isinstance(error, IgnoreRequest):
         message = str(error)
         if "robots.txt" in message:

@@ -136,6 +136,7 @@ def crawl_in_this_process(job: CrawlJob, report: Callable[[FetchOutcome], None])
     # Scrapy is imported only here, in the child, so that callers of run_crawl never load it.
     from scrapy.crawler import AsyncCrawlerProcess
 
+    from spiders.address_check import crawl_policy
     from spiders.feeds import FeedSpider
     from spiders.html_listing import HtmlListingSpider
     from spiders.json_api import JsonApiSpider
@@ -158,7 +159,9 @@ def crawl_in_this_process(job: CrawlJob, report: Callable[[FetchOutcome], None])
                     )
                 )
             return
-    process = AsyncCrawlerProcess(scrapy_settings(job.crawl, job.replay_dir))
+    process = AsyncCrawlerProcess(
+        scrapy_settings(job.crawl, job.replay_dir, crawl_policy(job.sources))
+    )
     for spider_class in (FeedSpider, JsonApiSpider, HtmlListingSpider):
         sources = [source for source in job.sources if source.kind in spider_class.kinds]
         if sources:

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from itertools import pairwise
 from pathlib import Path
+from typing import Any
 
 import pytest
 from scrapy import Request
@@ -136,7 +137,8 @@ class Site:
         return [seen for seen in self.seen if seen.path == path]
 
 
-def source(source_id: str, url: str, kind: str = "rss", **extra: object) -> Source:
+def source(source_id: str, url: str, kind: str = "rss", **extra: Any) -> Source:
+    """A source on this test's loopback server, which it must explicitly allow."""
     return Source(
         id=source_id,
         name=source_id.replace("-", " "),
@@ -145,7 +147,7 @@ def source(source_id: str, url: str, kind: str = "rss", **extra: object) -> Sour
         jurisdiction="UK",
         kind=kind,
         url=url,
-        **extra,
+        **{"allow_private_hosts": True, **extra},
     )
 
 
@@ -512,7 +514,8 @@ def test_scrapy_settings_carry_every_politeness_setting() -> None:
     assert settings["RETRY_TIMES"] == 4
     assert settings["ROBOTSTXT_OBEY"] is False
     assert settings["HORIZON_RETRY_BACKOFF_S"] == 2.5
-    assert "DOWNLOAD_HANDLERS" not in settings
+    assert "http" not in settings["DOWNLOAD_HANDLERS"]
+    assert settings["DOWNLOAD_HANDLERS"]["file"] is None
 
 
 @pytest.mark.parametrize(
