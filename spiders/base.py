@@ -110,9 +110,10 @@ class SourceSpider(Spider):
                 last_modified=last_modified or known.last_modified,
             )
             return ()
+        warnings: list[str] = []
         try:
             entries = parse_response(
-                source, response.body, _header(response, "Content-Type"), response.url
+                source, response.body, _header(response, "Content-Type"), response.url, warnings
             )
         except ParseError as error:
             self._finish(source, "failed", response=response, error=f"{response.url}: {error}")
@@ -127,6 +128,7 @@ class SourceSpider(Spider):
             entries=entries,
             etag=etag,
             last_modified=last_modified,
+            warning="; ".join(warnings) or None,
         )
         return ()
 
