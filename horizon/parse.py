@@ -115,8 +115,8 @@ def parse_feed(
         if parsed.bozo and warnings is not None:
             warnings.append(
                 f"the feed is not well-formed XML ({_describe(parsed.get('bozo_exception'))}), "
-                f"so it may have been cut short: {len(entries)} entries were read and any "
-                "after the break are missing — try again later or tell the publisher"
+                f"so it may be cut short or broken: {len(entries)} entries were read, and any "
+                "after the fault are missing — try again later or tell the publisher"
             )
         return entries
     if _looks_like_html(safe_body):

@@ -36,6 +36,7 @@ from spiders.address_check import AddressRefused
 from spiders.middlewares import RetryLater
 
 OutcomeSink = Callable[[FetchOutcome], None]
+MAX_REDIRECTS = 20  # Scrapy's REDIRECT_MAX_TIMES
 
 NO_ENTRIES = (
     "the page/feed parsed but held no items — its layout or address may have changed; open it "
@@ -198,8 +199,8 @@ def describe_failure(error: BaseException, request: Request, timeout_s: float) -
             return _too_large()
         if "redirection" in message:
             return (
-                "the address redirects too many times (a redirect loop) — open it in a browser "
-                "and update the source's url"
+                "the address redirects too many times (a redirect loop, or a chain of more than "
+                f"{MAX_REDIRECTS} redirects) — open it in a browser and update the source's url"
             )
         return f"the request was dropped ({message})"
     if isinstance(error, CannotResolveHostError):

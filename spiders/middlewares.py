@@ -87,7 +87,7 @@ class RetryLater(IgnoreRequest):
 
 
 def _duration(seconds: float) -> str:
-    if seconds >= 5400:
+    if seconds >= 3600:
         return f"{seconds / 3600:.1f} hours ({seconds:.0f} s)"
     if seconds >= 90:
         return f"{seconds / 60:.0f} minutes ({seconds:.0f} s)"

@@ -8,6 +8,7 @@ from horizon.address_policy import AddressPolicy
 from horizon.config import CrawlSettings
 from horizon.parse import MAX_BODY_BYTES
 from spiders.address_check import POLICY_SETTING, RESOLVE_SETTING, policy_setting
+from spiders.base import MAX_REDIRECTS
 
 MIN_RETRY_BACKOFF_S = 0.5
 MAX_RETRY_AFTER_S = 60.0
@@ -57,6 +58,7 @@ def scrapy_settings(
             "spiders.middlewares.BackoffRetryMiddleware": 550,
         },
         "DOWNLOAD_MAXSIZE": MAX_BODY_BYTES,
+        "REDIRECT_MAX_TIMES": MAX_REDIRECTS,
         "COOKIES_ENABLED": False,
         "TELNETCONSOLE_ENABLED": False,
         "REMOTE_CONTROL_ENABLED": False,

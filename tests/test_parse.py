@@ -161,7 +161,7 @@ def test_feed_cut_short_mid_item_gives_what_it_read_and_a_warning_saying_so() ->
     assert [entry.title for entry in entries][:2] == ["First report", "Second report"]
     [warning] = warnings
     assert "not well-formed XML" in warning
-    assert "may have been cut short" in warning
+    assert "may be cut short or broken" in warning
     assert f"{len(entries)} entries were read" in warning
 
 
