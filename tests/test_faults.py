@@ -10,18 +10,27 @@ back at this server, so any attempt to follow one would show in its request log.
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler
+from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 from fault_server import FaultServer, Route, answer, redirect
 
-from horizon.config import CrawlSettings, Source
+from horizon.config import PROJECT_ROOT, CrawlSettings, Settings, Source, load_settings
+from horizon.embed import HashingEmbedder
 from horizon.fetch import CrawlJob, FetchOutcome
+from horizon.ingest import Ingestor
+from horizon.normalise import item_from_record
 from horizon.parse import MAX_BODY_BYTES
+from horizon.store import open_store
 from spiders.crawl import STATS_FILE, run_crawl
 
 TIMEOUT_S = 12.0  # generous, so that only the slow drip runs into it, even under load
@@ -318,3 +327,87 @@ def test_hostile_xml_expands_nothing_and_fetches_nothing(crawl: FaultCrawl, sour
 def test_every_source_of_the_fault_crawl_has_exactly_one_outcome(crawl: FaultCrawl) -> None:
     assert list(crawl.outcomes) == list(FAULTS)
     assert crawl.stats["sources"] == len(FAULTS)
+
+
+# ----- a whole run against failing sources leaves the home's data as it was -----------------
+
+FAILING_FAULTS = {
+    "rate-limited-long": ("/rate-limited", "skips this source until the next run"),
+    "server-error": ("/server-error", "500 Internal Server Error"),
+    "redirect-loop": ("/loop", "redirects too many times"),
+    "truncated-body": ("/cut-off", "broke before the response was complete"),
+    "gzip-bomb": ("/gzip-bomb", "larger than 16 MB"),
+    "huge-body": ("/huge-stream", "larger than 16 MB"),
+    "html-error-page": ("/error-page-as-200", "HTML page, not a feed"),
+    "redirect-to-private": ("/to-private", "127.0.0.2 is a loopback address"),
+    "redirect-to-file": ("/to-file", "which Horizon does not follow"),
+}
+
+
+def home_data(settings: Settings) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]], int]:
+    """Every stored item and report, and the size of the index."""
+    with sqlite3.connect(settings.state_db) as connection:
+        items = connection.execute("SELECT * FROM items ORDER BY id").fetchall()
+        reports = connection.execute("SELECT * FROM reports ORDER BY 1, 2").fetchall()
+    return items, reports, open_store(settings).index.count()
+
+
+@pytest.mark.slow
+def test_a_run_whose_sources_all_fail_reports_each_and_leaves_the_homes_data_unchanged(
+    fault_site: tuple[FaultServer, Stream],
+    tmp_path: Path,
+    embedder: HashingEmbedder,
+    tagger: Any,
+) -> None:
+    from prefect.testing.utilities import prefect_test_harness
+
+    from pipelines.weekly import weekly_scan
+
+    server, _ = fault_site
+    server.routes["/to-private"] = redirect("http://127.0.0.2:9/secret")
+    server.routes["/to-file"] = redirect("file:///etc/passwd")
+    settings = load_settings(home=tmp_path / "home", env={})
+    Ingestor(open_store(settings), embedder, tagger).ingest(
+        [
+            item_from_record({"id": f"kept-{n}", "title": f"Stored report {n}", "url": url})
+            for n, url in enumerate(["https://a.example/1", "https://b.example/2"])
+        ],
+        datetime(2025, 9, 1, tzinfo=UTC),
+    )
+    before = home_data(settings)
+    sources_file = tmp_path / "sources.yaml"
+    sources_file.write_text(
+        yaml.safe_dump(
+            {
+                "crawl": {"delay_seconds": 0, "timeout_seconds": TIMEOUT_S, "retries": 1},
+                "sources": [
+                    {
+                        "id": source_id,
+                        "name": source_id,
+                        "publisher": "Fault server",
+                        "category": "regulator",
+                        "jurisdiction": "UK",
+                        "kind": "rss",
+                        "url": f"{server.base}{path}",
+                        "allow_private_hosts": ["127.0.0.1"],
+                    }
+                    for source_id, (path, _) in FAILING_FAULTS.items()
+                ],
+            }
+        )
+    )
+
+    with prefect_test_harness(server_startup_timeout=120):
+        summary = weekly_scan(
+            home=str(settings.home),
+            sources_file=str(sources_file),
+            controls_file=str(PROJECT_ROOT / "controls.yaml"),
+        )
+
+    assert summary["sources"]["failed"] == len(FAILING_FAULTS)
+    reported = {failure["source"]: failure["error"] for failure in summary["failed_sources"]}
+    for source_id, (_, expected) in FAILING_FAULTS.items():
+        assert expected in reported[source_id], source_id
+    assert summary["items"]["fetched"] == summary["items"]["embedded"] == 0
+    assert home_data(settings) == before
+    assert before[2] == 2
