@@ -9,6 +9,10 @@ Three checks, with the rules in `horizon.address_policy`:
   address that no source of the crawl allows, so a DNS answer that changes after the check
   (DNS rebinding) still cannot reach a private address.
 - The address each response actually came from is judged again by the source's policy.
+
+Behind a proxy (Scrapy's HttpProxyMiddleware, from the usual proxy environment variables) the
+connection goes to the proxy the operator chose: `ProxyExemptionMiddleware` tells the resolver
+to leave the proxy's own addresses alone, and the peer-address check is skipped.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 from scrapy import Request
 from scrapy.crawler import Crawler
@@ -91,7 +96,7 @@ class AddressCheckMiddleware:
             raise AddressRefused(f"not fetched{_redirected_from(request)} — {problem}")
 
     def process_response(self, request: Request, response: Response) -> Response:
-        if response.ip_address is not None:
+        if response.ip_address is not None and not request.meta.get("proxy"):
             problem = self.policy_for(request).refusal(response.ip_address)
             if problem is not None:
                 raise AddressRefused(f"answer refused{_redirected_from(request)} — {problem}")
@@ -146,12 +151,35 @@ def resolve_host(reactor: Any, host: str) -> Deferred[list[str]]:
     return found
 
 
+class ProxyExemptionMiddleware:
+    """Runs after Scrapy's proxy middleware: the proxy a request goes through is reachable."""
+
+    def __init__(self, resolver: Any) -> None:
+        self.resolver = resolver
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> ProxyExemptionMiddleware:
+        from twisted.internet import reactor
+
+        return cls(getattr(reactor, "nameResolver", None))
+
+    def process_request(self, request: Request) -> None:
+        proxy = request.meta.get("proxy")
+        if not proxy or not isinstance(self.resolver, AddressCheckingResolver):
+            return
+        host = urlsplit(proxy if "://" in proxy else f"http://{proxy}").hostname
+        if host:
+            self.resolver.proxy_hosts.add(host)
+
+
 class AddressCheckingResolver(CachingHostnameResolver):
-    """Scrapy's caching IPv4+IPv6 resolver, keeping only addresses some source may reach."""
+    """Scrapy's caching IPv4+IPv6 resolver, keeping only addresses some source may reach
+    (and every address of a proxy in use)."""
 
     def __init__(self, reactor: ReactorBase, cache_size: int, policy: AddressPolicy) -> None:
         super().__init__(reactor, cache_size)
         self.policy = policy
+        self.proxy_hosts: set[str] = set()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, reactor: ReactorBase) -> AddressCheckingResolver:
@@ -171,6 +199,10 @@ class AddressCheckingResolver(CachingHostnameResolver):
         addressTypes: Sequence[type[IAddress]] | None = None,
         transportSemantics: str = "TCP",
     ) -> IHostResolution:
+        if hostName in self.proxy_hosts:
+            return super().resolveHostName(
+                resolutionReceiver, hostName, portNumber, addressTypes, transportSemantics
+            )
         allowed: Any = _Allowed(resolutionReceiver, self.policy)
         return super().resolveHostName(
             allowed,

@@ -52,6 +52,7 @@ def scrapy_settings(
         "DOWNLOAD_HANDLERS": {scheme: None for scheme in NON_HTTP_SCHEMES},
         "DOWNLOADER_MIDDLEWARES": {
             "spiders.address_check.AddressCheckMiddleware": 50,
+            "spiders.address_check.ProxyExemptionMiddleware": 760,
             "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
             "spiders.middlewares.SharedRobotsTxtMiddleware": 100,
             "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,

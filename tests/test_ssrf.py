@@ -17,11 +17,12 @@ from typing import Any
 
 import pytest
 from fault_server import FaultServer, answer, redirect
+from scrapy import Request
 
 from horizon.address_policy import AddressPolicy, non_public_range
 from horizon.config import ConfigError, CrawlSettings, Source, load_sources
 from horizon.fetch import CrawlJob, FetchOutcome
-from spiders.address_check import AddressCheckingResolver
+from spiders.address_check import AddressCheckingResolver, ProxyExemptionMiddleware
 from spiders.crawl import run_crawl
 
 RSS = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>News</title>
@@ -332,48 +333,75 @@ def test_ipv6_literal_urls_are_fetched(crawl: dict[str, FetchOutcome]) -> None:
     assert [entry.title for entry in outcome.entries] == ["Public news"]
 
 
+class Answering:
+    """A stand-in for the system resolver: fixed answers, nothing looked up or connected to."""
+
+    def __init__(self, *hosts: str) -> None:
+        self.hosts = hosts
+
+    def resolveHostName(self, receiver: Any, host: str, *args: Any) -> None:
+        from twisted.internet.address import IPv4Address, IPv6Address
+
+        receiver.resolutionBegan(None)
+        for address in self.hosts:
+            family = IPv6Address if ":" in address else IPv4Address
+            receiver.addressResolved(family("TCP", address, 80))
+        receiver.resolutionComplete()
+
+
+class Receiver:
+    def __init__(self) -> None:
+        self.hosts: list[str] = []
+        self.complete = False
+
+    def resolutionBegan(self, resolution: object) -> None:
+        return
+
+    def addressResolved(self, address: Any) -> None:
+        self.hosts.append(address.host)
+
+    def resolutionComplete(self) -> None:
+        self.complete = True
+
+
+def resolver_answering(policy: AddressPolicy, *hosts: str) -> AddressCheckingResolver:
+    class Reactor:
+        nameResolver = Answering(*hosts)
+
+    return AddressCheckingResolver(Reactor(), 0, policy)  # type: ignore[arg-type]
+
+
+def resolve(resolver: AddressCheckingResolver, host: str) -> Receiver:
+    receiver = Receiver()
+    resolver.resolveHostName(receiver, host, 80)  # type: ignore[arg-type]
+    assert receiver.complete
+    return receiver
+
+
 def test_resolver_drops_addresses_no_source_may_reach_so_dns_rebinding_cannot_connect() -> None:
     """The resolver the connections use keeps only allowed addresses, whatever DNS answers
     after the per-request check; judged on resolution results, nothing is connected to."""
-    from twisted.internet.address import IPv4Address, IPv6Address
-
-    class Answering:
-        def resolveHostName(self, receiver: Any, host: str, *args: Any) -> None:
-            receiver.resolutionBegan(None)
-            for address in (
-                IPv4Address("TCP", "169.254.169.254", 80),
-                IPv4Address("TCP", "93.184.215.14", 80),
-                IPv6Address("TCP", "fd00::1", 80),
-                IPv4Address("TCP", "10.1.2.3", 80),
-            ):
-                receiver.addressResolved(address)
-            receiver.resolutionComplete()
-
-    class Reactor:
-        nameResolver = Answering()
-
-    class Receiver:
-        def __init__(self) -> None:
-            self.hosts: list[str] = []
-            self.complete = False
-
-        def resolutionBegan(self, resolution: object) -> None:
-            return
-
-        def addressResolved(self, address: Any) -> None:
-            self.hosts.append(address.host)
-
-        def resolutionComplete(self) -> None:
-            self.complete = True
-
-    resolver = AddressCheckingResolver(
-        Reactor(),  # type: ignore[arg-type]
-        cache_size=0,
-        policy=AddressPolicy.from_setting(["10.0.0.0/8"]),
+    resolver = resolver_answering(
+        AddressPolicy.from_setting(["10.0.0.0/8"]),
+        "169.254.169.254",
+        "93.184.215.14",
+        "fd00::1",
+        "10.1.2.3",
     )
-    receiver = Receiver()
 
-    resolver.resolveHostName(receiver, "rebinding.test", 80)  # type: ignore[arg-type]
+    assert resolve(resolver, "rebinding.test").hosts == ["93.184.215.14", "10.1.2.3"]
 
-    assert receiver.hosts == ["93.184.215.14", "10.1.2.3"]
-    assert receiver.complete
+
+def test_a_proxy_in_use_stays_reachable_through_the_filtering_resolver() -> None:
+    """Behind a proxy on a private address, the connection goes to the proxy the operator
+    chose; the resolver leaves that host's addresses alone."""
+    resolver = resolver_answering(AddressPolicy(), "10.0.0.8")
+    before = resolve(resolver, "proxy.corp.test")
+
+    ProxyExemptionMiddleware(resolver).process_request(
+        Request("https://regulator.example/feed", meta={"proxy": "http://proxy.corp.test:3128"})
+    )
+
+    assert before.hosts == []
+    assert resolve(resolver, "proxy.corp.test").hosts == ["10.0.0.8"]
+    assert resolve(resolver, "other.corp.test").hosts == []
