@@ -88,7 +88,7 @@ class AddressPolicy:
             return f"the address is malformed ({error})"
         if parts.scheme.lower() not in ALLOWED_SCHEMES:
             scheme = f"'{parts.scheme}:'" if parts.scheme else "no scheme"
-            return f"the address has {scheme}; Horizon fetches only http:// and https:// addresses"
+            return f"the address uses {scheme}; Horizon fetches only http:// and https:// addresses"
         if not hostname:
             return "the address has no host name (like http://:80/feed); write the full address"
         literal = ip_literal(hostname)
