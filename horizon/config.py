@@ -17,6 +17,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from horizon.address_policy import AddressPolicy, parse_network
 from horizon.catalogue import Catalogue, parse_catalogue, parse_override
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -81,6 +82,7 @@ class Source(_Strict):
     selectors: ListingSelectors | None = None
     fields: JsonApiFields | None = None
     notes: str = ""
+    allow_private_hosts: bool | list[str] = False
 
     @field_validator("id")
     @classmethod
@@ -99,9 +101,31 @@ class Source(_Strict):
     @field_validator("url")
     @classmethod
     def _http_url(cls, value: str) -> str:
-        if not re.match(r"^https?://[^\s/]+", value):
-            raise ValueError("must be an http:// or https:// address")
+        problem = AddressPolicy(allow_all_private=True).url_refusal(value)
+        if problem is None and re.search(r"\s", value):
+            problem = "the address contains spaces; write it without them"
+        if problem is not None:
+            raise ValueError(f"'{value}': {problem}")
         return value
+
+    @field_validator("allow_private_hosts")
+    @classmethod
+    def _networks(cls, value: bool | list[str]) -> bool | list[str]:
+        if not isinstance(value, bool):
+            for text in value:
+                parse_network(text)
+        return value
+
+    @model_validator(mode="after")
+    def _public_unless_allowed(self) -> Source:
+        problem = self.address_policy().url_refusal(self.url)
+        if problem is not None:
+            raise ValueError(f"url '{self.url}': {problem}")
+        return self
+
+    def address_policy(self) -> AddressPolicy:
+        """What this source may reach beyond the public internet (see address_policy)."""
+        return AddressPolicy.from_setting(self.allow_private_hosts)
 
     @model_validator(mode="after")
     def _kind_has_its_settings(self) -> Source:

@@ -33,12 +33,17 @@ class CrawlJob(BaseModel):
 
 
 class FetchOutcome(BaseModel):
-    """What happened to one source in one crawl, in words a user can act on."""
+    """What happened to one source in one crawl, in words a user can act on.
+
+    `warning` is set on a source that gave entries despite a problem worth fixing (a feed cut
+    short, a page in another encoding than it claims).
+    """
 
     source: str
     outcome: Outcome
     http_status: int | None = None
     error: str | None = None
+    warning: str | None = None
     etag: str | None = None
     last_modified: str | None = None
     final_url: str | None = None

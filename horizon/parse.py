@@ -21,7 +21,7 @@ from urllib.parse import urljoin
 import feedparser
 from feedparser.encodings import convert_to_utf8
 from parsel import Selector
-from w3lib.encoding import html_to_unicode
+from w3lib.encoding import html_body_declared_encoding, html_to_unicode, to_unicode
 
 from horizon.config import FEED_KINDS, JsonApiFields, ListingSelectors, Source
 from horizon.item import Entry
@@ -64,28 +64,41 @@ class ParseError(ValueError):
     """The body cannot be read as the source's kind; the message says why, in plain words."""
 
 
-def parse_response(source: Source, body: bytes, content_type: str | None, url: str) -> list[Entry]:
+def parse_response(
+    source: Source,
+    body: bytes,
+    content_type: str | None,
+    url: str,
+    warnings: list[str] | None = None,
+) -> list[Entry]:
     """The entries in one response from `source`, parsed as the source's kind declares.
 
     An empty list means the response was readable but listed nothing; anything unreadable
-    raises `ParseError`.
+    raises `ParseError`. Problems that did not stop the parse (a feed cut short after some
+    entries, a page in another encoding than it claims) are appended to `warnings`.
     """
     _check_size(body)
     if not body.strip():
         raise ParseError("the response was empty — the server sent no content")
     if source.kind in FEED_KINDS:
-        return parse_feed(body, content_type, url)
+        return parse_feed(body, content_type, url, warnings)
     if source.kind == "jsonfeed":
         return parse_json_feed(body, url)
     if source.kind == "json-api":
         assert source.fields is not None  # guaranteed by Source validation
         return parse_json_api(body, source.fields, url)
     assert source.selectors is not None  # guaranteed by Source validation
-    return parse_html_listing(body, content_type, source.selectors, url)
+    return parse_html_listing(body, content_type, source.selectors, url, warnings)
 
 
-def parse_feed(body: bytes, content_type: str | None, url: str) -> list[Entry]:
-    """Entries of an RSS (0.9x, 1.0/RDF, 2.0) or Atom feed, read with feedparser."""
+def parse_feed(
+    body: bytes, content_type: str | None, url: str, warnings: list[str] | None = None
+) -> list[Entry]:
+    """Entries of an RSS (0.9x, 1.0/RDF, 2.0) or Atom feed, read with feedparser.
+
+    A feed that breaks off (or is otherwise not well-formed) after some entries gives those
+    entries, and says so in `warnings`, as feedparser's `bozo` flag does.
+    """
     _check_size(body)
     headers = {"content-type": _feed_content_type(content_type), "content-location": url}
     utf8_body = convert_to_utf8(headers, _tidy_feed_start(body), {})
@@ -99,6 +112,12 @@ def parse_feed(body: bytes, content_type: str | None, url: str) -> list[Entry]:
     )
     entries = [entry for raw in parsed.entries if (entry := _feed_entry(raw, url)) is not None]
     if entries or parsed.entries:
+        if parsed.bozo and warnings is not None:
+            warnings.append(
+                f"the feed is not well-formed XML ({_describe(parsed.get('bozo_exception'))}), "
+                f"so it may be cut short or broken: {len(entries)} entries were read, and any "
+                "after the fault are missing — try again later or tell the publisher"
+            )
         return entries
     if _looks_like_html(safe_body):
         raise ParseError(_HTML_PAGE_MESSAGE)
@@ -184,11 +203,15 @@ def parse_json_api(body: bytes, fields: JsonApiFields, url: str) -> list[Entry]:
 
 
 def parse_html_listing(
-    body: bytes, content_type: str | None, selectors: ListingSelectors, url: str
+    body: bytes,
+    content_type: str | None,
+    selectors: ListingSelectors,
+    url: str,
+    warnings: list[str] | None = None,
 ) -> list[Entry]:
     """Entries of an HTML listing page, one per node matching `selectors.item`."""
     _check_size(body)
-    _, text = html_to_unicode(content_type, body)
+    text = decode_html(body, content_type, warnings)
     page = Selector(text=text, type="html", base_url=url, huge_tree=False)
     nodes = _css(page, selectors.item, "item")
     entries = []
@@ -205,6 +228,37 @@ def parse_html_listing(
         if entry is not None:
             entries.append(entry)
     return entries
+
+
+def decode_html(body: bytes, content_type: str | None, warnings: list[str] | None = None) -> str:
+    """The page's text, in the encoding it declares (header, then <meta>) when its bytes fit.
+
+    Publishers' servers often label every page UTF-8, whatever its real encoding. Bytes that
+    are not valid in the declared encoding are read by the page's own <meta> declaration, or
+    else as windows-1252 (what browsers assume), and the mismatch is added to `warnings`,
+    rather than stored as replacement characters ("R�sum�").
+    """
+    encoding, text = html_to_unicode(content_type, body)
+    if "\ufffd" not in text or _fits(body, encoding):
+        return text
+    declared = html_body_declared_encoding(body)
+    fallback = declared if declared and declared != encoding and _fits(body, declared) else None
+    chosen = fallback or "cp1252"
+    if warnings is not None:
+        how = "as its <meta> tag declares" if fallback else "as windows-1252, as browsers do"
+        warnings.append(
+            f"the page is labelled {encoding} but its bytes are not valid {encoding}; it was "
+            f"read {how} — check the titles, and tell the publisher its server mislabels it"
+        )
+    return to_unicode(body, chosen)
+
+
+def _fits(body: bytes, encoding: str) -> bool:
+    try:
+        body.decode(encoding)
+    except (UnicodeDecodeError, LookupError):
+        return False
+    return True
 
 
 def lookup_path(document: Any, path: str) -> Any:

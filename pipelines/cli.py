@@ -152,6 +152,8 @@ def print_summary(summary: dict[str, Any]) -> None:
     )
     for failure in summary["failed_sources"]:
         out.print(f"  [red]✗ {failure['source']}[/red]: {failure['error']}")
+    for warned in summary.get("source_warnings", []):
+        out.print(f"  [yellow]! {warned['source']}[/yellow]: {warned['warning']}")
     out.print(
         f"Items: {items['fetched']} fetched — {items['new']} new, {items['updated']} updated, "
         f"{items['duplicate']} duplicate, {items['unchanged']} unchanged; "

@@ -330,6 +330,9 @@ def summarise(
             for o in outcomes
             if o.outcome == "failed"
         ],
+        "source_warnings": [
+            {"source": o.source, "warning": o.warning} for o in outcomes if o.warning
+        ],
         "items": {
             "fetched": sum(len(outcome.entries) for outcome in outcomes),
             "new": sum(1 for r in results if r.status == "new" and not r.updated),

@@ -32,8 +32,11 @@ from twisted.python.failure import Failure
 from horizon.config import Source
 from horizon.fetch import FetchOutcome, Outcome, Validators
 from horizon.parse import MAX_BODY_BYTES, ParseError, parse_response
+from spiders.address_check import AddressRefused
+from spiders.middlewares import RetryLater
 
 OutcomeSink = Callable[[FetchOutcome], None]
+MAX_REDIRECTS = 20  # Scrapy's REDIRECT_MAX_TIMES
 
 NO_ENTRIES = (
     "the page/feed parsed but held no items — its layout or address may have changed; open it "
@@ -108,9 +111,10 @@ class SourceSpider(Spider):
                 last_modified=last_modified or known.last_modified,
             )
             return ()
+        warnings: list[str] = []
         try:
             entries = parse_response(
-                source, response.body, _header(response, "Content-Type"), response.url
+                source, response.body, _header(response, "Content-Type"), response.url, warnings
             )
         except ParseError as error:
             self._finish(source, "failed", response=response, error=f"{response.url}: {error}")
@@ -125,6 +129,7 @@ class SourceSpider(Spider):
             entries=entries,
             etag=etag,
             last_modified=last_modified,
+            warning="; ".join(warnings) or None,
         )
         return ()
 
@@ -171,7 +176,16 @@ def describe_failure(error: BaseException, request: Request, timeout_s: float) -
     attempts = int(request.meta.get("retry_times", 0)) + 1
     on_attempts = f" on all {attempts} attempts" if attempts > 1 else ""
     if isinstance(error, HttpError):
+        location = _header(error.response, "Location")
+        if 300 <= error.response.status < 400 and location:
+            return (
+                f"the server redirected to {location[:200]}, which Horizon does not follow: it "
+                "fetches only http:// and https:// addresses — open the url in a browser and "
+                "update it"
+            )
         return _describe_status(error.response.status, on_attempts)
+    if isinstance(error, AddressRefused | RetryLater):
+        return str(error)
     if isinstance(error, IgnoreRequest):
         message = str(error)
         if "robots.txt" in message:
@@ -185,8 +199,8 @@ def describe_failure(error: BaseException, request: Request, timeout_s: float) -
             return _too_large()
         if "redirection" in message:
             return (
-                "the address redirects too many times (a redirect loop) — open it in a browser "
-                "and update the source's url"
+                "the address redirects too many times (a redirect loop, or a chain of more than "
+                f"{MAX_REDIRECTS} redirects) — open it in a browser and update the source's url"
             )
         return f"the request was dropped ({message})"
     if isinstance(error, CannotResolveHostError):

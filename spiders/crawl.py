@@ -8,7 +8,9 @@ the parent turns any source it never reported into a failed outcome that says wh
 
 from __future__ import annotations
 
+import json
 import os
+import resource
 import subprocess
 import sys
 import threading
@@ -24,6 +26,7 @@ from horizon.snapshot import SnapshotError
 JOB_FILE = "crawl-job.json"
 RESULTS_FILE = "crawl-results.jsonl"
 LOG_FILE = "crawl.log"
+STATS_FILE = "crawl-stats.json"
 STOP_GRACE_S = 2.0
 PARENT_CHECK_S = 0.5
 EXIT_INCOMPLETE = 3
@@ -36,7 +39,8 @@ def run_crawl(
 ) -> list[FetchOutcome]:
     """Crawl `job` in a child process; one outcome per job source, in job order, always.
 
-    The job, the results and the crawler's log are kept in `workdir`. Interrupting this call
+    The job, the results, the crawler's log and its figures (`crawl-stats.json`: seconds and
+    peak memory) are kept in `workdir`. Interrupting this call
     (Ctrl-C) or passing `time_limit_s` stops the child; if this process dies, the child notices
     and stops itself.
     """
@@ -51,6 +55,7 @@ def run_crawl(
     )
     job_path.write_text(job.model_dump_json(), encoding="utf-8")
     results_path.write_bytes(b"")
+    (workdir / STATS_FILE).unlink(missing_ok=True)
     stop_reason = None
     with log_path.open("wb") as log:
         child = subprocess.Popen(
@@ -124,7 +129,20 @@ def main(arguments: list[str] | None = None) -> int:
             reported.add(outcome.source)
 
         watch_parent(os.getppid())
+        started = time.monotonic()
         crawl_in_this_process(job, report)
+    Path(arguments[1]).with_name(STATS_FILE).write_text(
+        json.dumps(
+            {
+                "sources": len(job.sources),
+                "seconds": round(time.monotonic() - started, 3),
+                "peak_rss_mb": round(
+                    resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1
+                ),  # Linux: KiB
+            }
+        ),
+        encoding="utf-8",
+    )
     if any(source.id not in reported for source in job.sources):
         print("the crawl was stopped before every source was fetched", file=sys.stderr)
         return EXIT_INCOMPLETE
@@ -136,6 +154,7 @@ def crawl_in_this_process(job: CrawlJob, report: Callable[[FetchOutcome], None])
     # Scrapy is imported only here, in the child, so that callers of run_crawl never load it.
     from scrapy.crawler import AsyncCrawlerProcess
 
+    from spiders.address_check import crawl_policy
     from spiders.feeds import FeedSpider
     from spiders.html_listing import HtmlListingSpider
     from spiders.json_api import JsonApiSpider
@@ -158,7 +177,9 @@ def crawl_in_this_process(job: CrawlJob, report: Callable[[FetchOutcome], None])
                     )
                 )
             return
-    process = AsyncCrawlerProcess(scrapy_settings(job.crawl, job.replay_dir))
+    process = AsyncCrawlerProcess(
+        scrapy_settings(job.crawl, job.replay_dir, crawl_policy(job.sources))
+    )
     for spider_class in (FeedSpider, JsonApiSpider, HtmlListingSpider):
         sources = [source for source in job.sources if source.kind in spider_class.kinds]
         if sources:

@@ -16,6 +16,7 @@ from scrapy import Request
 from scrapy.crawler import Crawler
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
+from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 from scrapy.robotstxt import RobotParser
 from scrapy.utils.defer import maybe_deferred_to_future
@@ -27,8 +28,11 @@ class BackoffRetryMiddleware:
     """Scrapy's retry rules (codes, exceptions, RETRY_TIMES) with exponential backoff.
 
     The n-th retry waits HORIZON_RETRY_BACKOFF_S × 2^(n-1), or longer when the server's
-    Retry-After asks for it (capped by HORIZON_MAX_RETRY_AFTER_S). Deciding whether to retry
-    stays with Scrapy's own RetryMiddleware, which this wraps.
+    Retry-After asks for it. A server asking for more than HORIZON_MAX_RETRY_AFTER_S is not
+    retried in this run at all: waiting would hold up the run, and a shorter wait would ignore
+    what the server asked, so the source is skipped until the next run (`RetryLater`). A replay
+    (HORIZON_MAX_RETRY_AFTER_S 0) never waits. Deciding whether to retry stays with Scrapy's own
+    RetryMiddleware, which this wraps.
     """
 
     def __init__(self, retry: RetryMiddleware, backoff_s: float, max_retry_after_s: float):
@@ -47,7 +51,10 @@ class BackoffRetryMiddleware:
     async def process_response(self, request: Request, response: Response) -> Request | Response:
         result = self.retry.process_response(request, response)
         if isinstance(result, Request):
-            await asyncio.sleep(self.wait_before(result, retry_after_s(response)))
+            server_asked_s = retry_after_s(response)
+            if self.max_retry_after_s > 0 and (server_asked_s or 0) > self.max_retry_after_s:
+                raise RetryLater(response, server_asked_s or 0)
+            await asyncio.sleep(self.wait_before(result, server_asked_s))
         return result
 
     async def process_exception(
@@ -65,6 +72,26 @@ class BackoffRetryMiddleware:
         if server_asked_s is None:
             return backoff
         return max(backoff, min(server_asked_s, self.max_retry_after_s))
+
+
+class RetryLater(IgnoreRequest):
+    """The server asked for a longer wait than a run allows; the source waits for the next run."""
+
+    def __init__(self, response: Response, wait_s: float) -> None:
+        self.response = response
+        super().__init__(
+            f"the server answered {response.status} and asked Horizon to wait {_duration(wait_s)} "
+            "before asking again (Retry-After) — Horizon respects that and skips this source "
+            "until the next run, without retrying now"
+        )
+
+
+def _duration(seconds: float) -> str:
+    if seconds >= 3600:
+        return f"{seconds / 3600:.1f} hours ({seconds:.0f} s)"
+    if seconds >= 90:
+        return f"{seconds / 60:.0f} minutes ({seconds:.0f} s)"
+    return f"{seconds:.0f} s"
 
 
 def retry_after_s(response: Response) -> float | None:

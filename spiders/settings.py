@@ -4,19 +4,29 @@ from __future__ import annotations
 
 from typing import Any
 
+from horizon.address_policy import AddressPolicy
 from horizon.config import CrawlSettings
 from horizon.parse import MAX_BODY_BYTES
+from spiders.address_check import POLICY_SETTING, RESOLVE_SETTING, policy_setting
+from spiders.base import MAX_REDIRECTS
 
 MIN_RETRY_BACKOFF_S = 0.5
 MAX_RETRY_AFTER_S = 60.0
 REPLAY_HANDLER = "spiders.replay.ReplayDownloadHandler"
+NON_HTTP_SCHEMES = ("file", "data", "ftp", "s3")
 
 
-def scrapy_settings(crawl: CrawlSettings, replay_dir: str | None = None) -> dict[str, Any]:
+def scrapy_settings(
+    crawl: CrawlSettings,
+    replay_dir: str | None = None,
+    address_policy: AddressPolicy | None = None,
+) -> dict[str, Any]:
     """Settings for one crawl: politeness from `crawl`, or instant answers from a snapshot.
 
     Cookies are off (feeds need no session) and so are Scrapy's telnet and remote-control
-    consoles, which would open listening ports.
+    consoles, which would open listening ports. Only http and https are fetched, and every
+    address is checked (spiders.address_check); `address_policy` is the most any source of the
+    crawl may reach. A replay resolves no host names: it connects to nothing.
 
     A replay keeps everything a live crawl does (robots.txt, redirects, retries, conditional
     GET) except waiting: delays and backoff exist to spare live servers.
@@ -36,13 +46,20 @@ def scrapy_settings(crawl: CrawlSettings, replay_dir: str | None = None) -> dict
             0.0 if replaying else max(crawl.delay_seconds, MIN_RETRY_BACKOFF_S)
         ),
         "HORIZON_MAX_RETRY_AFTER_S": 0.0 if replaying else MAX_RETRY_AFTER_S,
+        "TWISTED_DNS_RESOLVER": "spiders.address_check.AddressCheckingResolver",
+        POLICY_SETTING: policy_setting(address_policy or AddressPolicy()),
+        RESOLVE_SETTING: not replaying,
+        "DOWNLOAD_HANDLERS": {scheme: None for scheme in NON_HTTP_SCHEMES},
         "DOWNLOADER_MIDDLEWARES": {
+            "spiders.address_check.AddressCheckMiddleware": 50,
+            "spiders.address_check.ProxyExemptionMiddleware": 760,
             "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
             "spiders.middlewares.SharedRobotsTxtMiddleware": 100,
             "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
             "spiders.middlewares.BackoffRetryMiddleware": 550,
         },
         "DOWNLOAD_MAXSIZE": MAX_BODY_BYTES,
+        "REDIRECT_MAX_TIMES": MAX_REDIRECTS,
         "COOKIES_ENABLED": False,
         "TELNETCONSOLE_ENABLED": False,
         "REMOTE_CONTROL_ENABLED": False,
@@ -51,6 +68,6 @@ def scrapy_settings(crawl: CrawlSettings, replay_dir: str | None = None) -> dict
         "RETRY_GIVE_UP_LOG_LEVEL": "INFO",
     }
     if replaying:
-        settings["DOWNLOAD_HANDLERS"] = {"http": REPLAY_HANDLER, "https": REPLAY_HANDLER}
+        settings["DOWNLOAD_HANDLERS"].update({"http": REPLAY_HANDLER, "https": REPLAY_HANDLER})
         settings["HORIZON_REPLAY_DIR"] = replay_dir
     return settings

@@ -147,6 +147,71 @@ def test_feed_cut_short_before_any_item_is_a_plain_parse_error() -> None:
         parse_feed(read("truncated.rss"), "application/rss+xml", "https://news.example/rss")
 
 
+CUT_MID_ITEM = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>Most read</title>
+<item><title>First report</title><link>https://news.example/1</link></item>
+<item><title>Second report</title><link>https://news.example/2</link></item>
+<item><title>Third rep"""
+
+
+def test_feed_cut_short_mid_item_gives_what_it_read_and_a_warning_saying_so() -> None:
+    warnings: list[str] = []
+
+    entries = parse_feed(CUT_MID_ITEM, "application/rss+xml", "https://news.example/", warnings)
+
+    assert [entry.title for entry in entries][:2] == ["First report", "Second report"]
+    [warning] = warnings
+    assert "not well-formed XML" in warning
+    assert "may be cut short or broken" in warning
+    assert f"{len(entries)} entries were read" in warning
+
+
+def test_well_formed_feed_gives_no_warning() -> None:
+    warnings: list[str] = []
+
+    parse_feed(read("rss2-cdata-padded.xml"), "application/rss+xml", "https://e.example/", warnings)
+
+    assert warnings == []
+
+
+RESUME_LISTING = (
+    '<html><head>{meta}</head><body><ul><li><a href="/r">R\xe9sum\xe9 of the AI Act</a></li>'
+    "</ul></body></html>"
+)
+LISTING = ListingSelectors(item="li", title="a::text", link="a::attr(href)")
+
+
+@pytest.mark.parametrize(
+    ("meta", "how"),
+    [('<meta charset="windows-1252">', "as its <meta> tag declares"), ("", "as windows-1252")],
+)
+def test_listing_in_windows_1252_labelled_utf8_is_decoded_and_the_mislabel_reported(
+    meta: str, how: str
+) -> None:
+    body = RESUME_LISTING.format(meta=meta).encode("cp1252")
+    warnings: list[str] = []
+
+    entries = parse_html_listing(
+        body, "text/html; charset=utf-8", LISTING, "https://e.example/", warnings
+    )
+
+    assert [entry.title for entry in entries] == ["Résumé of the AI Act"]
+    [warning] = warnings
+    assert "labelled utf-8 but its bytes are not valid utf-8" in warning
+    assert how in warning
+
+
+def test_listing_in_valid_utf8_is_read_without_a_warning() -> None:
+    body = RESUME_LISTING.format(meta="").encode("utf-8")
+    warnings: list[str] = []
+
+    entries = parse_html_listing(
+        body, "text/html; charset=utf-8", LISTING, "https://e.example/", warnings
+    )
+
+    assert [entry.title for entry in entries] == ["Résumé of the AI Act"]
+    assert warnings == []
+
+
 def test_bot_challenge_page_served_instead_of_a_feed_is_reported_as_an_html_page() -> None:
     with pytest.raises(ParseError) as raised:
         parse_feed(read("waf-challenge.html"), "text/html", "https://eur-lex.example/feed.rss")

@@ -262,10 +262,10 @@ def test_replay_keys_ignore_query_order_and_fragments() -> None:
 def test_replay_settings_install_the_handler_and_drop_delays_but_keep_the_rest() -> None:
     settings = scrapy_settings(POLITE, replay_dir="/snapshots/week-37")
 
-    assert settings["DOWNLOAD_HANDLERS"] == {
-        "http": "spiders.replay.ReplayDownloadHandler",
-        "https": "spiders.replay.ReplayDownloadHandler",
-    }
+    handlers = settings["DOWNLOAD_HANDLERS"]
+    assert handlers["http"] == handlers["https"] == "spiders.replay.ReplayDownloadHandler"
+    assert handlers["file"] is None
+    assert settings["HORIZON_RESOLVE_ADDRESSES"] is False
     assert settings["DOWNLOAD_DELAY"] == 0
     assert settings["HORIZON_RETRY_BACKOFF_S"] == 0
     assert settings["RETRY_TIMES"] == POLITE.retries
