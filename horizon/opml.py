@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 from defusedxml import ElementTree as SafeET
 from defusedxml.common import DefusedXmlException
+from pydantic import ValidationError
 
 from horizon.config import Source, SourceCategory
 
@@ -126,9 +127,11 @@ def plan_import(
     existing: list[Source],
     category: SourceCategory,
     jurisdiction: str,
+    allow_private_hosts: bool = False,
 ) -> ImportPlan:
     """New source entries for feeds not watched yet (same address, ignoring scheme case and a
-    trailing slash), with unique ids derived from their titles."""
+    trailing slash), with unique ids derived from their titles. An address that is not public
+    is refused here unless `allow_private_hosts` (the crawl checks again after DNS)."""
     plan = ImportPlan()
     watched = {_address_key(source.url): source.id for source in existing}
     taken = {source.id for source in existing}
@@ -144,11 +147,9 @@ def plan_import(
             plan.duplicates.append((feed, f"already watched as '{watched[key]}'"))
             continue
         identifier = _unique_id(feed.title, taken)
-        taken.add(identifier)
-        watched[key] = identifier
         kind = "jsonfeed" if feed.kind_hint == "json" or key.endswith(".json") else "rss"
-        plan.new.append(
-            Source(
+        try:
+            source = Source(
                 id=identifier,
                 name=feed.title[:120],
                 publisher=feed.title[:120],
@@ -157,8 +158,14 @@ def plan_import(
                 kind=kind,
                 url=feed.xml_url,
                 official=False,
+                allow_private_hosts=allow_private_hosts,
             )
-        )
+        except ValidationError as error:
+            plan.refused.append((feed, error.errors()[0]["msg"].removeprefix("Value error, ")))
+            continue
+        taken.add(identifier)
+        watched[key] = identifier
+        plan.new.append(source)
     return plan
 
 

@@ -39,6 +39,14 @@ def import_command(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Check and report, but write nothing.")
     ] = False,
+    allow_private_hosts: Annotated[
+        bool,
+        typer.Option(
+            "--allow-private-hosts",
+            help="Let the new sources reach private, loopback and link-local addresses "
+            "(an intranet feed); refused by default, see docs/network-safety.md.",
+        ),
+    ] = False,
     home: HomeOption = None,
     sources: SourcesOption = None,
     json_output: JsonOption = False,
@@ -48,7 +56,9 @@ def import_command(
     try:
         config = runtime.sources
         feeds = parse_opml(opml_file.read_bytes())
-        plan = plan_import(feeds, config.sources, _category(category), jurisdiction)
+        plan = plan_import(
+            feeds, config.sources, _category(category), jurisdiction, allow_private_hosts
+        )
     except ConfigError as error:
         fail(error.problems)
     except OpmlError as error:

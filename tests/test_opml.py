@@ -127,9 +127,13 @@ def test_import_adds_feeds_that_answer_and_reports_dead_ones_and_duplicates(
         </body></opml>""",
         encoding="utf-8",
     )
-    result = CliRunner().invoke(
+    refused = CliRunner().invoke(
         app, ["sources", "import", str(opml), "--home", str(home), "--json"]
     )
+    assert refused.exit_code == 0, refused.output
+    assert len(json.loads(refused.stdout)["refused"]) == 2, "loopback needs --allow-private-hosts"
+    arguments = ["sources", "import", str(opml), "--home", str(home), "--allow-private-hosts"]
+    result = CliRunner().invoke(app, [*arguments, "--json"])
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert [entry["id"] for entry in report["added"]] == ["good-feed"]
@@ -138,5 +142,5 @@ def test_import_adds_feeds_that_answer_and_reports_dead_ones_and_duplicates(
     text = sources_file.read_text(encoding="utf-8")
     assert text.startswith("# our sources\n"), "existing lines and comments are kept"
     assert [s.id for s in load_sources(sources_file).sources] == ["existing", "good-feed"]
-    again = CliRunner().invoke(app, ["sources", "import", str(opml), "--home", str(home), "--json"])
+    again = CliRunner().invoke(app, [*arguments, "--json"])
     assert json.loads(again.stdout)["added"] == []
