@@ -52,6 +52,7 @@ _TRACKING_PARAMS = frozenset(
 )
 _TRACKING_PREFIXES = ("utm_", "pk_", "mtm_", "hsa_", "oly_")
 _WHITESPACE = re.compile(r"\s+")
+_DEFAULT_PORT = {"http": 80, "https": 443}
 _DATE_PARSER = DateDataParser(
     languages=["en", "fr", "de"],
     settings={
@@ -79,19 +80,26 @@ def clean_text(markup: str | None) -> str:
 
 
 def canonical_url(url: str | None, base: str | None = None) -> str | None:
-    """The URL two reports of one page share: https, lower-case host, no fragment, no tracking
-    parameters, remaining parameters sorted, no trailing slash on a path."""
+    """The URL two reports of one page share: lower-case scheme and host, no default port, no
+    fragment, no tracking parameters, remaining parameters sorted, no trailing slash on a path.
+
+    The scheme is kept as the publisher served it: an `http` page is not rewritten to `https`,
+    which the publisher may not serve at all (the digest links to this URL)."""
     if not url or not url.strip():
         return None
-    url = url.strip()
-    if base:
-        url = urljoin(base, url)
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(urljoin(base, url.strip()) if base else url.strip())
+        port = parts.port
+    except ValueError:
+        return None  # an unbalanced IPv6 bracket or a port that is not a number 0-65535
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https") or not parts.hostname:
         return None
     host = parts.hostname.lower()
-    if parts.port and parts.port not in (80, 443):
-        host = f"{host}:{parts.port}"
+    if ":" in host:
+        host = f"[{host}]"
+    if port and port != _DEFAULT_PORT[scheme]:
+        host = f"{host}:{port}"
     path = re.sub(r"/{2,}", "/", parts.path) or "/"
     if len(path) > 1:
         path = path.rstrip("/")
@@ -100,7 +108,7 @@ def canonical_url(url: str | None, base: str | None = None) -> str | None:
         for key, value in parse_qsl(parts.query, keep_blank_values=True)
         if key.lower() not in _TRACKING_PARAMS and not key.lower().startswith(_TRACKING_PREFIXES)
     ]
-    return urlunsplit(("https", host, path, urlencode(sorted(query)), ""))
+    return urlunsplit((scheme, host, path, urlencode(sorted(query)), ""))
 
 
 def parse_datetime(value: str | None, now: datetime | None = None) -> datetime | None:

@@ -32,10 +32,24 @@ def test_clean_text_drops_markup_scripts_and_entities() -> None:
 
 def test_canonical_url_strips_tracking_fragment_case_and_trailing_slash() -> None:
     url = "HTTP://WWW.Gov.UK/government/news/ai-review/?utm_source=rss&b=2&a=1&fbclid=x#top"
-    assert canonical_url(url) == "https://www.gov.uk/government/news/ai-review?a=1&b=2"
+    assert canonical_url(url) == "http://www.gov.uk/government/news/ai-review?a=1&b=2"
     assert canonical_url("/news/x", base="https://ico.org.uk/feed/") == "https://ico.org.uk/news/x"
     assert canonical_url("mailto:someone@example.org") is None
     assert canonical_url("   ") is None
+
+
+def test_canonical_url_keeps_the_scheme_the_publisher_served() -> None:
+    assert canonical_url("http://example.org/a") == "http://example.org/a"
+    assert canonical_url("https://example.org:443/a") == "https://example.org/a"
+    assert canonical_url("http://example.org:443/a") == "http://example.org:443/a"
+    assert canonical_url("/b", base="http://example.org/feed") == "http://example.org/b"
+
+
+def test_canonical_url_keeps_ipv6_literals_and_refuses_broken_addresses() -> None:
+    assert canonical_url("http://[::1]:8080/feed/") == "http://[::1]:8080/feed"
+    assert canonical_url("http://[::1/feed") is None
+    assert canonical_url("http://example.org:99999/feed") is None
+    assert canonical_url("http://example.org:port/feed") is None
 
 
 @pytest.mark.parametrize(
@@ -82,6 +96,11 @@ def test_entry_becomes_item_with_stable_id_and_hash() -> None:
     assert item.content_hash == content_hash(item.title, item.summary)
     edited = normalise_entry(entry.model_copy(update={"summary_html": "Changed."}), SOURCE)
     assert edited.id == item.id and edited.content_hash != item.content_hash
+
+
+def test_an_item_served_over_http_keeps_its_http_address() -> None:
+    entry = Entry(title="Notice", url="http://legacy.example.org/notice?utm_source=rss")
+    assert normalise_entry(entry, SOURCE).url == "http://legacy.example.org/notice"
 
 
 def test_record_keeps_given_id_and_rejects_missing_title() -> None:
