@@ -21,7 +21,16 @@ from dateparser.date import DateDataParser
 from horizon.config import Source
 from horizon.item import Entry, Item, Precision
 
+# Longest value kept per field; longer ones are cut and the cut is reported (a hostile or broken
+# feed once served a 1 MB title). A summary is for reading and ranking: the embedding model
+# reads only its first few hundred words anyway.
+MAX_TITLE_CHARS = 1000
 MAX_SUMMARY_CHARS = 4000
+MAX_PUBLISHER_CHARS = 200
+MAX_URL_CHARS = 2048
+MAX_ID_CHARS = 200
+MAX_DATE_CHARS = 100  # no date is written longer; dateparser is slow on long text
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _TRACKING_PARAMS = frozenset(
     {
         "fbclid",
@@ -122,7 +131,7 @@ def parse_published(
 ) -> tuple[datetime | None, Precision]:
     """Like `parse_datetime`, also saying how precise the written date was: "2025-05" or
     "May 2025" is a month, "2025" a year. Partial dates start at the period's first day."""
-    if not value or not value.strip():
+    if not value or not value.strip() or len(value) > MAX_DATE_CHARS:
         return None, "day"
     text = value.strip()
     precision: Precision = "day"
@@ -175,11 +184,32 @@ def derive_item_id(url: str | None, *fallback_parts: str) -> str:
     return hashlib.sha1(basis.encode("utf-8")).hexdigest()[:16]
 
 
-def normalise_entry(entry: Entry, source: Source, base_url: str | None = None) -> Item:
-    """An entry parsed from `source` as a normalised item attributed to that source."""
-    title = clean_text(entry.title)
-    summary = clean_text(entry.summary_html)[:MAX_SUMMARY_CHARS]
-    url = canonical_url(entry.url, base_url or source.url)
+def capped(field: str, text: str, limit: int, notes: list[str] | None) -> str:
+    """`text` cut to `limit` characters; a cut is added to `notes` in plain words."""
+    if len(text) <= limit:
+        return text
+    if notes is not None:
+        notes.append(f"{field} was {len(text):,} characters; kept the first {limit:,}")
+    return text[:limit]
+
+
+def _capped_url(url: str | None, notes: list[str] | None) -> str | None:
+    if url is not None and len(url) > MAX_URL_CHARS:
+        if notes is not None:
+            notes.append(f"url was {len(url):,} characters (over {MAX_URL_CHARS:,}); dropped it")
+        return None
+    return url
+
+
+def normalise_entry(
+    entry: Entry, source: Source, base_url: str | None = None, notes: list[str] | None = None
+) -> Item:
+    """An entry parsed from `source` as a normalised item attributed to that source. Fields
+    over their length limit are cut, each cut added to `notes` (when given) for the run's
+    report."""
+    title = capped("title", clean_text(entry.title), MAX_TITLE_CHARS, notes)
+    summary = capped("summary", clean_text(entry.summary_html), MAX_SUMMARY_CHARS, notes)
+    url = _capped_url(canonical_url(entry.url, base_url or source.url), notes)
     published, precision = parse_published(entry.published)
     fallback = entry.guid or f"{title}|{entry.published or ''}"
     return Item(
@@ -203,13 +233,31 @@ class RecordError(ValueError):
     """A JSON Lines record that cannot become an item; the message says why."""
 
 
+def check_identifier(field: str, value: str) -> str:
+    """`value` as an id (of an item or a source): stripped, at most MAX_ID_CHARS, and with no
+    line break or other control character, which would break every place that shows, links
+    or looks it up. RecordError says what is wrong."""
+    text = value.strip()
+    if _CONTROL.search(text):
+        raise RecordError(
+            f"'{field}' contains a line break or control character; use letters, digits "
+            "and punctuation only"
+        )
+    if len(text) > MAX_ID_CHARS:
+        raise RecordError(f"'{field}' is {len(text):,} characters; at most {MAX_ID_CHARS} allowed")
+    return text
+
+
 def item_from_record(
-    record: Mapping[str, Any], sources: Mapping[str, Source] | None = None
+    record: Mapping[str, Any],
+    sources: Mapping[str, Source] | None = None,
+    notes: list[str] | None = None,
 ) -> Item:
     """An item from the JSON Lines input format of the CLI contract (title required).
 
     The given `id` is kept; without one, the id derives from the URL or the content. A `source`
-    naming a known source lends that source's publisher, category and jurisdiction.
+    naming a known source lends that source's publisher, category and jurisdiction. An id or
+    source with a control character is refused; an over-long field is cut and noted in `notes`.
     """
     title = record.get("title")
     if not isinstance(title, str) or not title.strip():
@@ -218,24 +266,26 @@ def item_from_record(
         value = record.get(key)
         if value is not None and not isinstance(value, str):
             raise RecordError(f"'{key}' must be a string")
-    source = (sources or {}).get(record.get("source") or "")
-    clean_title = clean_text(title)
-    summary = clean_text(record.get("summary"))[:MAX_SUMMARY_CHARS]
-    url = canonical_url(record.get("url"))
+    given_id = check_identifier("id", record.get("id") or "")
+    source_id = check_identifier("source", record.get("source") or "") or None
+    source = (sources or {}).get(source_id or "")
+    clean_title = capped("title", clean_text(title), MAX_TITLE_CHARS, notes)
+    summary = capped("summary", clean_text(record.get("summary")), MAX_SUMMARY_CHARS, notes)
+    url = _capped_url(canonical_url(record.get("url")), notes)
     published_text = record.get("published")
     published, precision = parse_published(published_text)
     if published_text and published is None:
-        raise RecordError(f"'published' is not a date: {published_text!r}")
-    given_id = (record.get("id") or "").strip()
+        raise RecordError(f"'published' is not a date: {published_text[:80]!r}")
+    publisher = capped("publisher", clean_text(record.get("publisher")), MAX_PUBLISHER_CHARS, notes)
     return Item(
         id=given_id or derive_item_id(url, clean_title, summary),
         title=clean_title,
         summary=summary,
         url=url,
-        publisher=record.get("publisher") or (source.publisher if source else ""),
+        publisher=publisher or (source.publisher if source else ""),
         published=published,
         published_precision=precision,
-        source=source.id if source else record.get("source"),
+        source=source.id if source else source_id,
         source_category=source.category if source else None,
         source_jurisdiction=source.jurisdiction if source else None,
         content_hash=content_hash(clean_title, summary),
