@@ -146,7 +146,10 @@ def parse_published(
         return None, "day"
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    parsed = parsed.astimezone(UTC)
+    try:
+        parsed = parsed.astimezone(UTC)
+    except OverflowError:  # year 1 at +14:00 or year 9999 at -14:00 has no UTC date
+        return None, "day"
     reference = now or datetime.now(UTC)
     if parsed.year > reference.year + 1:
         return None, "day"

@@ -169,3 +169,8 @@ def test_a_feed_entry_with_a_huge_title_is_cut_and_the_run_warns_on_its_source()
 
 def test_a_date_longer_than_any_written_date_is_not_parsed() -> None:
     assert parse_published("12 September 2025 " + "x" * 200) == (None, "day")
+
+
+@pytest.mark.parametrize("written", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00"])
+def test_a_date_with_no_utc_equivalent_is_dropped_not_raised(written: str) -> None:
+    assert parse_published(written) == (None, "day")
