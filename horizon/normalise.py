@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit, urlunsplit
 
 from bs4 import BeautifulSoup, MarkupResemblesLocatorWarning
 from dateparser.date import DateDataParser
@@ -62,6 +62,7 @@ _TRACKING_PARAMS = frozenset(
 _TRACKING_PREFIXES = ("utm_", "pk_", "mtm_", "hsa_", "oly_")
 _WHITESPACE = re.compile(r"\s+")
 _DEFAULT_PORT = {"http": 80, "https": 443}
+_UNSAFE_IN_PATH = re.compile(r"[\x00-\x20\x7f]")  # percent-encoded, so that no URL ends in a space
 _DATE_PARSER = DateDataParser(
     languages=["en", "fr", "de"],
     settings={
@@ -109,7 +110,7 @@ def canonical_url(url: str | None, base: str | None = None) -> str | None:
         host = f"[{host}]"
     if port and port != _DEFAULT_PORT[scheme]:
         host = f"{host}:{port}"
-    path = re.sub(r"/{2,}", "/", parts.path) or "/"
+    path = _UNSAFE_IN_PATH.sub(lambda m: quote(m.group()), re.sub(r"/{2,}", "/", parts.path)) or "/"
     if len(path) > 1:
         path = path.rstrip("/")
     query = [
@@ -193,7 +194,7 @@ def capped(field: str, text: str, limit: int, notes: list[str] | None) -> str:
         return text
     if notes is not None:
         notes.append(f"{field} was {len(text):,} characters; kept the first {limit:,}")
-    return text[:limit]
+    return text[:limit].rstrip()
 
 
 def _capped_url(url: str | None, notes: list[str] | None) -> str | None:

@@ -39,6 +39,9 @@ for (const name of ["alert", "confirm", "prompt", "print", "open"]) {
   window[name] = function (...args) { window.__calls.push(name); return undefined; };
 }
 """
+SETTLED = """
+() => new Promise(resolve => setTimeout(() => requestAnimationFrame(() => resolve(true)), 0))
+"""
 DOM_FAULTS = """
 () => {
   const faults = [];
@@ -171,7 +174,7 @@ def open_page(browser: Any, path: Path) -> tuple[Any, list[str], list[str]]:
     page.route("**/*", only_files)
     page.add_init_script(TRAP)
     page.goto(path.as_uri(), wait_until="load")
-    page.wait_for_timeout(300)
+    page.evaluate(SETTLED)
     return page, dialogs, requests
 
 

@@ -81,6 +81,7 @@ CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 @example("http://[::1/feed", None)
 @example("http://example.org:99999/", None)
 @example("//evil.example/x", "https://example.org/feed")
+@example("http://example.org/ /", None)
 def test_the_canonical_url_is_none_or_a_web_address_and_is_stable(
     url: str, base: str | None
 ) -> None:
@@ -132,6 +133,7 @@ def test_a_published_date_is_none_or_utc_and_not_far_in_the_future(text: str) ->
 )
 @example("consultation closes 31 February 2025", None)
 @example("effective 1 January 9999; extended to 30 October", date(9999, 12, 31))
+@example("closes on 1 January 0001. Comments due by 2 January 0001", date(1, 1, 5))
 def test_date_extraction_never_fails_and_gives_real_dates(
     text: str, published: date | None
 ) -> None:
@@ -154,6 +156,7 @@ ENTRY_TEXT = st.text(alphabet=st.characters(codec="utf-8"), max_size=200)
         guid=st.one_of(st.none(), st.text(max_size=20)),
     )
 )
+@example(Entry(title="000 " * 400))
 def test_the_normaliser_never_fails_and_keeps_its_limits(entry: Entry) -> None:
     notes: list[str] = []
     item = normalise_entry(entry, SOURCE, notes=notes)
