@@ -289,20 +289,22 @@ def load_sources(path: Path) -> SourcesFile:
         raise ConfigError(problems + _duplicate_ids(path, data.get("sources"))) from None
 
 
-def _duplicate_ids(path: Path, entries: Any) -> list[str]:
-    """One line per source id used by several entries, read from the file as written, so it is
-    reported together with every other problem (pydantic checks the whole file only once each
-    entry is valid)."""
+def _duplicate_ids(
+    path: Path, entries: Any, section: str = "sources", key: str = "id", noun: str = "source id"
+) -> list[str]:
+    """One line per `key` used by several entries of `section`, read from the file as written,
+    so it is reported together with every other problem (pydantic checks the whole file only
+    once each entry is valid)."""
     if not isinstance(entries, list):
         return []
     positions: dict[str, list[int]] = {}
     for number, entry in enumerate(entries, start=1):
-        if isinstance(entry, dict) and isinstance(entry.get("id"), str):
-            positions.setdefault(entry["id"], []).append(number)
+        if isinstance(entry, dict) and isinstance(entry.get(key), str):
+            positions.setdefault(entry[key], []).append(number)
     return [
-        f"{path}: sources: source id {shown(source_id)} is used twice (entries "
-        f"{', '.join(map(str, numbers))}); ids must be unique"
-        for source_id, numbers in positions.items()
+        f"{path}: {section}: {noun} {shown(value)} is used twice (entries "
+        f"{', '.join(map(str, numbers))}); {noun}s must be unique"
+        for value, numbers in positions.items()
         if len(numbers) > 1
     ]
 
@@ -534,7 +536,13 @@ def load_profiles(path: Path) -> ProfilesFile:
     try:
         return ProfilesFile.model_validate(data)
     except ValidationError as error:
-        raise ConfigError(describe_validation_error(path, _labelled_by_name(data), error)) from None
+        problems = [
+            line
+            for line in describe_validation_error(path, _labelled_by_name(data), error)
+            if "is used twice" not in line
+        ]
+        duplicates = _duplicate_ids(path, data.get("profiles"), "profiles", "name", "profile name")
+        raise ConfigError(problems + duplicates) from None
 
 
 def _labelled_by_name(data: dict[str, Any]) -> dict[str, Any]:

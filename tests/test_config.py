@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from horizon.config import ConfigError, load_settings, load_sources
+from horizon.config import ConfigError, load_profiles, load_settings, load_sources
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -176,7 +176,8 @@ def test_several_problems_are_reported_together_with_a_duplicate_id(tmp_path: Pa
         "not text ('just a string')",
         f"{path}: sources entry 4: must be a mapping of keys and values (key: value lines), "
         "not a number ('42')",
-        f"{path}: sources: source id 'ico-news' is used twice (entries 1, 2); ids must be unique",
+        f"{path}: sources: source id 'ico-news' is used twice (entries 1, 2); "
+        "source ids must be unique",
     ]
 
 
@@ -185,3 +186,19 @@ def test_a_config_file_that_is_not_utf8_is_a_plain_error(tmp_path: Path) -> None
     path.write_bytes(b"sources:\n  - id: caf\xe9\n")
     with pytest.raises(ConfigError, match="is not UTF-8 text"):
         load_sources(path)
+
+
+def test_a_duplicate_profile_name_is_reported_with_the_other_problems(tmp_path: Path) -> None:
+    path = tmp_path / "profiles.yaml"
+    path.write_text(
+        "profiles:\n  - name: dp\n    min_relevance: 7\n  - name: dp\n  - name: legal\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError) as raised:
+        load_profiles(path)
+    assert len(raised.value.problems) == 2
+    assert "'min_relevance'" in raised.value.problems[0]
+    assert raised.value.problems[1] == (
+        f"{path}: profiles: profile name 'dp' is used twice (entries 1, 2); "
+        "profile names must be unique"
+    )
