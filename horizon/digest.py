@@ -284,7 +284,7 @@ def shorten(text: str, limit: int) -> str:
 _LINE_BREAKS = re.compile(r"[\s\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#|!])")
 _HTML_SPECIAL = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
-_LINE_START_MARKER = re.compile(r"^([-+=~])|^(\d+)([.)])")
+_LINE_START_MARKER = re.compile(r"^([-+~])|^(\d+)([.)])")
 
 
 def one_line(text: str | None) -> str:
@@ -296,8 +296,8 @@ def one_line(text: str | None) -> str:
 def escape_markdown(text: str | None) -> str:
     """Scraped text shown literally in Markdown, whatever renderer reads it: on one line, HTML
     special characters as entities (so no tag or autolink), and every character that makes a
-    link, image, emphasis, code, heading or table cell backslash-escaped; a leading list or
-    setext marker is escaped too."""
+    link, image, emphasis, code, heading or table cell backslash-escaped; a leading list marker
+    or code fence is escaped too."""
     flat = one_line(text)
     flat = "".join(_HTML_SPECIAL.get(char, char) for char in flat)
     flat = _MARKDOWN_SPECIAL.sub(r"\\\1", flat)
