@@ -42,6 +42,7 @@ from horizon.config import (
     load_profiles,
     load_smtp_settings,
     profiles_path,
+    shown,
 )
 from horizon.deliver import (
     Delivery,
@@ -108,7 +109,9 @@ class Week:
     def parse(cls, text: str) -> Week:
         match = _WEEK.match(text.strip())
         if not match:
-            raise WeekError(f"'{text}' is not an ISO week; write it as YYYY-Www, e.g. 2025-W37")
+            raise WeekError(
+                f"{shown(text)} is not an ISO week; write it as YYYY-Www, e.g. 2025-W37"
+            )
         year, number = int(match.group(1)), int(match.group(2))
         try:
             date.fromisocalendar(year, number, 1)

@@ -19,7 +19,15 @@ from markdown_it import MarkdownIt
 from test_digest import AS_OF, SOURCES, W37, Seed, seed_week
 
 from horizon.config import Source
-from horizon.digest import Digest, build_digest, escape_markdown, render_markdown, render_text
+from horizon.digest import (
+    Digest,
+    Week,
+    WeekError,
+    build_digest,
+    escape_markdown,
+    render_markdown,
+    render_text,
+)
 from horizon.fetch import FetchOutcome
 from horizon.state import IngestCounts, StateDB
 
@@ -160,3 +168,9 @@ def test_text_digest_keeps_every_field_on_its_own_line(digest: Digest) -> None:
 )
 def test_escape_markdown_covers_html_links_and_layout(raw: str | None, escaped: str) -> None:
     assert escape_markdown(raw) == escaped
+
+
+def test_a_bad_week_is_quoted_on_one_short_line() -> None:
+    with pytest.raises(WeekError) as raised:
+        Week.parse("2025-W37\n" + "x" * 10_000)
+    assert "\n" not in str(raised.value) and len(str(raised.value)) < 200
