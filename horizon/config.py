@@ -105,7 +105,7 @@ class Source(_Strict):
         if problem is None and re.search(r"\s", value):
             problem = "the address contains spaces; write it without them"
         if problem is not None:
-            raise ValueError(f"'{value}': {problem}")
+            raise ValueError(f"{shown(value)}: {problem}")
         return value
 
     @field_validator("allow_private_hosts")
@@ -160,7 +160,7 @@ class SourcesFile(_Strict):
         seen: set[str] = set()
         for source in self.sources:
             if source.id in seen:
-                raise ValueError(f"source id '{source.id}' is used twice; ids must be unique")
+                raise ValueError(f"source id {shown(source.id)} is used twice; ids must be unique")
             seen.add(source.id)
         return self
 
@@ -168,16 +168,55 @@ class SourcesFile(_Strict):
         return [source for source in self.sources if source.enabled]
 
 
+MAX_CONFIG_BYTES = 10_000_000
+SHOWN_VALUE_CHARS = 80
+
+
+def shown(value: Any, limit: int = SHOWN_VALUE_CHARS) -> str:
+    """A rejected value as an error message quotes it: on one line, cut to `limit` characters,
+    so a huge or hostile value cannot flood the terminal or the log."""
+    text = value if isinstance(value, str) else repr(value)[: limit + 1]
+    text = " ".join(text[: limit * 4].split())
+    return f"'{text[:limit]}…'" if len(text) > limit else f"'{text}'"
+
+
+class _ConfigLoader(yaml.SafeLoader):
+    """YAML's safe loader without anchors and aliases (`&a`, `*a`): a config file never needs
+    them, and nested aliases expand exponentially (the "billion laughs" memory bomb)."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+            raise yaml.composer.ComposerError(
+                None,
+                None,
+                "anchors and aliases (&name, *name) are not allowed in Horizon's config files; "
+                "write each value out in full",
+                event.start_mark,
+            )
+        return super().compose_node(parent, index)
+
+
 def read_yaml(path: Path) -> Any:
-    """Read a YAML file, turning a missing file or a syntax error into a plain ConfigError."""
+    """Read a YAML file, turning a missing file, an oversized file, a syntax error or an
+    anchor/alias into a plain ConfigError."""
     try:
+        if path.stat().st_size > MAX_CONFIG_BYTES:
+            raise ConfigError(
+                [
+                    f"{path}: is larger than {MAX_CONFIG_BYTES // 1_000_000} MB; "
+                    "is it the right file?"
+                ]
+            )
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError([f"{path}: file not found"]) from None
+    except UnicodeDecodeError as error:
+        raise ConfigError([f"{path}: is not UTF-8 text (byte {error.start})"]) from None
     except OSError as error:
         raise ConfigError([f"{path}: cannot be read ({error.strerror})"]) from None
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_ConfigLoader)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark is not None else ""
@@ -193,7 +232,7 @@ def describe_validation_error(path: Path, data: Any, error: ValidationError) -> 
         where = _entry_label(data, location)
         field = ".".join(str(part) for part in location if not isinstance(part, int))
         message = _plain_message(problem)
-        target = f"{where}: '{field}'" if field else where
+        target = f"{where}: {shown(field)}" if field else where
         lines.append(f"{path}: {target}: {message}" if target else f"{path}: {message}")
     return lines
 
@@ -206,7 +245,7 @@ def _entry_label(data: Any, location: list[Any]) -> str:
         if isinstance(key, int) and isinstance(node, list) and key < len(node):
             entry = node[key]
             label = entry.get("id") if isinstance(entry, dict) else None
-            parts.append(f"entry {key + 1}" + (f" ('{label}')" if label else ""))
+            parts.append(f"entry {key + 1}" + (f" ({shown(label)})" if label else ""))
             node = entry
         elif isinstance(key, str) and isinstance(node, dict) and isinstance(node.get(key), list):
             node = node[key]
@@ -217,6 +256,30 @@ def _entry_label(data: Any, location: list[Any]) -> str:
     return " ".join(parts)
 
 
+_TYPE_WORDS = {
+    "model_type": "a mapping of keys and values (key: value lines)",
+    "model_attributes_type": "a mapping of keys and values (key: value lines)",
+    "dict_type": "a mapping of keys and values (key: value lines)",
+    "list_type": "a list (lines starting with '- ')",
+    "string_type": "text",
+    "bool_type": "true or false",
+    "bool_parsing": "true or false",
+    "int_type": "a whole number",
+    "int_parsing": "a whole number",
+    "float_type": "a number",
+    "float_parsing": "a number",
+}
+_YAML_TYPE_NAMES = {
+    "str": "text",
+    "int": "a number",
+    "float": "a number",
+    "bool": "true/false",
+    "list": "a list",
+    "dict": "a mapping",
+    "NoneType": "empty",
+}
+
+
 def _plain_message(problem: Mapping[str, Any]) -> str:
     kind = problem["type"]
     if kind == "missing":
@@ -225,7 +288,11 @@ def _plain_message(problem: Mapping[str, Any]) -> str:
         return "unknown key; remove it or check its spelling"
     if kind == "literal_error":
         expected = problem.get("ctx", {}).get("expected", "")
-        return f"'{problem.get('input')}' is not allowed; use one of {expected}"
+        return f"{shown(problem.get('input'))} is not allowed; use one of {expected}"
+    if kind in _TYPE_WORDS:
+        value = problem.get("input")
+        found = _YAML_TYPE_NAMES.get(type(value).__name__, type(value).__name__)
+        return f"must be {_TYPE_WORDS[kind]}, not {found} ({shown(value)})"
     message = str(problem["msg"])
     return message.removeprefix("Value error, ")
 
@@ -238,7 +305,32 @@ def load_sources(path: Path) -> SourcesFile:
     try:
         return SourcesFile.model_validate(data)
     except ValidationError as error:
-        raise ConfigError(describe_validation_error(path, data, error)) from None
+        problems = [
+            line
+            for line in describe_validation_error(path, data, error)
+            if "is used twice" not in line
+        ]
+        raise ConfigError(problems + _duplicate_ids(path, data.get("sources"))) from None
+
+
+def _duplicate_ids(
+    path: Path, entries: Any, section: str = "sources", key: str = "id", noun: str = "source id"
+) -> list[str]:
+    """One line per `key` used by several entries of `section`, read from the file as written,
+    so it is reported together with every other problem (pydantic checks the whole file only
+    once each entry is valid)."""
+    if not isinstance(entries, list):
+        return []
+    positions: dict[str, list[int]] = {}
+    for number, entry in enumerate(entries, start=1):
+        if isinstance(entry, dict) and isinstance(entry.get(key), str):
+            positions.setdefault(entry[key], []).append(number)
+    return [
+        f"{path}: {section}: {noun} {shown(value)} is used twice (entries "
+        f"{', '.join(map(str, numbers))}); {noun}s must be unique"
+        for value, numbers in positions.items()
+        if len(numbers) > 1
+    ]
 
 
 def append_sources(path: Path, sources: Sequence[Source]) -> None:
@@ -536,7 +628,7 @@ class AlwaysRules(_Strict):
     def _control_ids(cls, values: list[str]) -> list[str]:
         for value in values:
             if not _CONTROL_ID.match(value):
-                raise ValueError(f"'{value}' is not a control id like DATA-PRIVACY")
+                raise ValueError(f"{shown(value)} is not a control id like DATA-PRIVACY")
         return values
 
 
@@ -557,7 +649,9 @@ def _known_item_types(values: list[str]) -> list[str]:
 
     for value in values:
         if value not in ITEM_TYPES:
-            raise ValueError(f"'{value}' is not an item type; use one of {', '.join(ITEM_TYPES)}")
+            raise ValueError(
+                f"{shown(value)} is not an item type; use one of {', '.join(ITEM_TYPES)}"
+            )
     return values
 
 
@@ -606,7 +700,7 @@ class Profile(_Strict):
     def _plain_addresses(cls, values: list[str]) -> list[str]:
         for value in values:
             if not _EMAIL_ADDRESS.match(value):
-                raise ValueError(f"'{value}' is not an email address like team@example.org")
+                raise ValueError(f"{shown(value)} is not an email address like team@example.org")
         return values
 
     @field_validator("controls")
@@ -614,7 +708,7 @@ class Profile(_Strict):
     def _control_ids(cls, values: list[str]) -> list[str]:
         for value in values:
             if not _CONTROL_ID.match(value):
-                raise ValueError(f"'{value}' is not a control id like DATA-PRIVACY")
+                raise ValueError(f"{shown(value)} is not a control id like DATA-PRIVACY")
         return values
 
     @field_validator("themes")
@@ -622,7 +716,7 @@ class Profile(_Strict):
     def _theme_ids(cls, values: list[str]) -> list[str]:
         for value in values:
             if not _THEME_ID.match(value):
-                raise ValueError(f"'{value}' is not a theme id like governance")
+                raise ValueError(f"{shown(value)} is not a theme id like governance")
         return values
 
     @field_validator("jurisdictions")
@@ -631,7 +725,7 @@ class Profile(_Strict):
         for value in values:
             if not _JURISDICTION.match(value):
                 raise ValueError(
-                    f"'{value}' is not a jurisdiction; use UK, EU, US, INT, GLOBAL or an "
+                    f"{shown(value)} is not a jurisdiction; use UK, EU, US, INT, GLOBAL or an "
                     "ISO 3166 alpha-2 code"
                 )
         return values
@@ -657,7 +751,9 @@ class ProfilesFile(_Strict):
         seen: set[str] = set()
         for profile in self.profiles:
             if profile.name in seen:
-                raise ValueError(f"profile name '{profile.name}' is used twice; names must differ")
+                raise ValueError(
+                    f"profile name {shown(profile.name)} is used twice; names must differ"
+                )
             seen.add(profile.name)
         return self
 
@@ -667,7 +763,7 @@ class ProfilesFile(_Strict):
             if profile.name == name:
                 return profile
         known = ", ".join(profile.name for profile in self.profiles) or "none"
-        raise ConfigError([f"no profile named '{name}'; known profiles: {known}"])
+        raise ConfigError([f"no profile named {shown(name)}; known profiles: {known}"])
 
 
 def profiles_path(settings: Settings) -> Path:
@@ -685,7 +781,13 @@ def load_profiles(path: Path) -> ProfilesFile:
     try:
         return ProfilesFile.model_validate(data)
     except ValidationError as error:
-        raise ConfigError(describe_validation_error(path, _labelled_by_name(data), error)) from None
+        problems = [
+            line
+            for line in describe_validation_error(path, _labelled_by_name(data), error)
+            if "is used twice" not in line
+        ]
+        duplicates = _duplicate_ids(path, data.get("profiles"), "profiles", "name", "profile name")
+        raise ConfigError(problems + duplicates) from None
 
 
 def _labelled_by_name(data: dict[str, Any]) -> dict[str, Any]:

@@ -154,8 +154,10 @@ def _outranks(candidate: _FoundDate, current: _FoundDate, published: date | None
     if candidate.replaces_earlier and candidate.value > current.value:
         return True
     if published is not None:
-        current_is_background = current.value < published - _BACKGROUND_BEFORE_PUBLICATION
-        candidate_is_background = candidate.value < published - _BACKGROUND_BEFORE_PUBLICATION
+        # published in the first month of year 1 has no earlier background: nothing is before it
+        cutoff = published - min(_BACKGROUND_BEFORE_PUBLICATION, published - date.min)
+        current_is_background = current.value < cutoff
+        candidate_is_background = candidate.value < cutoff
         if current_is_background != candidate_is_background:
             return current_is_background
     return candidate.priority > current.priority

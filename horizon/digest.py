@@ -44,6 +44,7 @@ from horizon.config import (
     load_profiles,
     load_smtp_settings,
     profiles_path,
+    shown,
 )
 from horizon.deliver import (
     Delivery,
@@ -111,7 +112,9 @@ class Week:
     def parse(cls, text: str) -> Week:
         match = _WEEK.match(text.strip())
         if not match:
-            raise WeekError(f"'{text}' is not an ISO week; write it as YYYY-Www, e.g. 2025-W37")
+            raise WeekError(
+                f"{shown(text)} is not an ISO week; write it as YYYY-Www, e.g. 2025-W37"
+            )
         year, number = int(match.group(1)), int(match.group(2))
         try:
             date.fromisocalendar(year, number, 1)
@@ -292,12 +295,29 @@ def shorten(text: str, limit: int) -> str:
     return cut.rsplit(" ", 1)[0].rstrip(",;:") + "…"
 
 
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>#|])")
+_LINE_BREAKS = re.compile(r"[\s\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#|!])")
+_HTML_SPECIAL = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+_LINE_START_MARKER = re.compile(r"^([-+~])|^(\d+)([.)])")
+
+
+def one_line(text: str | None) -> str:
+    """Scraped text on one line: line breaks and control characters become one space, so a
+    field can never start a line of its own (a forged heading, list item or table row)."""
+    return _LINE_BREAKS.sub(" ", text or "").strip()
 
 
 def escape_markdown(text: str | None) -> str:
-    """Scraped text shown literally in Markdown: no links, emphasis or HTML of its own."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", text or "")
+    """Scraped text shown literally in Markdown, whatever renderer reads it: on one line, HTML
+    special characters as entities (so no tag or autolink), and every character that makes a
+    link, image, emphasis, code, heading or table cell backslash-escaped; a leading list marker
+    or code fence is escaped too."""
+    flat = one_line(text)
+    flat = "".join(_HTML_SPECIAL.get(char, char) for char in flat)
+    flat = _MARKDOWN_SPECIAL.sub(r"\\\1", flat)
+    return _LINE_START_MARKER.sub(
+        lambda m: f"\\{m.group(1)}" if m.group(1) else f"{m.group(2)}\\{m.group(3)}", flat
+    )
 
 
 def web_url(url: str | None) -> str:
@@ -603,6 +623,7 @@ def _environment(autoescape: bool) -> Environment:
     )
     environment.filters["day"] = lambda value: f"{value:%-d %b %Y}" if value else "undated"
     environment.filters["md"] = escape_markdown
+    environment.filters["line"] = one_line
     environment.filters["url"] = web_url
     environment.filters["away"] = _days_away
     environment.filters["evidence"] = lambda text: shorten(text or "", EVIDENCE_CHARS)
@@ -625,7 +646,7 @@ def _scores(controls: list[ControlTag]) -> str:
 def _reporters_markdown(reports: list[Report]) -> str:
     return "; ".join(
         escape_markdown(report.publisher)
-        + (f" ({report.source})" if report.source else "")
+        + (f" ({escape_markdown(report.source)})" if report.source else "")
         + (f" <{web_url(report.url)}>" if web_url(report.url) else "")
         for report in reports
     )
@@ -633,8 +654,8 @@ def _reporters_markdown(reports: list[Report]) -> str:
 
 def _reporters_text(reports: list[Report]) -> str:
     return "; ".join(
-        report.publisher
-        + (f" ({report.source})" if report.source else "")
+        one_line(report.publisher)
+        + (f" ({one_line(report.source)})" if report.source else "")
         + (f" {web_url(report.url)}" if web_url(report.url) else "")
         for report in reports
     )

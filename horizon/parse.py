@@ -373,11 +373,12 @@ def _feed_entry(raw: Mapping[str, Any], base_url: str) -> Entry | None:
 def _feed_date(raw: Mapping[str, Any]) -> str | None:
     """The date as the feed wrote it; ISO 8601 UTC when feedparser kept only a parsed form."""
     for key in ("published", "updated", "created"):
-        written = raw.get(key)
+        # dict.get: feedparser's own get() aliases a missing "updated" to "published" and warns
+        written = dict.get(raw, key) if isinstance(raw, dict) else raw.get(key)
         if isinstance(written, str) and written.strip():
             return written.strip()
     for key in ("published_parsed", "updated_parsed", "created_parsed"):
-        parsed = raw.get(key)
+        parsed = dict.get(raw, key) if isinstance(raw, dict) else raw.get(key)
         if isinstance(parsed, time.struct_time):
             return time.strftime("%Y-%m-%dT%H:%M:%SZ", parsed)
     return None

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.progress import Progress, TaskID
 
 from horizon.cli.common import (
@@ -151,9 +152,11 @@ def print_summary(summary: dict[str, Any]) -> None:
         f"{sources['unchanged']} unchanged, {sources['failed']} failed"
     )
     for failure in summary["failed_sources"]:
-        out.print(f"  [red]✗ {failure['source']}[/red]: {failure['error']}")
+        out.print(f"  [red]✗ {failure['source']}[/red]: {escape(failure['error'] or '')}")
     for warned in summary.get("source_warnings", []):
-        out.print(f"  [yellow]! {warned['source']}[/yellow]: {warned['warning']}")
+        out.print(f"  [yellow]! {warned['source']}[/yellow]: {escape(warned['warning'])}")
+    for warning in summary.get("warnings", []):
+        out.print(f"  [yellow]! {escape(warning)}[/yellow]")
     out.print(
         f"Items: {items['fetched']} fetched — {items['new']} new, {items['updated']} updated, "
         f"{items['duplicate']} duplicate, {items['unchanged']} unchanged; "

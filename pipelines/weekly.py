@@ -82,16 +82,22 @@ def crawl_sources(job: CrawlJob, workdir: Path) -> list[FetchOutcome]:
 
 
 @task(cache_policy=NO_CACHE, name="normalise", task_run_name="normalise-{source.id}")
-def normalise_source(outcome: FetchOutcome, source: Source) -> tuple[FetchOutcome, list[Item]]:
+def normalise_source(
+    outcome: FetchOutcome, source: Source
+) -> tuple[FetchOutcome, list[Item], list[str]]:
     """Normalise one source's entries; entries that cannot be used are skipped and counted,
-    and a source whose entries all fail is marked failed."""
+    a source whose entries all fail is marked failed, and each field cut to its length limit
+    is returned as a warning naming the source and the entry."""
     items: list[Item] = []
+    warnings: list[str] = []
     skipped = 0
     for entry in outcome.entries:
         if not entry.title.strip():
             skipped += 1
             continue
-        items.append(normalise_entry(entry, source, outcome.final_url))
+        notes: list[str] = []
+        items.append(normalise_entry(entry, source, outcome.final_url, notes))
+        warnings += [f"{source.id}: entry '{items[-1].title[:60]}': {note}" for note in notes]
     if outcome.outcome == "ok" and not items:
         reason = (
             f"all {skipped} entries lacked a title" if skipped else "the response held no items"
@@ -102,7 +108,7 @@ def normalise_source(outcome: FetchOutcome, source: Source) -> tuple[FetchOutcom
                 "error": f"{reason} — its layout or address may have changed; check {source.url}",
             }
         )
-    return outcome, items
+    return outcome, items, warnings
 
 
 @task(cache_policy=NO_CACHE, name="plan")
@@ -252,8 +258,8 @@ def run_weekly(
         with clock.time("normalise"):
             futures = [normalise_source.submit(o, by_id[o.source]) for o in outcomes]
             normalised = [future.result() for future in futures]
-        outcomes = [outcome for outcome, _ in normalised]
-        items = order_for_dedupe([item for _, batch in normalised for item in batch], sources)
+        outcomes = [outcome for outcome, _, _ in normalised]
+        items = order_for_dedupe([item for _, batch, _ in normalised for item in batch], sources)
         plan = _timed(clock, "plan", lambda: plan_stage(items, runtime))
         embedded = _timed(clock, "embed", lambda: embed_stage(plan, runtime))
         folded = _timed(clock, "dedupe", lambda: dedupe_stage(plan, runtime))
@@ -272,6 +278,7 @@ def run_weekly(
             run_id, replay_dir, as_of, outcomes, results, embedded, folded, runtime, clock
         )
         summary["digest"] = published
+        summary["warnings"] = [warning for _, _, notes in normalised for warning in notes]
         state.finish_run(run_id, "completed", summary)
         return summary
     except BaseException:

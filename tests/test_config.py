@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from horizon.config import ConfigError, load_settings, load_sources
+from horizon.config import ConfigError, load_profiles, load_settings, load_sources
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -115,3 +115,90 @@ def test_a_home_with_its_own_sources_file_uses_it(tmp_path: Path) -> None:
     own = write(tmp_path, "sources:\n" + GOOD_SOURCE)
     assert load_settings(home=tmp_path, env={}).sources_file == own
     assert load_settings(home=tmp_path / "other", env={}).sources_file == REPO / "sources.yaml"
+
+
+def test_yaml_anchors_and_aliases_are_refused_before_they_expand(tmp_path: Path) -> None:
+    bomb = "".join(f"l{n}: &l{n} [{','.join([f'*l{n - 1}'] * 9)}]\n" for n in range(1, 12))
+    path = write(
+        tmp_path,
+        'l0: &l0 "lol"\n' + bomb + "sources:\n" + GOOD_SOURCE.replace("kind: rss", "kind: *l11"),
+    )
+    with pytest.raises(ConfigError) as raised:
+        load_sources(path)
+    assert raised.value.problems == [
+        f"{path}: line 1 is not valid YAML (anchors and aliases (&name, *name) are not allowed "
+        "in Horizon's config files; write each value out in full)"
+    ]
+
+
+def test_a_plain_alias_is_refused_too(tmp_path: Path) -> None:
+    path = write(tmp_path, "sources:\n  - &first\n    id: a\n  - *first\n")
+    with pytest.raises(ConfigError, match=r"line 2 is not valid YAML.*anchors and aliases"):
+        load_sources(path)
+
+
+def test_a_huge_rejected_value_is_cut_in_the_message(tmp_path: Path) -> None:
+    huge = "x" * 1_000_000
+    path = write(
+        tmp_path,
+        "sources:\n"
+        + GOOD_SOURCE.replace("kind: rss", f"kind: {huge}").replace(
+            "category: regulator", f"category: [{', '.join(['big'] * 50_000)}]"
+        )
+        + f"    {'k' * 1000}: 1\n",
+    )
+    with pytest.raises(ConfigError) as raised:
+        load_sources(path)
+    problems = raised.value.problems
+    assert len(problems) == 3
+    assert all(len(line) < 400 for line in problems)
+    assert any(
+        "'kind'" in line and "'xxxx" in line and "…' is not allowed" in line for line in problems
+    )
+    assert any("unknown key" in line for line in problems)
+
+
+def test_several_problems_are_reported_together_with_a_duplicate_id(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "sources:\n"
+        + GOOD_SOURCE
+        + GOOD_SOURCE.replace("kind: rss", "kind: podcast")
+        + "  - just a string\n  - 42\n",
+    )
+    with pytest.raises(ConfigError) as raised:
+        load_sources(path)
+    problems = raised.value.problems
+    assert problems == [
+        f"{path}: sources entry 2 ('ico-news'): 'kind': 'podcast' is not allowed; use one of "
+        "'rss', 'atom', 'rdf', 'jsonfeed', 'json-api' or 'html-listing'",
+        f"{path}: sources entry 3: must be a mapping of keys and values (key: value lines), "
+        "not text ('just a string')",
+        f"{path}: sources entry 4: must be a mapping of keys and values (key: value lines), "
+        "not a number ('42')",
+        f"{path}: sources: source id 'ico-news' is used twice (entries 1, 2); "
+        "source ids must be unique",
+    ]
+
+
+def test_a_config_file_that_is_not_utf8_is_a_plain_error(tmp_path: Path) -> None:
+    path = tmp_path / "sources.yaml"
+    path.write_bytes(b"sources:\n  - id: caf\xe9\n")
+    with pytest.raises(ConfigError, match="is not UTF-8 text"):
+        load_sources(path)
+
+
+def test_a_duplicate_profile_name_is_reported_with_the_other_problems(tmp_path: Path) -> None:
+    path = tmp_path / "profiles.yaml"
+    path.write_text(
+        "profiles:\n  - name: dp\n    min_relevance: 7\n  - name: dp\n  - name: legal\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError) as raised:
+        load_profiles(path)
+    assert len(raised.value.problems) == 2
+    assert "'min_relevance'" in raised.value.problems[0]
+    assert raised.value.problems[1] == (
+        f"{path}: profiles: profile name 'dp' is used twice (entries 1, 2); "
+        "profile names must be unique"
+    )

@@ -424,7 +424,7 @@ def test_markdown_follows_the_exemplar_order_with_evidence_and_links(state: Stat
         "consultation · **closes 9 Oct 2025 (in 24 days)**" in markdown
     )
     assert "Controls: TRANSPARENCY 0.94 · Themes: communication, governance" in markdown
-    assert 'Why TRANSPARENCY: "guidelines on the \\<b\\>transparent\\</b\\> marking' in markdown
+    assert 'Why TRANSPARENCY: "guidelines on the &lt;b&gt;transparent&lt;/b&gt; marking' in markdown
     assert "5. **[Thoughts on AI regulation this week]" in markdown
     assert "- **22 Oct 2025** (in 37 days) — takes effect: [Anthropic retires" in markdown
     assert "**ico** (ICO): HTTP 503" in markdown

@@ -1,6 +1,7 @@
 """The HTML digest in a real browser: headless Chromium (Debian's, driven by Playwright) shows
 the items, the chart loads, and none of the XSS vectors in ../shared/data/xss/ — put into
 every scraped field of the digest — runs a script, loads a remote resource or navigates away.
+The Markdown digest, rendered by python-markdown and markdown-it-py, is loaded the same way.
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ from typing import Any
 import feedparser
 import pytest
 from test_digest import AS_OF, SOURCES, W37, Seed, seed_week
+from test_digest_hostile_text import build_hostile_digest, rendered_by_both
 
 from horizon.config import Settings
-from horizon.digest import build_digest, write_formats
+from horizon.digest import build_digest, render_markdown, write_formats
 from horizon.state import StateDB
 
 CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "chromium", "chromium-browser")
@@ -36,6 +38,9 @@ window.__calls = [];
 for (const name of ["alert", "confirm", "prompt", "print", "open"]) {
   window[name] = function (...args) { window.__calls.push(name); return undefined; };
 }
+"""
+SETTLED = """
+() => new Promise(resolve => setTimeout(() => requestAnimationFrame(() => resolve(true)), 0))
 """
 DOM_FAULTS = """
 () => {
@@ -169,7 +174,7 @@ def open_page(browser: Any, path: Path) -> tuple[Any, list[str], list[str]]:
     page.route("**/*", only_files)
     page.add_init_script(TRAP)
     page.goto(path.as_uri(), wait_until="load")
-    page.wait_for_timeout(300)
+    page.evaluate(SETTLED)
     return page, dialogs, requests
 
 
@@ -219,3 +224,23 @@ def test_the_corpus_is_large_enough_to_mean_something(shared_vectors: list[str])
     assert len(shared_vectors) > 150
     assert any("<script" in vector.lower() for vector in shared_vectors)
     assert any("onerror" in vector.lower() for vector in shared_vectors)
+
+
+@pytest.mark.parametrize("renderer", ["python-markdown", "markdown-it-py"])
+def test_the_markdown_digest_rendered_by_a_standard_renderer_runs_no_script(
+    browser: Any, tmp_path: Path, renderer: str
+) -> None:
+    """Our own vectors (scripts, event handlers, javascript: links, forged layout) in every
+    field that comes from outside, through the .md file a reader might render."""
+    markdown_text = render_markdown(build_hostile_digest(tmp_path))
+    path = tmp_path / "digest.html"
+    body = rendered_by_both(markdown_text)[renderer]
+    path.write_text(f"<!doctype html><meta charset=utf-8><body>{body}</body>", encoding="utf-8")
+    page, dialogs, requests = open_page(browser, path)
+    try:
+        assert page.url == path.as_uri()
+        assert (dialogs, requests, page.evaluate("window.__calls")) == ([], [], [])
+        assert page.evaluate(DOM_FAULTS) == []
+        assert "<svg onload=alert(1)>" in page.evaluate("document.body.textContent")
+    finally:
+        page.close()

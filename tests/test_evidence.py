@@ -239,7 +239,7 @@ def test_markdown_csv_and_html_show_the_same_entries_with_scraped_text_made_harm
         "## Searches saved",
     ):
         assert heading in markdown
-    assert "ICO: AI \\| biometrics \\<script\\>" in markdown
+    assert "ICO: AI \\| biometrics &lt;script&gt;" in markdown
     rows = list(csv.DictReader(io.StringIO(render_evidence(log, "csv"))))
     assert len(rows) == len(log.entries)
     flag_row = next(row for row in rows if row["section"] == "Impact flags raised")

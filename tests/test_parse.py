@@ -414,7 +414,7 @@ def test_billion_laughs_entities_in_a_feed_are_not_expanded() -> None:
     started = time.monotonic()
     [entry] = parse_feed(feed_with_doctype(doctype, "l9"), None, "https://e.example/")
 
-    assert time.monotonic() - started < 2
+    assert time.monotonic() - started < 30  # a backstop: expansion would never finish
     assert entry.title == "before &l9; after"
     assert "lol" not in entry.summary_html
 
@@ -463,7 +463,7 @@ def test_shared_xml_bombs_neither_expand_nor_hang(shared: Path) -> None:
             entries = parse_feed(body, None, "https://e.example/")
         except ParseError:
             entries = []
-        assert time.monotonic() - started < 2, bomb.name
+        assert time.monotonic() - started < 30, bomb.name  # backstop, as above
         subset = re.search(rb"<!DOCTYPE[^\[>]*\[.*?\]>", body, re.S)
         names = re.findall(rb"<!ENTITY\s+(\w+)", subset.group()) if subset else []
         if not names:
@@ -731,5 +731,5 @@ def test_feedparser_corpus_never_crashes_or_hangs(shared: Path) -> None:
             continue
         assert all(entry.title for entry in entries), path
         outcomes["entries" if entries else "empty"] += 1
-    assert time.monotonic() - started < 60
+    assert time.monotonic() - started < 600  # a backstop against a hang, not a speed goal
     assert outcomes["entries"] > 400

@@ -78,10 +78,13 @@ def ingest_command(
             if problem is not None:
                 parsed.append((None, None, problem))
                 continue
+            notes: list[str] = []
             try:
-                parsed.append((item_from_record(record or {}, known_sources), None, None))
+                parsed.append((item_from_record(record or {}, known_sources, notes), None, None))
             except RecordError as error:
                 parsed.append((None, record_id(record), str(error)))
+            for note in notes:
+                err.print(f"[yellow]warning:[/yellow] item {len(parsed)}: {note}")
     items = [item for item, _, _ in parsed if item is not None]
     try:
         results = iter(ingest_with_progress(runtime, items))
