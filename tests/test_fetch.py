@@ -71,6 +71,13 @@ class Route:
     headers: dict[str, str] = field(default_factory=dict)
     delay_s: float = 0.0
     hang: bool = False
+    # Answer only once the server has been asked for each of these paths (a backstop of
+    # AFTER_BACKSTOP_S ends the wait): proves other requests were not held up by this one,
+    # whatever the machine's speed.
+    after: tuple[str, ...] = ()
+
+
+AFTER_BACKSTOP_S = 120.0
 
 
 @dataclass
@@ -99,6 +106,11 @@ class Site:
                 if route.hang:
                     site.release.wait()
                     return
+                deadline = time.monotonic() + AFTER_BACKSTOP_S
+                while route.after and time.monotonic() < deadline:
+                    if set(route.after) <= {seen.path for seen in site.seen}:
+                        break
+                    time.sleep(0.02)
                 time.sleep(route.delay_s)
                 if self._not_modified(route):
                     self.send_response(304)
@@ -170,7 +182,9 @@ ROUTES = {
     "/missing.xml": Route(404, b"<html><body>Not found</body></html>", "text/html"),
     "/broken-server.xml": Route(500, b"Internal error", "text/plain"),
     "/never-answers.xml": Route(hang=True),
-    "/slow.xml": Route(200, RSS, delay_s=SLOW_S),
+    "/slow.xml": Route(
+        200, RSS, delay_s=SLOW_S, after=("/feed.xml", "/updates.atom", "/api/documents.json")
+    ),
     "/private/feed.xml": Route(200, RSS),
     "/truncated.rss": Route(200, (FEEDS / "truncated.rss").read_bytes()),
     "/empty.rss": Route(200, (FEEDS / "empty-channel.rss").read_bytes()),
