@@ -171,3 +171,14 @@ def test_best_duplicate_picks_the_most_similar_qualifying_neighbour() -> None:
     chosen = best_duplicate(candidate, [(close, 0.8), (closer, 0.9), (too_old, 0.99)], POLICY)
     assert chosen is closer
     assert best_duplicate(candidate, [(candidate, 1.0)], POLICY) is None
+
+
+@pytest.mark.slow
+def test_no_distinct_provision_of_the_corpus_is_folded_and_every_true_duplicate_is() -> None:
+    from evaluation.dedupe import provision_folds
+    from horizon.embed import default_embedder
+
+    folds = provision_folds(default_embedder())
+    assert folds.passages - folds.duplicates >= 150
+    assert folds.wrong_folds == []
+    assert folds.duplicates_found == folds.duplicates >= 5
