@@ -20,7 +20,6 @@ import hashlib
 import math
 import re
 import unicodedata
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -210,77 +209,85 @@ def best_duplicate(
 
 
 class BatchIndex:
-    """The items of one batch accepted so far, searched only where a duplicate can be.
+    """The items of one batch accepted so far, searched a block of candidates at a time.
 
-    A candidate can fold only into an item from another source whose date is at most
-    `near_days` away, or (without dates) one with the same wording. So accepted items are kept
-    by day and source, and by wording; a candidate is compared with those buckets alone, never
-    with the whole batch. The cost of a batch grows with the number of items times the items
-    other sources published within `near_days` of each, not with the square of the batch: a
-    feed of 20,000 same-day entries from one source costs one lookup per entry.
+    A block of candidates is compared with the accepted items in one matrix product, and only
+    with those it could fold into: items of other sources (when the block comes from one
+    source, as a feed's entries do) dated within `near_days` of the block, or undated. Only
+    pairs at least as similar as the lowest threshold reach the rules. A feed of 20,000
+    same-day entries from one source therefore costs one pass; entries of many sources within
+    a few days of each other cost one matrix product over them (see docs/deduplication.md).
     """
 
     def __init__(self, dimensions: int, policy: DedupePolicy = DEFAULT_POLICY) -> None:
         self.policy = policy
+        self.lowest = min(
+            policy.similarity_within_days,
+            policy.similarity_within_near_days,
+            policy.similarity_when_undated,
+        )
         self._vectors = np.zeros((1024, dimensions), dtype=np.float32)
+        self._days = np.zeros(1024, dtype=np.int64)
+        self._sources = np.zeros(1024, dtype=np.int64)
+        self._source_codes: dict[str, int] = {}
         self._items: list[Item] = []
-        self._by_day: dict[int, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
-        self._by_month: dict[int, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
-        self._by_wording: dict[str, list[int]] = defaultdict(list)
+
+    def __len__(self) -> int:
+        return len(self._items)
 
     def add(self, item: Item, vector: np.ndarray) -> None:
         row = len(self._items)
         if row == len(self._vectors):
             self._vectors = np.vstack([self._vectors, np.zeros_like(self._vectors)])
+            self._days = np.concatenate([self._days, np.zeros_like(self._days)])
+            self._sources = np.concatenate([self._sources, np.zeros_like(self._sources)])
         self._vectors[row] = vector
+        self._days[row] = _day(item)
+        code = self._source_codes.setdefault(item.source or "", len(self._source_codes))
+        self._sources[row] = code
         self._items.append(item)
-        self._by_wording[wording_key(item)].append(row)
-        if _dated(item):
-            assert item.published is not None
-            buckets = self._by_month if item.published_precision == "month" else self._by_day
-            key = _month_number(item.published) if buckets is self._by_month else _day(item)
-            buckets[key][item.source or ""].append(row)
 
-    def neighbours(self, candidate: Item, vector: np.ndarray) -> list[tuple[Item, float]]:
-        """Accepted items that could be `candidate`'s duplicate, with their similarity."""
-        rows = set(self._by_wording.get(wording_key(candidate), ()))
-        if _dated(candidate):
-            for bucket in self._date_buckets(candidate):
-                for source, members in bucket.items():
-                    if not (candidate.source and source == candidate.source):
-                        rows.update(members)
-        if not rows:
-            return []
-        ordered = sorted(rows)
-        similarities = self._vectors[ordered] @ vector
-        return [
-            (self._items[row], float(similarity))
-            for row, similarity in zip(ordered, similarities, strict=True)
-        ]
-
-    def _date_buckets(self, candidate: Item) -> list[dict[str, list[int]]]:
-        assert candidate.published is not None
-        month = _month_number(candidate.published)
-        if candidate.published_precision == "month":
-            days = [day for day in self._by_day if _month_of_day(day) == month]
-        else:
-            day = _day(candidate)
-            days = list(range(day - self.policy.near_days, day + self.policy.near_days + 1))
-        found = [self._by_day[day] for day in days if day in self._by_day]
-        if month in self._by_month:
-            found.append(self._by_month[month])
+    def candidates(
+        self, block: Sequence[Item], vectors: np.ndarray
+    ) -> list[list[tuple[Item, float]]]:
+        """For each item of `block`, the accepted items similar enough to be its duplicate."""
+        rows = self._eligible_rows(block)
+        if len(rows) == 0:
+            return [[] for _ in block]
+        similarities = vectors @ self._vectors[rows].T
+        found: list[list[tuple[Item, float]]] = [[] for _ in block]
+        for candidate, column in zip(*np.nonzero(similarities >= self.lowest), strict=True):
+            found[candidate].append(
+                (self._items[rows[column]], float(similarities[candidate, column]))
+            )
         return found
+
+    def _eligible_rows(self, block: Sequence[Item]) -> np.ndarray:
+        count = len(self._items)
+        eligible = np.ones(count, dtype=bool)
+        block_sources = {item.source or "" for item in block}
+        if len(block_sources) == 1 and "" not in block_sources:
+            (source,) = block_sources
+            if source in self._source_codes:
+                eligible &= self._sources[:count] != self._source_codes[source]
+        days = [_day(item) for item in block]
+        if UNDATED not in days:
+            known = self._days[:count]
+            window = (known >= min(days) - self.policy.near_days - MONTH_DAYS) & (
+                known <= max(days) + self.policy.near_days + MONTH_DAYS
+            )
+            eligible &= window | (known == UNDATED)
+        return np.nonzero(eligible)[0]
+
+
+UNDATED = -1
+MONTH_DAYS = 31
 
 
 def _day(item: Item) -> int:
+    """The item's day number; a month-precise date counts as its month's first day (the date
+    window is widened by a month to cover it); UNDATED without a usable date."""
+    if not _dated(item):
+        return UNDATED
     assert item.published is not None
     return item.published.toordinal()
-
-
-def _month_number(moment: datetime) -> int:
-    return moment.year * 12 + moment.month - 1
-
-
-def _month_of_day(day: int) -> int:
-    moment = datetime.fromordinal(day)
-    return moment.year * 12 + moment.month - 1

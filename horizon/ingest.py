@@ -27,6 +27,7 @@ from horizon.store import Store
 
 Status = Literal["new", "duplicate", "unchanged", "error"]
 NEIGHBOURS = 8
+DEDUPE_BLOCK = 256
 
 
 class Tagger(Protocol):
@@ -150,20 +151,33 @@ def fold_near_duplicates(
     stored_items = store.state.get_items({n.item_id for row in stored_neighbours for n in row})
     accepted = BatchIndex(vectors.shape[1], policy)
     folded = 0
-    for row, position in enumerate(fresh):
-        candidate = plan.items[position]
-        neighbours = [
-            (stored_items[n.item_id].item, n.similarity)
-            for n in stored_neighbours[row]
-            if n.item_id in stored_items
-        ]
-        neighbours += accepted.neighbours(candidate, vectors[row])
-        match = best_duplicate(candidate, neighbours, policy)
-        if match is None:
-            accepted.add(candidate, vectors[row])
-        else:
-            plan.folded[position] = (match.id, "near-duplicate")
-            folded += 1
+    for start in range(0, len(fresh), DEDUPE_BLOCK):
+        block = fresh[start : start + DEDUPE_BLOCK]
+        block_items = [plan.items[position] for position in block]
+        block_vectors = vectors[start : start + DEDUPE_BLOCK]
+        earlier = accepted.candidates(block_items, block_vectors)
+        within = block_vectors @ block_vectors.T
+        accepted_in_block: list[int] = []
+        for offset, (position, candidate) in enumerate(zip(block, block_items, strict=True)):
+            neighbours = [
+                (stored_items[n.item_id].item, n.similarity)
+                for n in stored_neighbours[start + offset]
+                if n.item_id in stored_items
+            ]
+            neighbours += earlier[offset]
+            neighbours += [
+                (block_items[k], float(within[offset, k]))
+                for k in accepted_in_block
+                if within[offset, k] >= accepted.lowest
+            ]
+            match = best_duplicate(candidate, neighbours, policy)
+            if match is None:
+                accepted_in_block.append(offset)
+            else:
+                plan.folded[position] = (match.id, "near-duplicate")
+                folded += 1
+        for offset in accepted_in_block:
+            accepted.add(block_items[offset], block_vectors[offset])
     return folded
 
 

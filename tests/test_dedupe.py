@@ -143,17 +143,18 @@ def test_same_text_re_ingested_under_another_id_is_folded() -> None:
     assert is_near_duplicate(again, original, 1.0, POLICY)
 
 
-def test_batch_index_offers_only_items_a_candidate_could_duplicate() -> None:
+def test_batch_index_offers_only_similar_items_a_candidate_could_duplicate() -> None:
     index = BatchIndex(dimensions=2)
-    vector = np.array([1.0, 0.0], dtype=np.float32)
-    index.add(item("same-source", "feed", "2025-09-11"), vector)
-    index.add(item("other-near", "wire", "2025-09-15"), vector)
-    index.add(item("other-far", "wire", "2025-10-30"), vector)
-    index.add(item("undated", "wire", None, title="Weekly AI bulletin"), vector)
-    index.add(item("month", "wire", "2025-09-01", precision="month"), vector)
-    candidate = item("new", "feed", "2025-09-12", title="Weekly AI bulletin")
-    offered = {found.id for found, _ in index.neighbours(candidate, vector)}
-    assert offered == {"other-near", "undated", "month"}
+    alike, unlike = np.array([1.0, 0.0], np.float32), np.array([0.0, 1.0], np.float32)
+    index.add(item("same-source", "feed", "2025-09-11"), alike)
+    index.add(item("other-near", "wire", "2025-09-15"), alike)
+    index.add(item("other-unlike", "wire", "2025-09-15"), unlike)
+    index.add(item("other-far", "wire", "2025-12-30"), alike)
+    index.add(item("undated", "wire", None), alike)
+    block = [item("new", "feed", "2025-09-12"), item("next", "feed", "2025-09-13")]
+    offered = index.candidates(block, np.vstack([alike, alike]))
+    assert [{found.id for found, _ in row} for row in offered] == [{"other-near", "undated"}] * 2
+    assert all(similarity == 1.0 for row in offered for _, similarity in row)
 
 
 def test_two_entries_of_one_source_are_never_folded_together() -> None:

@@ -20,6 +20,7 @@ from horizon.config import load_settings
 from horizon.store import open_store
 
 REPO = Path(__file__).resolve().parent.parent
+HORIZON = [sys.executable, "-c", "from pipelines.cli import main; main()"]
 BACKSTOP_S = 600
 EXTRA = 40
 
@@ -35,8 +36,7 @@ def line(number: int) -> str:
 
 def ingest(home: Path, jsonl: Path) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-c", "from pipelines.cli import main; main()", "ingest"]
-        + ["--jsonl", str(jsonl), "--json", "--home", str(home)],
+        [*HORIZON, "ingest", "--jsonl", str(jsonl), "--json", "--home", str(home)],
         cwd=REPO,
         env={**os.environ, "PYTHONPATH": str(REPO)},
         stdout=subprocess.PIPE,
