@@ -11,7 +11,7 @@ import hashlib
 import re
 from collections.abc import Callable, Sequence
 from functools import lru_cache
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -51,6 +51,11 @@ class MiniLMEmbedder:
             device=device,
             local_files_only=True,
         )
+
+    @property
+    def model(self) -> Any:
+        """The `SentenceTransformer` itself, for benchmarks against the raw library."""
+        return self._model
 
     def embed(
         self, texts: Sequence[str], on_progress: ProgressCallback | None = None
