@@ -232,9 +232,6 @@ class BatchIndex:
         self._source_codes: dict[str, int] = {}
         self._items: list[Item] = []
 
-    def __len__(self) -> int:
-        return len(self._items)
-
     def add(self, item: Item, vector: np.ndarray) -> None:
         row = len(self._items)
         if row == len(self._vectors):
