@@ -1,6 +1,7 @@
 """`python -m bench` (what `make bench` runs): search latency at 1k, 10k and 100k items against a
-raw Chroma query plus one query embedding, the cost of indexing during ingest, and tagging
-throughput once items are embedded.
+raw Chroma query plus one query embedding, the cost of indexing during ingest, tagging
+throughput once items are embedded, de-duplication of 5,000 and 20,000 same-day entries, and
+the embed stage and Chroma writes against the raw libraries.
 
     python -m bench                      # sizes 1000,10000,100000, 3 rounds of 50 queries
     python -m bench --sizes 1000,10000 --rounds 2 --json bench.json
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import random
 import sys
@@ -24,8 +26,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.corpus import synthetic_items
+from bench.dedupe import SIZES, DedupeCost, measure_dedupe
 from bench.ingest import IngestOverhead, measure_ingest
 from bench.latency import Latency, measure_latency
+from bench.raw import embed_ratio, write_ratio
 from bench.tagging import measure_tagging
 from evaluation.common import SharedDataMissing, read_jsonl, shared_file
 from evaluation.search import DEV_QUERIES, FEDERAL_REGISTER, federal_register_records
@@ -38,6 +42,7 @@ ADD_CHUNK = 5000
 SEED = 20240102
 TITLE_QUERIES = 25
 TITLE_QUERY_WORDS = 6
+DEDUPE_SOURCES = (1, 4)
 
 
 def bench_queries(titles: Sequence[str]) -> list[str]:
@@ -57,6 +62,23 @@ def describe_ingest(overhead: IngestOverhead) -> list[str]:
         f"= {overhead.index_share:.1%} of the embedding time "
         f"(FTS5 alone {overhead.fulltext_s:.3f} s = {overhead.fulltext_share:.2%})",
     ]
+
+
+def describe_dedupe(costs: Sequence[DedupeCost]) -> list[str]:
+    """Each shape's times and how the time grew with the batch, beside n log n's growth."""
+    small, large = min(SIZES), max(SIZES)
+    n_log_n = (large * math.log(large)) / (small * math.log(small))
+    lines = []
+    for sources in DEDUPE_SOURCES:
+        by_size = {cost.items: cost for cost in costs if cost.sources == sources}
+        growth = by_size[large].seconds / by_size[small].seconds
+        verdict = "met" if growth <= n_log_n else "NOT met"
+        lines.append(
+            f"De-duplication of one day's entries from {sources} source(s): {small:,} in "
+            f"{by_size[small].seconds:.2f} s, {large:,} in {by_size[large].seconds:.2f} s; "
+            f"ratio {growth:.1f} (target ≤ {n_log_n:.1f}, n log n; {verdict})"
+        )
+    return lines
 
 
 def describe_latency(rows: Sequence[Latency]) -> list[str]:
@@ -93,6 +115,18 @@ def run(home: Path, sizes: Sequence[int], rounds: int) -> dict[str, object]:
         f"= {tagging.per_minute:,.0f} items a minute on one process"
     )
     base = [item.model_dump() for item in items]
+    print("Timing de-duplication of same-day batches …", file=sys.stderr)
+    dedupe = [
+        measure_dedupe(store, base, vectors, size, sources)
+        for sources in DEDUPE_SOURCES
+        for size in SIZES
+    ]
+    for line in describe_dedupe(dedupe):
+        print(line)
+    print("Timing the embed stage and Chroma writes against the raw libraries …", file=sys.stderr)
+    ratios = [embed_ratio(embedder, [item.text() for item in items]), write_ratio(items, vectors)]
+    for ratio in ratios:
+        print(ratio.line())
     queries = bench_queries([item.title for item in items])
     rows = []
     for size in sorted(sizes):
@@ -116,6 +150,11 @@ def run(home: Path, sizes: Sequence[int], rounds: int) -> dict[str, object]:
         "cpus": os.cpu_count(),
         "ingest": {**asdict(overhead), "index_share": overhead.index_share},
         "tagging": {**asdict(tagging), "per_minute": tagging.per_minute},
+        "dedupe": [asdict(cost) for cost in dedupe],
+        "raw_ratios": [
+            {**asdict(ratio), "ratio": ratio.ratio, "met": ratio.ratio >= ratio.target}
+            for ratio in ratios
+        ],
         "latency": [{**asdict(row), "ratio": row.ratio} for row in rows],
     }
 

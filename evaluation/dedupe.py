@@ -1,4 +1,13 @@
-"""De-duplication quality on ../shared/eval/dedupe-dev.jsonl.
+"""De-duplication quality: no distinct provision folded, and news-style precision and recall.
+
+Provisions: evaluation/data/dedupe-provisions.jsonl holds undated passages of rulebooks and
+regulations, written for Horizon, that read alike but say different things (consecutive numbered
+paragraphs, neighbouring definitions, templates one number or word apart), and a few true
+duplicates (a passage re-ingested under another id, with `duplicate_of` naming the original).
+It is ingested in file order through the same path as `horizon ingest --jsonl`; the target is
+0 wrong folds with every true duplicate folded. It needs nothing from ../shared.
+
+News: ../shared/eval/dedupe-dev.jsonl, when present.
 
 The corpus is every item of dev.jsonl plus both sides of every labelled pair (differently worded
 reports of one real event). It is ingested through the same path as `horizon ingest --jsonl`
@@ -27,6 +36,51 @@ from horizon.normalise import item_from_record
 from horizon.runtime import Runtime
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
+PROVISIONS = Path(__file__).resolve().parent / "data" / "dedupe-provisions.jsonl"
+
+
+@dataclass(frozen=True)
+class ProvisionFolds:
+    """How ingesting the provisions corpus went: folds of distinct passages (target 0) and true
+    duplicates folded into their original (target all)."""
+
+    passages: int
+    wrong_folds: list[tuple[str, str]]
+    duplicates: int
+    duplicates_found: int
+
+    def line(self) -> str:
+        return (
+            f"Provisions ({self.passages} undated passages): {len(self.wrong_folds)} distinct "
+            f"passages folded (target 0); {self.duplicates_found}/{self.duplicates} true "
+            "duplicates folded (target all)"
+        )
+
+
+def provision_folds(embedder: Embedder, corpus: Path = PROVISIONS) -> ProvisionFolds:
+    """Ingest the provisions corpus into a fresh home and check every fold against its labels."""
+    rows = [json.loads(line) for line in corpus.read_text(encoding="utf-8").splitlines()]
+    expected = {row["id"]: row["duplicate_of"] for row in rows}
+    records = [{key: row[key] for key in ("id", "title", "summary")} for row in rows]
+    results = ingest_in_order(records, embedder)
+    wrong = [
+        (r.id, r.duplicate_of or "")
+        for r in results
+        if r.status == "duplicate" and expected[r.id] != r.duplicate_of
+    ]
+    found = sum(
+        1
+        for r in results
+        if expected[r.id] is not None
+        and r.status == "duplicate"
+        and r.duplicate_of == expected[r.id]
+    )
+    return ProvisionFolds(
+        passages=len(rows),
+        wrong_folds=wrong,
+        duplicates=sum(1 for target in expected.values() if target is not None),
+        duplicates_found=found,
+    )
 
 
 @dataclass(frozen=True)
@@ -122,12 +176,16 @@ def threshold_only(
 
 
 def main() -> int:
+    embedder = default_embedder()
+    provisions = provision_folds(embedder)
+    print(provisions.line())
+    for reported, folded_into in provisions.wrong_folds:
+        print(f"  wrongly folded: {reported} into {folded_into}")
     if not (SHARED / "eval" / "dedupe-dev.jsonl").exists():
-        print("De-duplication: skipped — ../shared/eval/dedupe-dev.jsonl is not present.")
+        print("De-duplication of news: skipped — ../shared/eval/dedupe-dev.jsonl is not present.")
         return 0
     records, pairs = load_corpus(SHARED)
     events = Events(pairs)
-    embedder = default_embedder()
     print(f"De-duplication on {len(records)} items with {len(pairs)} labelled duplicate pairs")
     forward = score(ingest_in_order(records, embedder), events)
     backward = score(ingest_in_order(list(reversed(records)), embedder), events)

@@ -11,7 +11,7 @@ import hashlib
 import re
 from collections.abc import Callable, Sequence
 from functools import lru_cache
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -52,26 +52,33 @@ class MiniLMEmbedder:
             local_files_only=True,
         )
 
+    @property
+    def model(self) -> Any:
+        """The `SentenceTransformer` itself, for benchmarks against the raw library."""
+        return self._model
+
     def embed(
         self, texts: Sequence[str], on_progress: ProgressCallback | None = None
     ) -> np.ndarray:
+        """Vectors in the order of `texts`. The whole batch is sorted by length, longest first
+        (as `SentenceTransformer.encode` sorts one call), so each chunk is padded only to texts
+        of about its own length; the chunks are encoded one by one to report progress."""
         if not texts:
             return np.zeros((0, self.dimensions), dtype=np.float32)
-        chunks = []
+        order = np.argsort([-len(text) for text in texts], kind="stable")
+        vectors = np.zeros((len(texts), self.dimensions), dtype=np.float32)
         for start in range(0, len(texts), self.batch_size):
-            batch = list(texts[start : start + self.batch_size])
-            chunks.append(
-                self._model.encode(
-                    batch,
-                    batch_size=self.batch_size,
-                    normalize_embeddings=True,
-                    convert_to_numpy=True,
-                    show_progress_bar=False,
-                )
+            rows = order[start : start + self.batch_size]
+            vectors[rows] = self._model.encode(
+                [texts[row] for row in rows],
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
             )
             if on_progress is not None:
-                on_progress(len(batch))
-        return np.vstack(chunks).astype(np.float32)
+                on_progress(len(rows))
+        return vectors
 
 
 _TOKEN = re.compile(r"[a-z0-9]+")

@@ -19,7 +19,7 @@ from typing import Any, Literal, Protocol
 
 import numpy as np
 
-from horizon.dedupe import DEFAULT_POLICY, DedupePolicy, best_duplicate
+from horizon.dedupe import DEFAULT_POLICY, BatchIndex, DedupePolicy, best_duplicate, distinct_items
 from horizon.embed import Embedder
 from horizon.item import Item, Tags
 from horizon.state import Report
@@ -27,6 +27,7 @@ from horizon.store import Store
 
 Status = Literal["new", "duplicate", "unchanged", "error"]
 NEIGHBOURS = 8
+DEDUPE_BLOCK = 256
 
 
 class Tagger(Protocol):
@@ -87,10 +88,16 @@ class BatchPlan:
 
 
 def plan_batch(items: Sequence[Item], store: Store) -> BatchPlan:
-    """Sort the batch against what is stored: known reports, URLs already stored, new items."""
+    """Sort the batch against what is stored: known reports, URLs already stored, new items.
+
+    A URL shared with a stored item, or with an earlier item of the batch, makes a report of
+    that item, unless the two are distinct provisions or passages of one document
+    (`horizon.dedupe.distinct_items`): those are new items.
+    """
     plan = BatchPlan(items=list(items))
     known = store.state.known_reports(plan.items)
     stored_urls = store.state.items_by_url(item.url for item in plan.items if item.url)
+    stored = store.state.get_items(set(stored_urls.values()))
     first_by_key: dict[tuple[str, str], int] = {}
     first_by_url: dict[str, int] = {}
     for position, item in enumerate(plan.items):
@@ -100,13 +107,15 @@ def plan_batch(items: Sequence[Item], store: Store) -> BatchPlan:
             continue
         first_by_key[key] = position
         report = known.get(key)
+        stored_match = stored.get(stored_urls.get(item.url or "", ""))
+        batch_match = first_by_url.get(item.url or "")
         if report is not None:
             target = plan.unchanged if report.content_hash == item.content_hash else plan.changed
             target.append((position, report))
-        elif item.url and item.url in stored_urls:
-            plan.folded[position] = (stored_urls[item.url], "same-url")
-        elif item.url and item.url in first_by_url:
-            plan.repeats[position] = first_by_url[item.url]
+        elif stored_match is not None and not distinct_items(item, stored_match.item):
+            plan.folded[position] = (stored_match.item.id, "same-url")
+        elif batch_match is not None and not distinct_items(item, plan.items[batch_match]):
+            plan.repeats[position] = batch_match
         else:
             plan.fresh.append(position)
         if item.url:
@@ -128,33 +137,47 @@ def fold_near_duplicates(
     plan: BatchPlan, store: Store, policy: DedupePolicy = DEFAULT_POLICY
 ) -> int:
     """Fold each new item that reports an announcement already stored, or already accepted
-    earlier in this batch, into that item. Returns how many were folded."""
+    earlier in this batch, into that item. Returns how many were folded.
+
+    Stored candidates come from the vector index (its nearest neighbours); candidates within
+    the batch from a `BatchIndex`, which compares an item only with items it could duplicate,
+    so the stage grows with the batch, not with its square.
+    """
     fresh = [position for position in plan.fresh if position not in plan.folded]
     if not fresh:
         return 0
     vectors = np.vstack([plan.embeddings[position] for position in fresh])
     stored_neighbours = store.index.nearest(vectors, NEIGHBOURS)
     stored_items = store.state.get_items({n.item_id for row in stored_neighbours for n in row})
-    accepted: list[int] = []
+    accepted = BatchIndex(vectors.shape[1], policy)
     folded = 0
-    for row, position in enumerate(fresh):
-        candidate = plan.items[position]
-        neighbours = [
-            (stored_items[n.item_id].item, n.similarity)
-            for n in stored_neighbours[row]
-            if n.item_id in stored_items
-        ]
-        if accepted:
-            similarities = np.vstack([plan.embeddings[p] for p in accepted]) @ vectors[row]
-            neighbours += [
-                (plan.items[p], float(s)) for p, s in zip(accepted, similarities, strict=True)
+    for start in range(0, len(fresh), DEDUPE_BLOCK):
+        block = fresh[start : start + DEDUPE_BLOCK]
+        block_items = [plan.items[position] for position in block]
+        block_vectors = vectors[start : start + DEDUPE_BLOCK]
+        earlier = accepted.candidates(block_items, block_vectors)
+        within = block_vectors @ block_vectors.T
+        accepted_in_block: list[int] = []
+        for offset, (position, candidate) in enumerate(zip(block, block_items, strict=True)):
+            neighbours = [
+                (stored_items[n.item_id].item, n.similarity)
+                for n in stored_neighbours[start + offset]
+                if n.item_id in stored_items
             ]
-        match = best_duplicate(candidate, neighbours, policy)
-        if match is None:
-            accepted.append(position)
-        else:
-            plan.folded[position] = (match.id, "near-duplicate")
-            folded += 1
+            neighbours += earlier[offset]
+            neighbours += [
+                (block_items[k], float(within[offset, k]))
+                for k in accepted_in_block
+                if within[offset, k] >= accepted.lowest
+            ]
+            match = best_duplicate(candidate, neighbours, policy)
+            if match is None:
+                accepted_in_block.append(offset)
+            else:
+                plan.folded[position] = (match.id, "near-duplicate")
+                folded += 1
+        for offset in accepted_in_block:
+            accepted.add(block_items[offset], block_vectors[offset])
     return folded
 
 
@@ -227,7 +250,8 @@ def _results(plan: BatchPlan) -> list[IngestResult]:
         item = plan.items[position]
         earlier = results[first]
         target = earlier.duplicate_of or earlier.id
-        status: Status = "unchanged" if earlier.id == item.id else "duplicate"
+        same_report = (earlier.id, earlier.source or "") == (item.id, item.source or "")
+        status: Status = "unchanged" if same_report else "duplicate"
         results[position] = IngestResult(item.id, item.source, status, target)
     return [results[position] for position in range(len(plan.items))]
 

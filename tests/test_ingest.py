@@ -145,3 +145,55 @@ def test_plan_sorts_known_reports_by_content_hash(ingestor: Ingestor, store: Sto
     assert [p for p, _ in plan.unchanged] == [0]
     assert plan.repeats == {1: 0}
     assert plan.fresh == [2]
+
+
+def test_one_page_reported_by_two_sources_is_a_duplicate_first_and_unchanged_after(
+    ingestor: Ingestor, store: Store
+) -> None:
+    url = "https://www.ftc.gov/news/ai-chatbots"
+    # Feeds derive the id from the URL, so both sources report the same id.
+    first = record("ftc-ai", "FTC inquiry into AI chatbots", url=url, source="ftc-press")
+    second = record("ftc-ai", "FTC inquiry into AI chatbots", url=url, source="ftc-rss")
+    labels = [(r.status, r.duplicate_of) for r in ingestor.ingest([first, second], SEEN)]
+    assert labels == [("new", None), ("duplicate", "ftc-ai")]
+    assert store.state.get_items(["ftc-ai"])["ftc-ai"].sources == ["ftc-press", "ftc-rss"]
+    again = [(r.status, r.duplicate_of) for r in ingestor.ingest([first, second], SEEN)]
+    assert again == [("unchanged", None), ("unchanged", "ftc-ai")]
+    assert store.index.count() == 1
+
+
+def test_passages_of_one_document_sharing_its_url_are_separate_items(
+    ingestor: Ingestor, store: Store
+) -> None:
+    url = "https://rulebook.example.org/coll"
+    passages = [
+        record("coll-4.3.3-1", "4.3.3.(1) A Fund Manager must keep records", url=url),
+        record("coll-4.3.3-2", "4.3.3.(2) A Fund Manager must keep records", url=url),
+        record("coll-4.3.4", "The records must be kept for six years", url=url),
+    ]
+    assert [r.status for r in ingestor.ingest(passages, SEEN)] == ["new", "new", "new"]
+    later = record("coll-4.3.5", "The records must be kept for six years.", url=url)
+    assert ingestor.ingest([later], SEEN)[0].status == "new"
+    assert store.index.count() == 4
+
+
+def test_undated_provisions_one_word_apart_stay_separate_and_a_re_ingested_copy_folds(
+    ingestor: Ingestor, store: Store
+) -> None:
+    duty = "must appoint an eligible custodian for its property and tell the Regulator within"
+    domestic = f"A Domestic Fund {duty} ten business days of any change of that custodian"
+    foreign = f"A Foreign Fund {duty} ten business days of any change of that custodian"
+    results = ingestor.ingest(
+        [
+            record("funds-1", domestic),
+            record("other-1", foreign),
+            record("copy-9", domestic.lower() + "."),
+        ],
+        SEEN,
+    )
+    assert [(r.status, r.duplicate_of) for r in results] == [
+        ("new", None),
+        ("new", None),
+        ("duplicate", "funds-1"),
+    ]
+    assert store.index.count() == 2

@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import sys
 from collections import Counter
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, TextIO
 
 import typer
+from rich.markup import escape
 
 from horizon.classify import classify_output
 from horizon.cli.common import (
@@ -26,7 +28,7 @@ from horizon.cli.common import (
     read_records,
     record_id,
 )
-from horizon.config import ConfigError
+from horizon.config import ConfigError, Source
 from horizon.ingest import (
     IngestResult,
     commit_batch,
@@ -40,6 +42,7 @@ from horizon.normalise import RecordError, item_from_record
 from horizon.runtime import Runtime
 
 CLASSIFY_CHUNK = 256
+INGEST_CHUNK = 500
 
 
 @app.command("ingest")
@@ -60,7 +63,9 @@ def ingest_command(
 ) -> None:
     """Add items from a JSON Lines file: de-duplicated, embedded, tagged and indexed.
 
-    Each item keeps its given id. With --json, prints one object per input line, in order:
+    Each item keeps its given id. The file is stored in chunks of 500 lines as it is read, so
+    an interrupted ingest keeps every finished chunk and running it again completes the rest.
+    With --json, prints one object per input line, in order, as each chunk is stored:
     {"id", "status": "new"|"duplicate"|"unchanged"|"error", "duplicate_of", "error"}.
     """
     runtime = make_runtime(home, sources, controls)
@@ -70,63 +75,85 @@ def ingest_command(
         known_sources = {}
     try:
         handle = jsonl.open(encoding="utf-8")
+        total = _count_lines(jsonl)
     except OSError as error:
         fail([f"{jsonl}: cannot be read ({error.strerror})"])
-    with handle:
-        parsed: list[tuple[Item | None, Any, str | None]] = []
-        for record, problem in read_records(handle):
-            if problem is not None:
-                parsed.append((None, None, problem))
-                continue
-            notes: list[str] = []
+    counts: Counter[str] = Counter()
+    problems: list[str] = []
+    with handle, progress_bar() as progress:
+        task = progress.add_task("Ingesting", total=total)
+        for chunk in chunked(read_records(handle), INGEST_CHUNK):
             try:
-                parsed.append((item_from_record(record or {}, known_sources, notes), None, None))
-            except RecordError as error:
-                parsed.append((None, record_id(record), str(error)))
-            for note in notes:
-                err.print(f"[yellow]warning:[/yellow] item {len(parsed)}: {note}")
-    items = [item for item, _, _ in parsed if item is not None]
-    try:
-        results = iter(ingest_with_progress(runtime, items))
-    except ConfigError as error:
-        fail(error.problems)
-    ordered: list[IngestResult] = []
-    for item, given_id, problem in parsed:
-        if item is None:
-            ordered.append(IngestResult(str(given_id or ""), None, "error", error=problem))
-        else:
-            ordered.append(next(results))
-    if json_output:
-        for result in ordered:
-            line = result.as_json()
-            if result.status == "error" and not result.id:
-                line["id"] = None
-            sys.stdout.write(json.dumps(line) + "\n")
-    else:
-        counts = Counter(result.status for result in ordered)
+                results = ingest_chunk(runtime, known_sources, chunk, seen_at=datetime.now(UTC))
+            except ConfigError as error:
+                fail(error.problems)
+            for result in results:
+                counts[result.status] += 1
+                if result.status == "error":
+                    problems.append(result.error or "")
+                if json_output:
+                    line = result.as_json()
+                    if result.status == "error" and not result.id:
+                        line["id"] = None
+                    sys.stdout.write(json.dumps(line) + "\n")
+            sys.stdout.flush()
+            progress.advance(task, len(chunk))
+    if not json_output:
         err.print(
-            f"{len(ordered)} lines: {counts['new']} new, {counts['duplicate']} duplicate, "
+            f"{counts.total()} lines: {counts['new']} new, {counts['duplicate']} duplicate, "
             f"{counts['unchanged']} unchanged, {counts['error']} errors. "
             f"Index holds {runtime.store.index.count()} items."
         )
-        for result in ordered:
-            if result.status == "error":
-                err.print(f"[red]error:[/red] {result.error}")
-    if any(result.status == "error" for result in ordered):
+        for problem in problems:
+            err.print(f"[red]error:[/red] {problem}")
+    if counts["error"]:
         raise typer.Exit(1)
 
 
-def ingest_with_progress(runtime: Runtime, items: list[Item]) -> list[IngestResult]:
-    """Run the ingest stages with a progress bar on the slow one (embedding). With nothing new
-    or changed, neither the model nor the classifier is loaded."""
+def _count_lines(path: Path) -> int | None:
+    """Lines in a regular file, for the progress bar; None for a pipe, which cannot be read
+    twice."""
+    if not path.is_file():
+        return None
+    with path.open("rb") as handle:
+        return sum(1 for line in handle if line.strip())
+
+
+def ingest_chunk(
+    runtime: Runtime,
+    known_sources: Mapping[str, Source],
+    chunk: Sequence[tuple[dict[str, Any] | None, str | None]],
+    seen_at: datetime,
+) -> list[IngestResult]:
+    """Parse, plan, embed, fold, tag and commit one chunk of records; one result per record,
+    in order (a record that is not an item gets an error result). With nothing new or changed,
+    neither the model nor the classifier is loaded."""
+    parsed: list[Item | IngestResult] = []
+    for record, problem in chunk:
+        if problem is not None:
+            parsed.append(IngestResult("", None, "error", error=problem))
+            continue
+        notes: list[str] = []
+        try:
+            parsed.append(item_from_record(record or {}, known_sources, notes))
+        except RecordError as error:
+            given = record_id(record)
+            parsed.append(IngestResult(str(given or ""), None, "error", error=str(error)))
+        for note in notes:
+            err.print(f"[yellow]warning:[/yellow] item {record_id(record) or '?'}: {escape(note)}")
+    items = [entry for entry in parsed if isinstance(entry, Item)]
+    stored = iter(ingest_items(runtime, items, seen_at))
+    return [next(stored) if isinstance(entry, Item) else entry for entry in parsed]
+
+
+def ingest_items(runtime: Runtime, items: list[Item], seen_at: datetime) -> list[IngestResult]:
+    """The ingest stages over one chunk of items, committed before returning."""
     if not items:
         return []
-    store, seen_at = runtime.store, datetime.now(UTC)
+    store = runtime.store
     plan = plan_batch(items, store)
     if plan.to_embed():
-        with progress_bar() as progress:
-            task = progress.add_task("Embedding", total=len(plan.to_embed()))
-            embed_batch(plan, runtime.embedder, lambda done: progress.advance(task, done))
+        embed_batch(plan, runtime.embedder)
         fold_near_duplicates(plan, store)
         tag_batch(plan, runtime.tagger)
     return commit_batch(plan, store, seen_at)
