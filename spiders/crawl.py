@@ -136,9 +136,7 @@ def main(arguments: list[str] | None = None) -> int:
             {
                 "sources": len(job.sources),
                 "seconds": round(time.monotonic() - started, 3),
-                "peak_rss_mb": round(
-                    resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1
-                ),  # Linux: KiB
+                "peak_rss_mb": peak_rss_mb(),
             }
         ),
         encoding="utf-8",
@@ -185,6 +183,19 @@ def crawl_in_this_process(job: CrawlJob, report: Callable[[FetchOutcome], None])
         if sources:
             process.crawl(spider_class, sources=sources, report=report, validators=job.validators)
     process.start()
+
+
+def peak_rss_mb() -> float:
+    """This process's own peak resident memory. Linux keeps `ru_maxrss` across exec, so a
+    crawler started by a large parent would report the parent's size; VmHWM belongs to this
+    process image alone."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
 def watch_parent(parent_pid: int) -> None:
