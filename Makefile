@@ -24,8 +24,9 @@ run: $(STAMP) ## Run the weekly job against the live sources in sources.yaml
 test: $(STAMP) ## Run the test suite
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-fuzz: $(STAMP) ## Long property-based fuzzing (hypothesis, random seed) of normaliser, URLs, dates, feeds
-	HORIZON_FUZZ=1 $(BIN)/python -m pytest tests/test_fuzz.py -p no:cacheprovider $(PYTEST_ARGS)
+fuzz: $(STAMP) ## Long fuzzing: normaliser, URLs, dates, feeds (hypothesis) and the API (schemathesis)
+	HORIZON_FUZZ=1 HORIZON_FUZZ_EXAMPLES=200 $(BIN)/python -m pytest tests/test_fuzz.py \
+		tests/test_web_api_fuzz.py -p no:cacheprovider $(PYTEST_ARGS)
 
 lint: $(STAMP) ## ruff and mypy
 	$(BIN)/ruff check horizon pipelines spiders tests evaluation bench demo
