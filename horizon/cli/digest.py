@@ -96,8 +96,22 @@ def digest_command(
 def print_deliveries(report: PublishReport) -> None:
     for problem in report.problems:
         err.print(f"[yellow]warning:[/yellow] {problem}", markup=True, highlight=False)
+    item_events: dict[tuple[str, str, str], int] = {}
     for delivery in report.deliveries:
+        channel, _, item = delivery.channel.partition("/")
+        if item:
+            key = (delivery.profile, channel, delivery.status)
+            item_events[key] = item_events.get(key, 0) + 1
+            if delivery.status not in ("failed", "skipped"):
+                continue
         err.print(f"{_MARK[delivery.status]} {describe(delivery)}", markup=True, highlight=False)
+    for (profile, channel, status), count in item_events.items():
+        err.print(
+            f"{_MARK[status]} {profile} ({channel}): {count} item event{'s' * (count != 1)} "
+            f"{status}",
+            markup=True,
+            highlight=False,
+        )
 
 
 def describe(delivery: Delivery) -> str:
