@@ -12,12 +12,15 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from horizon.catalogue import Catalogue, parse_catalogue, parse_override
+
+if TYPE_CHECKING:
+    from horizon.instruments.catalogue import InstrumentsFile
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -754,3 +757,21 @@ def load_smtp_settings(env: Mapping[str, str] | None = None) -> SmtpSettings:
         password=password,
         sender=sender or DEFAULT_SENDER,
     )
+
+
+def instruments_path(settings: Settings) -> Path:
+    """The home's own instruments.yaml, else the project's catalogue beside the package."""
+    return _first_existing(settings.home / "instruments.yaml", PROJECT_ROOT / "instruments.yaml")
+
+
+def load_instruments(path: Path) -> InstrumentsFile:
+    """Load and validate instruments.yaml; raise ConfigError listing every problem at once."""
+    from horizon.instruments.catalogue import InstrumentsFile
+
+    data = read_yaml(path)
+    if not isinstance(data, dict):
+        raise ConfigError([f"{path}: expected a mapping with an 'instruments' list at the top"])
+    try:
+        return InstrumentsFile.model_validate(data)
+    except ValidationError as error:
+        raise ConfigError(describe_validation_error(path, data, error)) from None
