@@ -2,8 +2,27 @@
 `run` and `serve` are added by `pipelines.cli`, which owns the Prefect flows and is what the
 console script points at."""
 
-from horizon.cli import channels, digest, find, instruments, items, readiness, sources
+from horizon.cli import (
+    channels,
+    digest,
+    find,
+    instruments,
+    items,
+    readiness,
+    sources,
+    suppliers,
+)
 from horizon.cli import workspace as workspace
 from horizon.cli.common import app
 
-__all__ = ["app", "channels", "digest", "find", "instruments", "items", "readiness", "sources"]
+__all__ = [
+    "app",
+    "channels",
+    "digest",
+    "find",
+    "instruments",
+    "items",
+    "readiness",
+    "sources",
+    "suppliers",
+]

@@ -50,8 +50,12 @@ def dates_in(text: str) -> list[date]:
     """Day-precise dates written in the text, in order."""
     found = []
     for match in _DATE.finditer(text):
+        written = match.group(0)
         try:
-            found.append(dateutil_parser.parse(match.group(0), dayfirst=True).date())
+            if written[:4].isdigit():
+                found.append(date.fromisoformat(written))
+            else:
+                found.append(dateutil_parser.parse(written).date())
         except (ValueError, OverflowError):
             continue
     return found
