@@ -3,6 +3,7 @@
 console script points at."""
 
 from horizon.cli import (
+    briefing,
     channels,
     digest,
     find,
@@ -17,6 +18,7 @@ from horizon.cli.common import app
 
 __all__ = [
     "app",
+    "briefing",
     "channels",
     "digest",
     "find",

@@ -104,7 +104,11 @@ def link_item(
     `min_similarity` close is linked too."""
     text = f"{title}. {summary}" if summary else title
     links: dict[str, Link] = {}
-    for hit in sorted(name_hits(text, instruments), key=lambda hit: hit.start):
+    title_end = len(title)
+    # A sentence of the summary says more than the title repeated: prefer it as evidence.
+    for hit in sorted(
+        name_hits(text, instruments), key=lambda hit: (hit.start < title_end, hit.start)
+    ):
         if hit.instrument_id not in links:
             links[hit.instrument_id] = Link(
                 item_id=item_id,
