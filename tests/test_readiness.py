@@ -177,3 +177,24 @@ def test_cli_status_follows_a_real_workspace_flag(tmp_path: Path) -> None:
     events = Calendar.from_ical(ics_path.read_bytes()).walk("VEVENT")
     assert {event.decoded("dtstart") for event in events} == {date(2026, 6, 30)}
     assert len(events) == len(rows)
+
+
+def test_digest_lists_obligations_applying_in_the_next_90_days(
+    tmp_path: Path, catalogue: InstrumentsFile
+) -> None:
+    from horizon.digest import Week, build_digest, digest_record, render_markdown, render_text
+
+    rows = readiness(catalogue.instruments, _organisation(["EU"], ["deployer"]), {}, {}, {}, [])
+    state = StateDB(tmp_path / "state.db")
+    digest = build_digest(state, Week.parse("2026-W20"), [], obligations=rows)
+    assert digest.applies_soon and {row.from_date for row in digest.applies_soon} == {
+        date(2026, 8, 2)
+    }
+    markdown = render_markdown(digest)
+    assert "## Applies in the next 90 days" in markdown
+    assert "2026-08-02 · TRANSPARENCY · EU AI Act (transparency-to-people, not-started)" in markdown
+    assert "APPLIES IN THE NEXT 90 DAYS" in render_text(digest)
+    record = digest_record(digest)
+    assert {row["obligation"] for row in record["applies_soon"]} >= {"fundamental-rights-impact"}
+    later = build_digest(state, Week.parse("2025-W20"), [], obligations=rows)
+    assert later.applies_soon == [] and "Applies in the next 90 days" not in render_markdown(later)

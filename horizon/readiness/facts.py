@@ -8,9 +8,16 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from horizon.config import (
+    Settings,
+    instruments_path,
+    load_instruments,
+    load_organisation,
+    organisation_path,
+)
 from horizon.instruments.catalogue import Instrument
 from horizon.instruments.linking import link_item
-from horizon.readiness.tracker import FlagFact
+from horizon.readiness.tracker import FlagFact, ReadinessRow, readiness
 from horizon.state import StateDB, StoredItem
 
 
@@ -57,3 +64,19 @@ def read_team_facts(state: StateDB | None, instruments: Sequence[Instrument]) ->
                 )
             ]
     return facts
+
+
+def organisation_readiness(settings: Settings, state: StateDB | None) -> list[ReadinessRow]:
+    """The readiness rows of this home: its (or the project's) instruments.yaml and
+    organisation.yaml, and the team's decisions in its state. Raises ConfigError."""
+    catalogue = load_instruments(instruments_path(settings))
+    organisation = load_organisation(organisation_path(settings)).organisation
+    facts = read_team_facts(state, catalogue.instruments)
+    return readiness(
+        catalogue.instruments,
+        organisation,
+        facts.links,
+        facts.item_controls,
+        facts.triage,
+        facts.flags,
+    )

@@ -121,12 +121,16 @@ def readiness(
     return sorted(rows, key=lambda row: (row.control, row.from_date or date.max, row.instrument_id))
 
 
-def due_within(rows: Sequence[ReadinessRow], today: date, days: int) -> list[ReadinessRow]:
-    """Obligations that start applying in the next `days` days and are not ready."""
-    return [
+def applies_within(rows: Sequence[ReadinessRow], today: date, days: int) -> list[ReadinessRow]:
+    """Obligations that start applying in the next `days` days, soonest first."""
+    soon = [
         row
         for row in rows
-        if row.from_date is not None
-        and 0 <= (row.from_date - today).days <= days
-        and row.status != "ready"
+        if row.from_date is not None and 0 <= (row.from_date - today).days <= days
     ]
+    return sorted(soon, key=lambda row: (row.from_date or date.max, row.control))
+
+
+def due_within(rows: Sequence[ReadinessRow], today: date, days: int) -> list[ReadinessRow]:
+    """Obligations that start applying in the next `days` days and are not ready."""
+    return [row for row in applies_within(rows, today, days) if row.status != "ready"]
