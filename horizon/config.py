@@ -12,13 +12,17 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from horizon.address_policy import AddressPolicy, parse_network
 from horizon.catalogue import Catalogue, parse_catalogue, parse_override
+
+if TYPE_CHECKING:
+    from horizon.instruments.catalogue import InstrumentsFile
+    from horizon.readiness.profile import InventoryFile, OrganisationFile
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -880,3 +884,52 @@ def load_smtp_settings(env: Mapping[str, str] | None = None) -> SmtpSettings:
         password=password,
         sender=sender or DEFAULT_SENDER,
     )
+
+
+def instruments_path(settings: Settings) -> Path:
+    """The home's own instruments.yaml, else the project's catalogue beside the package."""
+    return _first_existing(settings.home / "instruments.yaml", PROJECT_ROOT / "instruments.yaml")
+
+
+def load_instruments(path: Path) -> InstrumentsFile:
+    """Load and validate instruments.yaml; raise ConfigError listing every problem at once."""
+    from horizon.instruments.catalogue import InstrumentsFile
+
+    return _load_file(path, InstrumentsFile, "an 'instruments' list")
+
+
+def organisation_path(settings: Settings) -> Path:
+    """The home's own organisation.yaml, else the project's sample."""
+    return _first_existing(settings.home / "organisation.yaml", PROJECT_ROOT / "organisation.yaml")
+
+
+def load_organisation(path: Path) -> OrganisationFile:
+    """Load and validate organisation.yaml (jurisdictions, roles, sectors)."""
+    from horizon.readiness.profile import OrganisationFile
+
+    return _load_file(path, OrganisationFile, "an 'organisation' mapping")
+
+
+def inventory_path(settings: Settings) -> Path:
+    """The home's own inventory.yaml, else the project's sample."""
+    return _first_existing(settings.home / "inventory.yaml", PROJECT_ROOT / "inventory.yaml")
+
+
+def load_inventory(path: Path) -> InventoryFile:
+    """Load and validate inventory.yaml (AI systems with vendor, product, model, version)."""
+    from horizon.readiness.profile import InventoryFile
+
+    return _load_file(path, InventoryFile, "a 'systems' list")
+
+
+_Model = TypeVar("_Model", bound=BaseModel)
+
+
+def _load_file(path: Path, model: type[_Model], expected: str) -> _Model:
+    data = read_yaml(path)
+    if not isinstance(data, dict):
+        raise ConfigError([f"{path}: expected a mapping with {expected} at the top"])
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        raise ConfigError(describe_validation_error(path, data, error)) from None

@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
@@ -59,6 +60,9 @@ from horizon.deliver import (
 from horizon.feed import write_feed, write_profile_feeds
 from horizon.item import ControlTag, Item
 from horizon.profiles import ALL_ITEMS, interest_score, matches
+from horizon.readiness.export import row_json
+from horizon.readiness.facts import organisation_readiness
+from horizon.readiness.tracker import ReadinessRow, applies_within
 from horizon.rules import combined, judge
 from horizon.state import Report, SourceCheck, StateDB, StoredItem
 
@@ -88,6 +92,7 @@ RECENCY_WEIGHT = 0.1
 RECENCY_DAYS = 14
 COMING_UP_DAYS = 30
 ACTION_HORIZON_DAYS = 120
+APPLIES_SOON_DAYS = 90
 CALENDAR_DAYS = 365
 TREND_WEEKS = 12
 LATE_DISCOVERY_DAYS = 60
@@ -241,6 +246,7 @@ class Digest:
     trend: Trend
     coverage: Coverage
     profile_name: str = ALL_ITEMS.name
+    applies_soon: list[ReadinessRow] = field(default_factory=list)
 
     @property
     def entries(self) -> list[DigestEntry]:
@@ -383,10 +389,12 @@ def build_digest(
     as_of: datetime | None = None,
     profile: Profile | None = None,
     rules: Rules | None = None,
+    obligations: Sequence[ReadinessRow] = (),
 ) -> Digest:
     """Everything the digest of `week` shows for `profile` (default: all relevant items), read
     from the state as of `as_of` (default: the end of the week). `rules` (global ones, with
-    the profile's own added here) mute or pin items; muted ones are only counted."""
+    the profile's own added here) mute or pin items; muted ones are only counted.
+    `obligations` (the readiness rows) give the section "applies in the next 90 days"."""
     chosen = profile or ALL_ITEMS
     applied = combined(rules or Rules(), chosen.rules)
     moment = as_of or week.end
@@ -434,6 +442,7 @@ def build_digest(
         themes=dict(Counter(theme for e in entries for theme in _themes(e.item)).most_common()),
         trend=_trend(state, week, chosen),
         coverage=coverage,
+        applies_soon=applies_within(obligations, today, APPLIES_SOON_DAYS),
     )
 
 
@@ -708,6 +717,7 @@ def digest_record(digest: Digest, files: dict[str, str] | None = None) -> dict[s
         "themes": digest.themes,
         "closing_soon": [_dated_record(line) for line in digest.closing],
         "taking_effect": [_dated_record(line) for line in digest.taking_effect],
+        "applies_soon": [row_json(row) for row in digest.applies_soon],
         "trend": digest.trend.as_dict(),
         "coverage": {
             "statement": digest.coverage.statement,
@@ -911,6 +921,7 @@ def publish_week(
     SMTP settings are wrong) before anything is written.
     """
     profiles = load_profiles(profiles_path(settings))
+    obligations = organisation_readiness(settings, state)
     chosen = [profiles.named(profile)] if profile else list(profiles.profiles)
     smtp = load_smtp_settings() if send else SmtpSettings()
     carrier = transport or _transport(smtp, settings)
@@ -920,7 +931,15 @@ def publish_week(
     targets: list[tuple[Profile, Path]] = [] if profile else [(ALL_ITEMS, settings.digests_dir)]
     targets += [(each, settings.digests_dir / each.name) for each in chosen]
     for each, directory in targets:
-        digest = build_digest(state, week, sources, as_of=as_of, profile=each, rules=profiles.rules)
+        digest = build_digest(
+            state,
+            week,
+            sources,
+            as_of=as_of,
+            profile=each,
+            rules=profiles.rules,
+            obligations=obligations,
+        )
         rendered, written = write_formats(digest, directory)
         report.paths.extend(str(path) for path in written)
         if ledger is None or each is ALL_ITEMS:

@@ -1,0 +1,99 @@
+"""The briefing as Markdown, HTML (with its chart inline) and PDF (matplotlib's PdfPages:
+a cover page with the readiness chart, then the Markdown text, wrapped)."""
+
+from __future__ import annotations
+
+import base64
+import io
+import textwrap
+from collections.abc import Sequence
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.backends.backend_pdf import PdfPages
+from matplotlib.figure import Figure
+
+from horizon.briefing.build import Briefing
+
+STATUSES = ("not-started", "in-progress", "ready")
+STATUS_COLOURS = {"not-started": "#a4262c", "in-progress": "#8e6c00", "ready": "#2e7d32"}
+_LINES_PER_PAGE = 62
+_WRAP = 100
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+
+
+def _next_dates(briefing: Briefing) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for row in briefing.readiness:
+        if row.from_date and row.from_date >= briefing.end and row.status != "ready":
+            day = row.from_date.isoformat()
+            found[row.control] = min(found.get(row.control, day), day)
+    return found
+
+
+def render_markdown(briefing: Briefing) -> str:
+    environment = Environment(
+        loader=FileSystemLoader(TEMPLATES), autoescape=False, keep_trailing_newline=True
+    )
+    template = environment.get_template("briefing.md.j2")
+    return template.render(b=briefing, next_dates=_next_dates(briefing))
+
+
+def _chart_figure(briefing: Briefing) -> Figure:
+    controls = sorted(briefing.readiness_by_control)
+    figure = Figure(figsize=(7.5, 3.2))
+    axes = figure.add_subplot()
+    left = [0] * len(controls)
+    for status in STATUSES:
+        counts = [briefing.readiness_by_control[control][status] for control in controls]
+        axes.barh(controls, counts, left=left, color=STATUS_COLOURS[status], label=status)
+        left = [a + b for a, b in zip(left, counts, strict=True)]
+    axes.set_xlabel("obligations that apply")
+    axes.invert_yaxis()
+    axes.legend(loc="lower right", fontsize=8)
+    figure.tight_layout()
+    return figure
+
+
+def render_chart_png(briefing: Briefing) -> bytes:
+    buffer = io.BytesIO()
+    FigureCanvasAgg(_chart_figure(briefing)).print_png(buffer)
+    return buffer.getvalue()
+
+
+def render_html(briefing: Briefing) -> str:
+    chart = (
+        base64.b64encode(render_chart_png(briefing)).decode()
+        if briefing.readiness_by_control
+        else ""
+    )
+    environment = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True)
+    template = environment.get_template("briefing.html.j2")
+    return template.render(b=briefing, chart=chart, next_dates=_next_dates(briefing))
+
+
+def render_pdf(briefing: Briefing) -> bytes:
+    """The chart on the first page, the Markdown text wrapped on the pages after."""
+    lines: list[str] = []
+    for line in render_markdown(briefing).splitlines():
+        lines += textwrap.wrap(line, _WRAP, subsequent_indent="  ") or [""]
+    buffer = io.BytesIO()
+    with PdfPages(buffer) as pdf:
+        if briefing.readiness_by_control:
+            cover = _chart_figure(briefing)
+            cover.set_size_inches(8.27, 5)
+            cover.suptitle(f"Readiness by control, {briefing.start} to {briefing.end}")
+            pdf.savefig(cover)
+        for page in _pages(lines):
+            figure = Figure(figsize=(8.27, 11.69))
+            figure.text(0.06, 0.97, "\n".join(page), va="top", family="monospace", fontsize=7)
+            pdf.savefig(figure)
+    return buffer.getvalue()
+
+
+def _pages(lines: Sequence[str]) -> list[Sequence[str]]:
+    return [
+        lines[start : start + _LINES_PER_PAGE] for start in range(0, len(lines), _LINES_PER_PAGE)
+    ]

@@ -1,0 +1,138 @@
+"""Which instruments an item talks about, and the evidence for each link.
+
+Names, numbers and identifiers (CELEX, FR document numbers, bill numbers) are matched as whole
+words in the title and summary; when one match sits inside a longer match of another
+instrument ("AI Act" inside "Colorado AI Act"), only the longer one counts. Given vectors, an
+item also links to an instrument whose description it is close to in meaning. Pure functions.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Literal
+
+import numpy as np
+
+from horizon.instruments.catalogue import Instrument
+
+# Chosen on the non-held-out part of the labelled links with the packaged MiniLM model: lower
+# thresholds link far too much (0.6: precision 0.53 there). See docs/readiness.md.
+DEFAULT_MIN_SIMILARITY = 0.8
+_SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
+_EVIDENCE_CHARS = 280
+
+
+@dataclass(frozen=True)
+class Link:
+    """An item linked to an instrument: by a name it uses, or by closeness in meaning.
+
+    `matched` is the text that matched (a name) or empty for similarity; `evidence` is the
+    sentence the name sits in, or the similarity in words."""
+
+    item_id: str
+    instrument_id: str
+    how: Literal["name", "similarity"]
+    matched: str
+    evidence: str
+    score: float
+
+
+@dataclass(frozen=True)
+class _Hit:
+    instrument_id: str
+    start: int
+    end: int
+
+
+@lru_cache(maxsize=4096)
+def name_pattern(name: str) -> re.Pattern[str]:
+    """A whole-word, any-case pattern for one name; spaces match any run of spaces."""
+    body = r"\s+".join(re.escape(part) for part in name.split())
+    return re.compile(rf"(?<![\w/.-]){body}(?![\w/-]|\.\d)", re.IGNORECASE)
+
+
+def name_hits(text: str, instruments: Sequence[Instrument]) -> list[_Hit]:
+    """Every name match, without those inside a longer match of another instrument."""
+    hits = [
+        _Hit(instrument.id, match.start(), match.end())
+        for instrument in instruments
+        for name in instrument.names
+        for match in name_pattern(name).finditer(text)
+    ]
+    return [
+        hit
+        for hit in hits
+        if not any(
+            other.instrument_id != hit.instrument_id
+            and other.start <= hit.start
+            and hit.end <= other.end
+            and (other.end - other.start) > (hit.end - hit.start)
+            for other in hits
+        )
+    ]
+
+
+def sentence_around(text: str, start: int, end: int) -> str:
+    """The sentence holding text[start:end], cut to a readable length around the match."""
+    sentence_start = 0
+    for boundary in _SENTENCE_BREAK.finditer(text):
+        if boundary.end() > start:
+            break
+        sentence_start = boundary.end()
+    following = _SENTENCE_BREAK.search(text, end)
+    sentence = text[sentence_start : following.start() if following else len(text)].strip()
+    if len(sentence) <= _EVIDENCE_CHARS:
+        return sentence
+    offset = max(0, start - sentence_start - _EVIDENCE_CHARS // 2)
+    return "…" + sentence[offset : offset + _EVIDENCE_CHARS].strip() + "…"
+
+
+def link_item(
+    item_id: str,
+    title: str,
+    summary: str,
+    instruments: Sequence[Instrument],
+    item_vector: np.ndarray | None = None,
+    instrument_vectors: Mapping[str, np.ndarray] | None = None,
+    min_similarity: float = DEFAULT_MIN_SIMILARITY,
+) -> list[Link]:
+    """The instruments one item is about, each with its evidence, names first.
+
+    With `item_vector` and `instrument_vectors` (L2-normalised embeddings of the item's text
+    and of each instrument's description), an instrument not named but at least
+    `min_similarity` close is linked too."""
+    text = f"{title}. {summary}" if summary else title
+    links: dict[str, Link] = {}
+    title_end = len(title)
+    # A sentence of the summary says more than the title repeated: prefer it as evidence.
+    for hit in sorted(
+        name_hits(text, instruments), key=lambda hit: (hit.start < title_end, hit.start)
+    ):
+        if hit.instrument_id not in links:
+            links[hit.instrument_id] = Link(
+                item_id=item_id,
+                instrument_id=hit.instrument_id,
+                how="name",
+                matched=text[hit.start : hit.end],
+                evidence=sentence_around(text, hit.start, hit.end),
+                score=1.0,
+            )
+    if item_vector is not None and instrument_vectors:
+        for instrument in instruments:
+            vector = instrument_vectors.get(instrument.id)
+            if instrument.id in links or vector is None:
+                continue
+            similarity = float(np.dot(item_vector, vector))
+            if similarity >= min_similarity:
+                links[instrument.id] = Link(
+                    item_id=item_id,
+                    instrument_id=instrument.id,
+                    how="similarity",
+                    matched="",
+                    evidence=f"close in meaning to its description (similarity {similarity:.2f})",
+                    score=similarity,
+                )
+    return list(links.values())

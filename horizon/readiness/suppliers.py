@@ -1,0 +1,138 @@
+"""The supplier watch: vendor changes (retirements, deprecations, terms and data-use changes,
+region launches) matched to the organisation's AI systems in inventory.yaml.
+
+An item affects a system when it names the system's vendor or product and its model (as a
+whole name: "gpt-4o" is not "gpt-4o-mini"), and says what changes. When the item pins the
+model to versions and the system's version is not among them, it does not affect the system.
+Pure functions."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Literal
+
+from horizon.instruments.linking import sentence_around
+from horizon.instruments.stages import dates_in
+from horizon.readiness.profile import System
+
+ChangeKind = Literal["retirement", "deprecation", "terms", "region", "change"]
+_KIND_TEXT: tuple[tuple[ChangeKind, str], ...] = (
+    ("retirement", r"\b(retir(e|es|ed|ing|ement)|shut(s|ting)? down|sunset|end of life)\b"),
+    ("deprecation", r"\bdeprecat(e|es|ed|ing|ion)\b"),
+    ("terms", r"\b(terms of (use|service)|usage polic(y|ies)|data[- ]use|privacy policy)\b"),
+    ("region", r"\b(new regions?|available in|data residency|region launch)\b"),
+    ("change", r"\b(price change|pricing change|replac(e|ed|es) by|migrat(e|ion))\b"),
+)
+_KINDS = tuple((kind, re.compile(pattern, re.IGNORECASE)) for kind, pattern in _KIND_TEXT)
+_VERSION_AFTER = r"(?:[\s(-]+|\s+version\s+)(\d{4}-\d{2}-\d{2}|\d{8}|\d{4})\b"
+
+
+@dataclass(frozen=True)
+class SupplierHit:
+    """An item that affects one of our systems: what changes, from when, and why we think so."""
+
+    item_id: str
+    title: str
+    url: str | None
+    system_id: str
+    system_name: str
+    vendor: str
+    model: str
+    kind: ChangeKind
+    date: date | None
+    evidence: str
+    matched: str
+
+
+def _whole(name: str) -> re.Pattern[str]:
+    body = r"[\s-]*".join(re.escape(part) for part in re.split(r"[\s-]+", name.strip()))
+    return re.compile(rf"(?<![\w.-]){body}(?![\w]|-\w|\.\d)", re.IGNORECASE)
+
+
+def change_kind(text: str) -> tuple[ChangeKind, re.Match[str]] | None:
+    """The first kind of vendor change the text talks about, and where."""
+    for kind, pattern in _KINDS:
+        match = pattern.search(text)
+        if match:
+            return kind, match
+    return None
+
+
+def _version_allows(system: System, text: str) -> tuple[bool, bool]:
+    """(whether the text allows the system's version, whether it names it)."""
+    if not system.version:
+        return True, False
+    if re.search(rf"(?<![\w-]){re.escape(system.version)}(?![\w])", text):
+        return True, True
+    pinned = re.findall(_whole(system.model).pattern + _VERSION_AFTER, text, re.IGNORECASE)
+    return not pinned, False
+
+
+def match_item(
+    item_id: str,
+    title: str,
+    summary: str,
+    url: str | None,
+    publisher: str,
+    systems: Sequence[System],
+) -> list[SupplierHit]:
+    """The systems one item affects."""
+    text = f"{title}. {summary}" if summary else title
+    found = change_kind(text)
+    if found is None:
+        return []
+    kind, _ = found
+    hits = []
+    for system in systems:
+        supplier_named = any(
+            name and (_whole(name).search(text) or _whole(name).search(publisher))
+            for name in (system.vendor, system.product)
+        )
+        target = system.model or system.product
+        model = _whole(target).search(text) if target else None
+        if not supplier_named or model is None:
+            continue
+        allowed, version_named = _version_allows(system, text)
+        if not allowed:
+            continue
+        when, sentence = _change_date(text, kind, system.version)
+        hits.append(
+            SupplierHit(
+                item_id=item_id,
+                title=title,
+                url=url,
+                system_id=system.id,
+                system_name=system.name,
+                vendor=system.vendor,
+                model=target,
+                kind=kind,
+                date=when,
+                evidence=sentence,
+                matched=model.group(0) + (f" {system.version}" if version_named else ""),
+            )
+        )
+    return hits
+
+
+def _change_date(text: str, kind: ChangeKind, version: str) -> tuple[date | None, str]:
+    """The first date written after a cue of this kind in the cue's sentence, else the first
+    date in the item (a model's version date is never a change date); and the cue's sentence."""
+    pattern = dict(_KINDS)[kind]
+    first_sentence = ""
+    for cue in pattern.finditer(text):
+        sentence = sentence_around(text, cue.start(), cue.end())
+        first_sentence = first_sentence or sentence
+        after = sentence[sentence.lower().find(cue.group(0).lower()) :]
+        days = dates_in(after.replace(version, "") if version else after)
+        if days:
+            return days[0], sentence
+    anywhere = dates_in(text.replace(version, "") if version else text)
+    return (anywhere[0] if anywhere else None), first_sentence
+
+
+def supplier_timeline(hits: Iterable[SupplierHit]) -> list[SupplierHit]:
+    """Hits by vendor, then by date (undated last)."""
+    return sorted(hits, key=lambda hit: (hit.vendor, hit.date or date.max, hit.item_id))

@@ -1,0 +1,207 @@
+"""Instruments: the catalogue's validation, linking items to instruments with evidence, stage
+proposals from cue phrases, their confirmation, and the `horizon instruments` commands."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from evaluation.instruments import measure
+from horizon.cli import app
+from horizon.config import PROJECT_ROOT, ConfigError, load_catalogue, load_instruments
+from horizon.instruments.catalogue import InstrumentsFile
+from horizon.instruments.linking import link_item
+from horizon.instruments.proposals import ProposalError, Proposals
+from horizon.instruments.stages import StageProposal, propose_stages
+from horizon.item import Item
+from horizon.state import StateDB
+
+
+@pytest.fixture(scope="module")
+def catalogue() -> InstrumentsFile:
+    return load_instruments(PROJECT_ROOT / "instruments.yaml")
+
+
+def test_bundled_catalogue_obligations_name_known_controls(catalogue: InstrumentsFile) -> None:
+    controls = {control.id for control in load_catalogue([PROJECT_ROOT / "controls.yaml"]).controls}
+    used = {o.control for i in catalogue.instruments for o in i.obligations}
+    assert used <= controls
+    ai_act = catalogue.get("eu-ai-act")
+    assert ai_act is not None
+    assert [m.date for m in ai_act.milestones] == [
+        date(2025, 2, 2),
+        date(2025, 8, 2),
+        date(2026, 8, 2),
+        date(2027, 8, 2),
+    ]
+
+
+def test_unknown_key_and_bad_stage_give_one_plain_line_each(tmp_path: Path) -> None:
+    path = tmp_path / "instruments.yaml"
+    path.write_text(
+        "instruments:\n"
+        "  - id: some-act\n    name: Some Act\n    jurisdiction: EU\n    kind: hard\n"
+        "    colour: blue\n    history: [{stage: enacted}]\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError) as raised:
+        load_instruments(path)
+    problems = raised.value.problems
+    assert len(problems) == 2
+    assert any("'colour'" in line and "unknown key" in line for line in problems)
+    assert any("'enacted' is not allowed" in line for line in problems)
+    assert all("entry 1 ('some-act')" in line for line in problems)
+
+
+def test_stage_on_a_day_ignores_later_history(catalogue: InstrumentsFile) -> None:
+    korea = catalogue.get("korea-ai-basic-act")
+    assert korea is not None
+    assert korea.stage(on=date(2025, 6, 1)).stage == "adopted"
+    assert korea.stage(on=date(2026, 2, 1)).stage == "in-force"
+
+
+def test_name_link_keeps_the_sentence_as_evidence(catalogue: InstrumentsFile) -> None:
+    links = link_item(
+        "x1",
+        "Regulators meet",
+        "The agenda was long. Deployers asked how Regulation (EU) 2024/1689 treats chatbots.",
+        catalogue.instruments,
+    )
+    assert [(link.instrument_id, link.how) for link in links] == [("eu-ai-act", "name")]
+    assert links[0].matched == "Regulation (EU) 2024/1689"
+    assert links[0].evidence == "Deployers asked how Regulation (EU) 2024/1689 treats chatbots."
+
+
+def test_longer_name_of_another_instrument_wins(catalogue: InstrumentsFile) -> None:
+    links = link_item("x2", "Colorado AI Act delayed", "", catalogue.instruments)
+    assert [link.instrument_id for link in links] == ["colorado-ai-act"]
+
+
+def test_numbers_match_whole_words_only(catalogue: InstrumentsFile) -> None:
+    assert link_item("x3", "Bill SB 530 on drones", "Also ISO 420011.", catalogue.instruments) == []
+
+
+def test_similarity_links_an_unnamed_item_and_reports_it(catalogue: InstrumentsFile) -> None:
+    near = np.array([1.0, 0.0])
+    vectors = {"nist-ai-rmf": np.array([0.8, 0.6]), "eu-ai-act": np.array([0.0, 1.0])}
+    links = link_item("x4", "A risk framework", "", catalogue.instruments, near, vectors, 0.7)
+    assert [(link.instrument_id, link.how) for link in links] == [("nist-ai-rmf", "similarity")]
+    assert "similarity 0.80" in links[0].evidence
+
+
+def test_linking_precision_and_recall_on_the_labelled_set() -> None:
+    held_out, _ = measure(held_out=True)
+    everything, _ = measure()
+    assert held_out.items >= 25 and everything.items >= 60
+    assert held_out.precision >= 0.9 and held_out.recall >= 0.9
+    assert everything.precision >= 0.9 and everything.recall >= 0.9
+
+
+def _proposals(
+    title: str, summary: str, catalogue: InstrumentsFile, published: date | None = None
+) -> list[StageProposal]:
+    links = link_item("i", title, summary, catalogue.instruments)
+    return propose_stages("i", title, summary, links, catalogue.instruments, published)
+
+
+def test_entry_into_force_with_its_date_is_proposed(catalogue: InstrumentsFile) -> None:
+    [proposal] = _proposals(
+        "Convention milestone",
+        "The Framework Convention on Artificial Intelligence enters into force on 1 March 2027.",
+        catalogue,
+    )
+    assert (proposal.instrument_id, proposal.stage, proposal.date) == (
+        "coe-ai-convention",
+        "in-force",
+        date(2027, 3, 1),
+    )
+    assert proposal.cue == "enters into force"
+
+
+def test_delay_is_an_amendment_dated_by_publication(catalogue: InstrumentsFile) -> None:
+    [proposal] = _proposals(
+        "EU AI Act high-risk rules delayed",
+        "The AI Act's high-risk obligations are delayed to 2 December 2027.",
+        catalogue,
+        published=date(2026, 11, 20),
+    )
+    assert (proposal.stage, proposal.date) == ("amended", date(2026, 11, 20))
+
+
+def test_stage_already_on_record_is_not_proposed_again(catalogue: InstrumentsFile) -> None:
+    assert (
+        _proposals("Entry into force", "The AI Act entered into force on 1 August 2024.", catalogue)
+        == []
+    )
+
+
+def test_cue_without_a_named_instrument_proposes_nothing(catalogue: InstrumentsFile) -> None:
+    assert _proposals("A bill is signed into law", "Nothing else.", catalogue) == []
+
+
+def _home_with_item(tmp_path: Path, title: str, summary: str) -> Path:
+    home = tmp_path / "home"
+    state = StateDB(home / "state.db")
+    item = Item(
+        id="item-1",
+        title=title,
+        summary=summary,
+        published=datetime(2026, 1, 5, tzinfo=UTC),
+        content_hash="h",
+    )
+    state.save_new_items([item], datetime(2026, 1, 5, tzinfo=UTC))
+    return home
+
+
+def test_confirmed_proposal_changes_the_listed_stage(tmp_path: Path) -> None:
+    home = _home_with_item(
+        tmp_path,
+        "Convention enters into force",
+        "The Council of Europe Framework Convention on Artificial Intelligence enters into "
+        "force on 1 March 2027.",
+    )
+    runner = CliRunner()
+    proposed = runner.invoke(app, ["instruments", "propose", "--home", str(home), "--json"])
+    assert proposed.exit_code == 0, proposed.output
+    [proposal] = json.loads(proposed.stdout)
+    assert (proposal["instrument"], proposal["stage"]) == ("coe-ai-convention", "in-force")
+    again = runner.invoke(app, ["instruments", "propose", "--home", str(home), "--json"])
+    assert len(json.loads(again.stdout)) == 1
+    confirmed = runner.invoke(
+        app, ["instruments", "confirm", str(proposal["id"]), "--by", "ana", "--home", str(home)]
+    )
+    assert confirmed.exit_code == 0, confirmed.output
+    listed = runner.invoke(
+        app, ["instruments", "--home", str(home), "--on", "2027-04-01", "--json"]
+    )
+    rows = {row["id"]: row for row in json.loads(listed.stdout)}
+    assert (rows["coe-ai-convention"]["stage"], rows["coe-ai-convention"]["stage_date"]) == (
+        "in-force",
+        "2027-03-01",
+    )
+    shown = runner.invoke(
+        app, ["instruments", "show", "coe-ai-convention", "--home", str(home), "--json"]
+    )
+    kinds = [entry["kind"] for entry in json.loads(shown.stdout)["timeline"]]
+    assert "item" in kinds and kinds.count("stage") == 2
+
+
+def test_deciding_twice_is_refused(tmp_path: Path, catalogue: InstrumentsFile) -> None:
+    store = Proposals(StateDB(tmp_path / "state.db"))
+    store.add(_proposals("x", "NYC Local Law 144 was repealed on 3 March 2027.", catalogue))
+    [proposal] = store.find("proposed")
+    store.decide(proposal.id, "rejected", "ana")
+    with pytest.raises(ProposalError, match="already rejected"):
+        store.decide(proposal.id, "confirmed", "ana")
+    assert store.confirmed_events() == {}
+
+
+def test_show_unknown_instrument_names_the_known_ones(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["instruments", "show", "nope", "--home", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "known instruments: eu-ai-act" in result.output
