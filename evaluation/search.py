@@ -330,9 +330,13 @@ def evaluate_labelled(arguments: argparse.Namespace) -> int:
         runtime, stored_as = corpus_in(arguments.home or Path(scratch), records + distractors)
         queries = [q for path in query_files for q in load_queries(path, stored_as)]
         store = runtime.store
+        folded = sum(
+            1 for record in records if stored_as.get(record["id"], record["id"]) != record["id"]
+        )
         print(
             f"Search: {len(queries)} queries over {len(records)} labelled items + "
             f"{len(distractors)} Federal Register distractors ({store.index.count()} items, "
+            f"{folded} labelled items folded as duplicates, "
             f"{store.index.passage_count()} passages stored; built in "
             f"{time.perf_counter() - started:.0f} s)"
         )
@@ -350,7 +354,7 @@ def evaluate_labelled(arguments: argparse.Namespace) -> int:
     print(f"  cross-validation, per kind (recall/MRR): {per_kind(chosen.pooled)}")
     print(f"  today's fusion, per kind:                 {per_kind(baseline.pooled)}")
     model = fit(development, FEATURE_SETS[name], regularisation)
-    if frozen:
+    if frozen and not arguments.no_frozen:
         final = [(f.query, model_ranker(model)(f)) for f in frozen]
         old = [(f.query, baseline_ranker(f)) for f in frozen]
         result, before = score_rankings(final), score_rankings(old)
@@ -411,6 +415,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--write-model", action="store_true", help=f"save the chosen model to {MODEL_FILE}"
     )
     parser.add_argument("--no-external", action="store_true", help="skip queries-dev")
+    parser.add_argument(
+        "--no-frozen",
+        action="store_true",
+        help="do not measure the frozen test split (for development runs: it is measured once)",
+    )
     parser.add_argument("--home", type=Path, help="build the labelled corpus here, or reuse it")
     arguments = parser.parse_args(argv)
     status = evaluate_labelled(arguments)

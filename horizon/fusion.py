@@ -25,6 +25,7 @@ from horizon.lexical import identifier_phrases, query_words
 
 MODEL_FILE = Path(__file__).with_name("search_model.json")
 QUESTION_WORDS = 6
+STEM = 6
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 
@@ -80,18 +81,12 @@ class QueryShape:
 
 def _stem(word: str) -> str:
     """A crude stem (the first six letters), enough to match "deployers" with "deployer"."""
-    return word[:6]
+    return word[:STEM]
 
 
-def _tokens(text: str) -> list[str]:
-    return _WORD.findall(text.lower())
-
-
-def _contains(tokens: Sequence[str], phrase: Sequence[str]) -> bool:
-    width = len(phrase)
-    return any(
-        tuple(tokens[i : i + width]) == tuple(phrase) for i in range(len(tokens) - width + 1)
-    )
+def _phrase_in(joined: str, phrase: Sequence[str]) -> bool:
+    """Whether the words of `phrase` occur in a row in `joined` (words between spaces)."""
+    return f" {' '.join(phrase)} " in joined
 
 
 def features(
@@ -103,12 +98,13 @@ def features(
     item_cosine = signals.item_cosine if signals.item_cosine is not None else floor_cosine
     best_cosine = max(item_cosine, signals.passage_cosine or 0.0)
     best_bm25 = max(signals.item_bm25, signals.passage_bm25)
-    title_tokens = _tokens(title)
-    text_tokens = title_tokens + _tokens(text)
-    title_stems = {_stem(token) for token in title_tokens}
-    text_stems = [_stem(token) for token in text_tokens]
-    text_stem_set = set(text_stems)
     words = shape.words
+    title_lower = title.lower()
+    title_words = _WORD.findall(title_lower)
+    text_words = title_words + _WORD.findall(text.lower())
+    title_stems = {word[:STEM] for word in title_words}
+    text_stems = [word[:STEM] for word in text_words]
+    text_stem_set = set(text_stems)
     title_overlap = sum(w in title_stems for w in words) / len(words) if words else 0.0
     text_overlap = sum(w in text_stem_set for w in words) / len(words) if words else 0.0
     pairs = list(itertools.pairwise(words))
@@ -118,16 +114,12 @@ def features(
     else:
         proximity = 0.0
     identifiers = shape.identifiers
-    exact = (
-        sum(_contains(text_tokens, p) for p in identifiers) / len(identifiers)
-        if identifiers
-        else 0.0
-    )
-    in_title = (
-        sum(_contains(title_tokens, p) for p in identifiers) / len(identifiers)
-        if identifiers
-        else 0.0
-    )
+    exact = in_title = 0.0
+    if identifiers:
+        joined_title = f" {' '.join(title_words)} "
+        joined_text = f" {' '.join(text_words)} "
+        exact = sum(_phrase_in(joined_text, p) for p in identifiers) / len(identifiers)
+        in_title = sum(_phrase_in(joined_title, p) for p in identifiers) / len(identifiers)
     question = 1.0 if shape.question else 0.0
     identifier_query = 1.0 if identifiers else 0.0
     return [

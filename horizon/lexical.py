@@ -630,18 +630,21 @@ class LexicalIndex:
 
     def passage_texts(self, keys: Sequence[tuple[str, int]]) -> dict[tuple[str, int], str]:
         """The stored text of each (item id, passage number) that exists."""
-        found: dict[tuple[str, int], str] = {}
-        if not keys:
-            return found
+        wanted = set(keys)
+        if not wanted:
+            return {}
+        item_ids = sorted({item_id for item_id, _ in wanted})
         with self.state.connect() as connection:
-            for item_id, number in keys:
-                row = connection.execute(
-                    "SELECT text FROM passages WHERE item_id = ? AND number = ?",
-                    (item_id, number),
-                ).fetchone()
-                if row is not None:
-                    found[(item_id, number)] = str(row[0])
-        return found
+            rows = connection.execute(
+                "SELECT item_id, number, text FROM passages"
+                f" WHERE item_id IN ({','.join('?' * len(item_ids))})",
+                item_ids,
+            ).fetchall()
+        return {
+            (item_id, number): str(text)
+            for item_id, number, text in rows
+            if (item_id, number) in wanted
+        }
 
     def passage_snippets(
         self, query: LexicalQuery, keys: Sequence[tuple[str, int]]

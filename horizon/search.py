@@ -45,7 +45,7 @@ HIGHLIGHT_OPEN = SNIPPET_OPEN
 HIGHLIGHT_CLOSE = SNIPPET_CLOSE
 
 CANDIDATES = 50
-FEATURE_TEXT_CHARS = 2000
+FEATURE_TEXT_CHARS = 600
 PLAIN_SNIPPET_CHARS = 240
 
 CATEGORIES: tuple[str, ...] = get_args(SourceCategory)
@@ -354,7 +354,7 @@ def candidates(
             dense_rank=dense_rank.get(item_id),
             lexical_rank=lexical_rank.get(item_id),
         )
-        text = passage[1] if passage else summary[:FEATURE_TEXT_CHARS]
+        text = passage[1] if passage else summary
         found.append(Candidate(item_id, features(shape, signals, title, text, floor), passage))
     return Candidates(found, words, frozenset(item_bm25) | frozenset(passage_bm25))
 
@@ -385,10 +385,12 @@ def _chosen_passages(
 
 
 def _item_texts(store: Store, ids: Sequence[str]) -> dict[str, tuple[str, str]]:
+    """Title and the opening of the summary (as much as the features read) of each item."""
     with store.state.connect() as connection:
         marks = ",".join("?" * len(ids))
         rows = connection.execute(
-            f"SELECT id, title, summary FROM items WHERE id IN ({marks})", list(ids)
+            f"SELECT id, title, substr(summary, 1, ?) FROM items WHERE id IN ({marks})",
+            [FEATURE_TEXT_CHARS, *ids],
         )
         return {row[0]: (row[1], row[2] or "") for row in rows}
 
