@@ -28,7 +28,7 @@ from pathlib import Path
 from bench.corpus import synthetic_items
 from bench.dedupe import SIZES, DedupeCost, measure_dedupe
 from bench.ingest import IngestOverhead, measure_ingest
-from bench.latency import Latency, measure_latency
+from bench.latency import Latency, add_synthetic_passages, measure_latency
 from bench.raw import embed_ratio, write_ratio
 from bench.tagging import measure_tagging
 from evaluation.common import SharedDataMissing, read_jsonl, shared_file
@@ -128,6 +128,7 @@ def run(home: Path, sizes: Sequence[int], rounds: int) -> dict[str, object]:
     for ratio in ratios:
         print(ratio.line())
     queries = bench_queries([item.title for item in items])
+    abstracts = [item.summary for item in items if item.summary]
     rows = []
     for size in sorted(sizes):
         started = time.perf_counter()
@@ -135,9 +136,11 @@ def run(home: Path, sizes: Sequence[int], rounds: int) -> dict[str, object]:
             count = min(ADD_CHUNK, size - stored)
             extra, extra_vectors = synthetic_items(base, vectors, count, stored, SEED + stored)
             store.index.upsert(extra, extra_vectors)
+            add_synthetic_passages(store, extra, extra_vectors, abstracts, SEED + stored)
             store.state.save_new_items(extra, datetime.now(UTC))
         print(
-            f"{store.index.count():,} items stored ({time.perf_counter() - started:.0f} s); "
+            f"{store.index.count():,} items, {store.index.passage_count():,} passages stored "
+            f"({time.perf_counter() - started:.0f} s); "
             f"timing {len(queries)} queries × {rounds} rounds …",
             file=sys.stderr,
         )

@@ -2,9 +2,14 @@
 
 Baseline: one query embedding plus one raw Chroma query for the top 10 (no filters, no
 full-text search, no fusion, no item rows read). Measured: `horizon.search.search` for the top
-10, end to end (both engines, fusion, item rows, snippets); the same with two filters (a date
-range and two types); and the FTS5 query alone (its 50 candidates). Baseline and search
-alternate query by query, in alternating order, so a busy machine slows both alike.
+10, end to end (item and passage vectors, item and passage BM25, features, the fusion model,
+item rows, passages, snippets); the same with two filters (a date range and two types); and
+the FTS5 query alone (its 50 candidates). Baseline and search alternate query by query, in
+alternating order, so a busy machine slows both alike.
+
+Long items: one synthetic item in `PASSAGE_SHARE` gets `PASSAGES_PER_ITEM` passages (text
+from other real abstracts, vectors near the item's own), so the passage collection and the
+passage full-text index grow with the corpus as they would with rulebooks and papers in it.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from datetime import date
 import numpy as np
 
 from horizon.embed import Embedder
+from horizon.item import Item
 from horizon.lexical import LexicalIndex
 from horizon.search import CANDIDATES, SearchFilters, search
 from horizon.store import Store
@@ -24,6 +30,34 @@ from horizon.store import Store
 TOP = 10
 WARM_UP = 5
 FILTERED = SearchFilters(since=date(2024, 1, 1), types=("guidance", "legislation"))
+PASSAGE_SHARE = 5
+PASSAGES_PER_ITEM = 4
+PASSAGE_NOISE = 0.05
+
+
+def add_synthetic_passages(
+    store: Store, items: Sequence[Item], vectors: np.ndarray, texts: Sequence[str], seed: int
+) -> int:
+    """Give one item in `PASSAGE_SHARE` passages (see the module docstring); returns how many
+    passages were added."""
+    rng = np.random.default_rng(seed)
+    keys: list[tuple[str, int]] = []
+    rows = []
+    passages: dict[str, list[str]] = {}
+    for position in range(0, len(items), PASSAGE_SHARE):
+        item_id = items[position].id
+        picks = rng.choice(len(texts), size=PASSAGES_PER_ITEM, replace=False)
+        passages[item_id] = [texts[int(pick)] for pick in picks]
+        for number in range(PASSAGES_PER_ITEM):
+            keys.append((item_id, number))
+            rows.append(vectors[position] + rng.normal(0.0, PASSAGE_NOISE, vectors.shape[1]))
+    if not keys:
+        return 0
+    matrix = np.asarray(rows, dtype=np.float32)
+    matrix /= np.linalg.norm(matrix, axis=1, keepdims=True)
+    store.index.upsert_passages(keys, matrix)
+    store.lexical.replace_passages(passages)
+    return len(keys)
 
 
 @dataclass(frozen=True)

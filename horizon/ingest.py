@@ -192,13 +192,17 @@ def tag_batch(plan: BatchPlan, tagger: Tagger) -> int:
     return len(positions)
 
 
-def commit_batch(plan: BatchPlan, store: Store, seen_at: datetime) -> list[IngestResult]:
-    """Write vectors first, then state, and report one result per input item, in order."""
+def commit_batch(
+    plan: BatchPlan, store: Store, seen_at: datetime, embedder: Embedder | None = None
+) -> list[IngestResult]:
+    """Write vectors first, then state (`Store.save_items`; `embedder` embeds long items'
+    passages), and report one result per input item, in order."""
     positions = plan.to_store()
     stored = [plan.items[p].model_copy(update={"tags": plan.tags.get(p)}) for p in positions]
     if stored:
-        store.index.upsert(stored, np.vstack([plan.embeddings[p] for p in positions]))
-        store.state.save_new_items(stored, seen_at)
+        store.save_items(
+            stored, np.vstack([plan.embeddings[p] for p in positions]), seen_at, embedder
+        )
     for how in ("same-url", "near-duplicate"):
         store.state.save_reports(
             [(plan.items[p], target) for p, (target, kind) in plan.folded.items() if kind == how],
@@ -275,4 +279,4 @@ class Ingestor:
         embed_batch(plan, self.embedder, on_progress)
         fold_near_duplicates(plan, self.store, self.policy)
         tag_batch(plan, self.tagger)
-        return commit_batch(plan, self.store, seen_at)
+        return commit_batch(plan, self.store, seen_at, self.embedder)

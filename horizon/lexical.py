@@ -10,6 +10,11 @@ which `VACUUM` never renumbers, unlike the implicit rowid of `items`); the view
 over that view, so the text is stored once, in `items`. Title, summary (the extracted text) and
 publisher are indexed as separate columns so that BM25 can weight them differently.
 
+Long items are also indexed passage by passage (`horizon.passages`): `passages` holds each
+passage's text under the item's id and its number, and `passage_text` is an FTS5 table over it,
+kept in step by triggers; deleting an item deletes its passages. The store writes an item's
+passages before the item itself (`Store.save_items`), so a stored item always has them.
+
 Queries are written for people, not for FTS5 syntax: `match_expression` turns free text into
 a safe FTS5 expression (stop words dropped, every other word optional, identifiers such as
 "M-24-10", "SB 53" or "ISO/IEC 42005" also sought as exact phrases, the domain's abbreviations
@@ -62,6 +67,27 @@ CREATE TRIGGER IF NOT EXISTS search_item_removed AFTER DELETE ON items BEGIN
         SELECT 'delete', docid, old.title, old.summary, old.publisher
         FROM search_rows WHERE item_id = old.id;
     DELETE FROM search_rows WHERE item_id = old.id;
+END;
+
+CREATE TABLE IF NOT EXISTS passages (
+    docid INTEGER PRIMARY KEY,
+    item_id TEXT NOT NULL,
+    number INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    UNIQUE (item_id, number)
+);
+CREATE VIRTUAL TABLE IF NOT EXISTS passage_text USING fts5(
+    text, content = 'passages', content_rowid = 'docid',
+    tokenize = 'porter unicode61 remove_diacritics 2'
+);
+CREATE TRIGGER IF NOT EXISTS passage_added AFTER INSERT ON passages BEGIN
+    INSERT INTO passage_text (rowid, text) VALUES (new.docid, new.text);
+END;
+CREATE TRIGGER IF NOT EXISTS passage_removed AFTER DELETE ON passages BEGIN
+    INSERT INTO passage_text (passage_text, rowid, text) VALUES ('delete', old.docid, old.text);
+END;
+CREATE TRIGGER IF NOT EXISTS passages_of_removed_item AFTER DELETE ON items BEGIN
+    DELETE FROM passages WHERE item_id = old.id;
 END;
 """
 
@@ -261,6 +287,15 @@ class LexicalMatch:
     """An item the full-text engine matched, with its BM25 score (higher is better)."""
 
     item_id: str
+    score: float
+
+
+@dataclass(frozen=True)
+class PassageMatch:
+    """The best-matching passage of an item, by number, with its BM25 score."""
+
+    item_id: str
+    number: int
     score: float
 
 
@@ -536,3 +571,105 @@ class LexicalIndex:
                 ),
             )
             return {documents[row[0]]: row[1] for row in rows}
+
+    # ----- passages ----------------------------------------------------------------------
+
+    def passage_counts(self, item_ids: Sequence[str]) -> dict[str, int]:
+        """How many passages each of these items has stored (items without any are absent)."""
+        counts: dict[str, int] = {}
+        with self.state.connect() as connection:
+            for start in range(0, len(item_ids), 500):
+                chunk = list(item_ids[start : start + 500])
+                marks = ",".join("?" * len(chunk))
+                counts.update(
+                    connection.execute(
+                        f"SELECT item_id, COUNT(*) FROM passages WHERE item_id IN ({marks})"
+                        " GROUP BY item_id",
+                        chunk,
+                    ).fetchall()
+                )
+        return counts
+
+    def replace_passages(self, passages: dict[str, list[str]]) -> None:
+        """Make these items' stored passages exactly the given ones, in one transaction
+        (idempotent: writing the same passages again changes nothing)."""
+        with self.state.connect() as connection:
+            for item_id, texts in passages.items():
+                stored = connection.execute(
+                    "SELECT text FROM passages WHERE item_id = ? ORDER BY number", (item_id,)
+                ).fetchall()
+                if [row[0] for row in stored] == texts:
+                    continue
+                connection.execute("DELETE FROM passages WHERE item_id = ?", (item_id,))
+                connection.executemany(
+                    "INSERT INTO passages (item_id, number, text) VALUES (?, ?, ?)",
+                    [(item_id, number, text) for number, text in enumerate(texts)],
+                )
+
+    def search_passages(
+        self, query: LexicalQuery, limit: int, conditions: Sequence[ItemCondition] = ()
+    ) -> list[PassageMatch]:
+        """The best-matching passage of each of up to `limit` items, best first, among items
+        meeting every condition."""
+        if query.expression is None or limit < 1:
+            return []
+        with self.state.connect() as connection:
+            rows = connection.execute(
+                "SELECT p.item_id, p.number, best.rank FROM (SELECT rowid, bm25(passage_text)"
+                " AS rank FROM passage_text WHERE passage_text MATCH ? ORDER BY rank LIMIT ?)"
+                " best JOIN passages p ON p.docid = best.rowid ORDER BY best.rank",
+                (query.expression, limit * (OVERFETCH if conditions else 3)),
+            ).fetchall()
+            best: dict[str, PassageMatch] = {}
+            for item_id, number, rank in rows:
+                best.setdefault(item_id, PassageMatch(item_id, int(number), -float(rank)))
+            if conditions:
+                passing = admitted(connection, list(best), conditions)
+                best = {item_id: match for item_id, match in best.items() if item_id in passing}
+        return list(best.values())[:limit]
+
+    def passage_texts(self, keys: Sequence[tuple[str, int]]) -> dict[tuple[str, int], str]:
+        """The stored text of each (item id, passage number) that exists."""
+        wanted = set(keys)
+        if not wanted:
+            return {}
+        item_ids = sorted({item_id for item_id, _ in wanted})
+        with self.state.connect() as connection:
+            rows = connection.execute(
+                "SELECT item_id, number, text FROM passages"
+                f" WHERE item_id IN ({','.join('?' * len(item_ids))})",
+                item_ids,
+            ).fetchall()
+        return {
+            (item_id, number): str(text)
+            for item_id, number, text in rows
+            if (item_id, number) in wanted
+        }
+
+    def passage_snippets(
+        self, query: LexicalQuery, keys: Sequence[tuple[str, int]]
+    ) -> dict[tuple[str, int], str]:
+        """For each of these passages that matches the query, its matched words between
+        `SNIPPET_OPEN` and `SNIPPET_CLOSE`."""
+        if query.expression is None or not keys:
+            return {}
+        snippets: dict[tuple[str, int], str] = {}
+        with self.state.connect() as connection:
+            for item_id, number in keys:
+                row = connection.execute(
+                    "SELECT snippet(passage_text, 0, ?, ?, ?, ?) FROM passage_text"
+                    " WHERE passage_text MATCH ? AND rowid ="
+                    " (SELECT docid FROM passages WHERE item_id = ? AND number = ?)",
+                    (
+                        SNIPPET_OPEN,
+                        SNIPPET_CLOSE,
+                        SNIPPET_ELLIPSIS,
+                        SNIPPET_WORDS,
+                        query.expression,
+                        item_id,
+                        number,
+                    ),
+                ).fetchone()
+                if row is not None:
+                    snippets[(item_id, number)] = str(row[0])
+        return snippets

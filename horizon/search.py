@@ -1,18 +1,14 @@
-"""Hybrid search over stored items: meaning (dense vectors in Chroma) and words (BM25 in FTS5).
+"""Hybrid search over stored items: meaning (dense vectors in Chroma) and words (BM25 in FTS5),
+over whole items and over the passages of long ones, fused by a learned model.
 
-A query runs in both engines, each with the same filters pushed into it, one after the other
-(measured on two cores, running the full-text search in a second thread gained nothing: the
-embedding model's own threads already use every core). The two candidate lists are fused by a
-weighted sum of comparable scores:
-
-    score = w * cosine similarity + (1 - w) * BM25 / best BM25 of this query
-
-`w` is `MEANING_WEIGHT` for queries written in words, and `IDENTIFIER_MEANING_WEIGHT` when the
-query names something by an identifier ("SB 53", "M-24-10", "ISO/IEC 42005", "Article 50"):
-an embedding model cannot tell two numbers apart, the full-text engine can. An item only the
-full-text engine found gets the similarity of the least similar dense candidate, the most it
-can have. The weights were chosen on ../shared/eval/queries-dev.jsonl as the middle of a wide
-plateau, not per query (see `evaluation/search.py`).
+A query runs in four lists, each with the same filters: the nearest item vectors, the nearest
+passage vectors, the best BM25 items and the best BM25 passages (one after the other: on two
+cores a second thread gained nothing, the embedding model's own threads already use every
+core). Every item any list found becomes a candidate, described by the features of
+`horizon.fusion` (cosine similarity of the item and of its best passage, BM25 of both, title
+and identifier matches, phrase proximity, ranks) and scored by the fusion model fitted on
+labelled queries (`evaluation/search.py`, docs/search.md). An item's best passage counts for
+it, and a hit carries the passage that matched.
 
 Snippets are plain text with matched words between `HIGHLIGHT_OPEN` ("⟦") and
 `HIGHLIGHT_CLOSE` ("⟧"); callers render them (bold on a terminal, <mark> on a web page) after
@@ -32,24 +28,24 @@ import numpy as np
 
 from horizon.config import SourceCategory
 from horizon.embed import Embedder
+from horizon.fusion import FEATURES, FusionModel, QueryShape, Signals, features, shipped_model
 from horizon.item import ITEM_TYPES
 from horizon.lexical import (
     OVERFETCH,
     SNIPPET_CLOSE,
     SNIPPET_OPEN,
     ItemCondition,
-    LexicalMatch,
+    LexicalQuery,
+    PassageMatch,
     admitted,
-    identifier_phrases,
 )
-from horizon.store import Neighbour, Store
+from horizon.store import Neighbour, PassageNeighbour, Store
 
 HIGHLIGHT_OPEN = SNIPPET_OPEN
 HIGHLIGHT_CLOSE = SNIPPET_CLOSE
 
-MEANING_WEIGHT = 0.7
-IDENTIFIER_MEANING_WEIGHT = 0.25
 CANDIDATES = 50
+FEATURE_TEXT_CHARS = 600
 PLAIN_SNIPPET_CHARS = 240
 
 CATEGORIES: tuple[str, ...] = get_args(SourceCategory)
@@ -173,7 +169,8 @@ def _checked(
 class SearchHit:
     """One result. `snippet` is plain text with matched words between HIGHLIGHT_OPEN and
     HIGHLIGHT_CLOSE; `score` is the fused score (higher is better), cosine similarity for
-    `similar`."""
+    `similar`; `passage` is the passage of a long item that matched, None when the item
+    matched as a whole."""
 
     id: str
     title: str
@@ -189,6 +186,7 @@ class SearchHit:
     deadline: str | None = None
     effective: str | None = None
     snippet: str = ""
+    passage: str | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -205,6 +203,7 @@ class SearchHit:
             "deadline": self.deadline,
             "effective": self.effective,
             "snippet": self.snippet,
+            "passage": self.passage,
         }
 
 
@@ -225,30 +224,175 @@ def search(
 ) -> list[SearchHit]:
     """The `limit` stored items that best match `query` by meaning and by wording, among those
     the filters admit, best first. Raises FilterError for a bad filter value."""
-    filters = filters.checked()
     if not query.strip() or limit < 1:
+        filters.checked()
         return []
+    return search_vector(store, embedder.embed([query])[0], query, filters, limit)
+
+
+def search_many(
+    store: Store, embedder: Embedder, queries: Sequence[tuple[str, SearchFilters, int]]
+) -> list[list[SearchHit] | FilterError]:
+    """Several searches with one call of the embedding model: for each (query, filters,
+    limit), its hits, or the FilterError its filters raised."""
+    vectors = embedder.embed([query for query, _, _ in queries]) if queries else None
+    results: list[list[SearchHit] | FilterError] = []
+    for number, (query, filters, limit) in enumerate(queries):
+        try:
+            if not query.strip() or limit < 1:
+                filters.checked()
+                results.append([])
+            else:
+                assert vectors is not None
+                results.append(search_vector(store, vectors[number], query, filters, limit))
+        except FilterError as error:
+            results.append(error)
+    return results
+
+
+def search_vector(
+    store: Store,
+    vector: np.ndarray,
+    query: str,
+    filters: SearchFilters = SearchFilters(),
+    limit: int = 10,
+    model: FusionModel | None = None,
+) -> list[SearchHit]:
+    """`search` for a query already embedded (`vector`), ranked by `model` (the shipped
+    fusion model by default)."""
+    filters = filters.checked()
     scope = scope_of(store, filters)
     if scope is None:
         return []
-    depth = max(CANDIDATES, limit)
-    dense = _dense_candidates(store, embedder.embed([query]), depth, scope)
-    words = store.lexical.prepare(query)
-    lexical = store.lexical.search(words, depth, scope.conditions)
-    similarity = {neighbour.item_id: neighbour.similarity for neighbour in dense}
-    # An item only the full-text engine found is not among the dense candidates, so it is at
-    # most as similar as the least similar of them; with fewer candidates than asked for, the
-    # dense list already holds every item the filters admit.
-    floor = min(similarity.values(), default=0.0)
-    for match in lexical:
-        similarity.setdefault(match.item_id, floor)
-    weight = IDENTIFIER_MEANING_WEIGHT if identifier_phrases(query) else MEANING_WEIGHT
-    scores = fuse(similarity, lexical, weight)
+    found = candidates(store, vector, query, scope, max(CANDIDATES, limit))
+    if not found.candidates:
+        return []
+    scores_of = (model or shipped_model()).scores(found.matrix())
+    scores = {c.item_id: float(s) for c, s in zip(found.candidates, scores_of, strict=True)}
     ranked = sorted(scores, key=lambda item_id: (-scores[item_id], item_id))
     hits = _hits(store, ranked, scores, scope, limit)
-    matched = {match.item_id for match in lexical}
-    snippets = store.lexical.snippets(words, [hit.id for hit in hits if hit.id in matched])
-    return [replace(hit, snippet=snippets.get(hit.id) or hit.snippet) for hit in hits]
+    return _with_passages(store, found, hits)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """An item some engine found for a query, with its features (`horizon.fusion.FEATURES`)
+    and the passage that matched best, as (number, text), when one did."""
+
+    item_id: str
+    features: list[float]
+    passage: tuple[int, str] | None
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """Everything one query found, and the query as the full-text engine ran it."""
+
+    candidates: list[Candidate]
+    words: LexicalQuery
+    lexical_ids: frozenset[str]
+
+    def matrix(self) -> np.ndarray:
+        return np.asarray([c.features for c in self.candidates], dtype=float).reshape(
+            len(self.candidates), len(FEATURES)
+        )
+
+
+def candidates(
+    store: Store, vector: np.ndarray, query: str, scope: Scope, depth: int = CANDIDATES
+) -> Candidates:
+    """The items each engine finds for the query within the scope, item-level and
+    passage-level, `depth` from each, described by their fusion features."""
+    dense = _dense_candidates(store, vector[None, :], depth, scope)
+    dense_passages = _dense_passages(store, vector, depth, scope)
+    words = store.lexical.prepare(query)
+    lexical = store.lexical.search(words, depth, scope.conditions)
+    lexical_passages = store.lexical.search_passages(words, depth, scope.conditions)
+    ids = list(
+        dict.fromkeys(
+            [n.item_id for n in dense]
+            + [p.item_id for p in dense_passages]
+            + [m.item_id for m in lexical]
+            + [m.item_id for m in lexical_passages]
+        )
+    )
+    if not ids:
+        return Candidates([], words, frozenset())
+    item_cosine = {n.item_id: n.similarity for n in dense}
+    passage_cosine = {p.item_id: p.similarity for p in dense_passages}
+    item_bm25 = _scaled({m.item_id: m.score for m in lexical})
+    passage_bm25 = _scaled({m.item_id: m.score for m in lexical_passages})
+    dense_rank = _ranks(
+        {
+            i: max(item_cosine.get(i, -1.0), passage_cosine.get(i, -1.0))
+            for i in {*item_cosine, *passage_cosine}
+        }
+    )
+    lexical_rank = _ranks(
+        {
+            i: max(item_bm25.get(i, 0.0), passage_bm25.get(i, 0.0))
+            for i in {*item_bm25, *passage_bm25}
+        }
+    )
+    chosen = _chosen_passages(dense_passages, lexical_passages)
+    texts = store.lexical.passage_texts(list(chosen.values()))
+    rows = _item_texts(store, ids)
+    floor = min(item_cosine.values(), default=0.0)
+    shape = QueryShape.of(query)
+    found = []
+    for item_id in ids:
+        if item_id not in rows:
+            continue
+        title, summary = rows[item_id]
+        key = chosen.get(item_id)
+        passage = (key[1], texts[key]) if key in texts and key is not None else None
+        signals = Signals(
+            item_cosine=item_cosine.get(item_id),
+            passage_cosine=passage_cosine.get(item_id) if passage else None,
+            item_bm25=item_bm25.get(item_id, 0.0),
+            passage_bm25=passage_bm25.get(item_id, 0.0) if passage else 0.0,
+            dense_rank=dense_rank.get(item_id),
+            lexical_rank=lexical_rank.get(item_id),
+        )
+        text = passage[1] if passage else summary
+        found.append(Candidate(item_id, features(shape, signals, title, text, floor), passage))
+    return Candidates(found, words, frozenset(item_bm25) | frozenset(passage_bm25))
+
+
+def _scaled(scores: dict[str, float]) -> dict[str, float]:
+    best = max(scores.values(), default=0.0)
+    return {key: value / best for key, value in scores.items()} if best > 0 else {}
+
+
+def _ranks(scores: dict[str, float]) -> dict[str, int]:
+    ordered = sorted(scores, key=lambda key: (-scores[key], key))
+    return {key: rank for rank, key in enumerate(ordered, start=1)}
+
+
+def _chosen_passages(
+    dense: Sequence[PassageNeighbour], lexical: Sequence[PassageMatch]
+) -> dict[str, tuple[str, int]]:
+    """Each item's matching passage: the one ranked higher in its own list (dense or
+    full-text) when the two engines found different passages of it."""
+    chosen: dict[str, tuple[int, tuple[str, int]]] = {}
+    for rank, match in enumerate(lexical):
+        chosen[match.item_id] = (rank, (match.item_id, match.number))
+    for rank, neighbour in enumerate(dense):
+        known = chosen.get(neighbour.item_id)
+        if known is None or rank < known[0]:
+            chosen[neighbour.item_id] = (rank, (neighbour.item_id, neighbour.number))
+    return {item_id: key for item_id, (_, key) in chosen.items()}
+
+
+def _item_texts(store: Store, ids: Sequence[str]) -> dict[str, tuple[str, str]]:
+    """Title and the opening of the summary (as much as the features read) of each item."""
+    with store.state.connect() as connection:
+        marks = ",".join("?" * len(ids))
+        rows = connection.execute(
+            f"SELECT id, title, substr(summary, 1, ?) FROM items WHERE id IN ({marks})",
+            [FEATURE_TEXT_CHARS, *ids],
+        )
+        return {row[0]: (row[1], row[2] or "") for row in rows}
 
 
 def _dense_candidates(
@@ -269,17 +413,41 @@ def _dense_candidates(
     return store.index.nearest(vector, depth, scope.where)[0]
 
 
-def fuse(
-    similarity: dict[str, float], lexical: Sequence[LexicalMatch], meaning_weight: float
-) -> dict[str, float]:
-    """Weighted sum of cosine similarity and BM25 scaled by the query's best BM25 score; an
-    item the full-text engine did not match scores 0 on that side."""
-    best = max((match.score for match in lexical), default=0.0)
-    wording = {match.item_id: match.score / best for match in lexical} if best > 0 else {}
-    return {
-        item_id: meaning_weight * cosine + (1.0 - meaning_weight) * wording.get(item_id, 0.0)
-        for item_id, cosine in similarity.items()
-    }
+def _dense_passages(
+    store: Store, vector: np.ndarray, depth: int, scope: Scope
+) -> list[PassageNeighbour]:
+    """The best passage of each item among the nearest passages whose item the filters admit,
+    best first. Passages carry no filter metadata: with filters, `OVERFETCH` times as many are
+    fetched and their items checked in SQLite."""
+    wide = store.index.nearest_passages(vector, depth * (OVERFETCH if scope.where else 1))
+    best: dict[str, PassageNeighbour] = {}
+    for neighbour in wide:
+        best.setdefault(neighbour.item_id, neighbour)
+    if scope.where is not None:
+        with store.state.connect() as connection:
+            passing = admitted(connection, list(best), scope.conditions)
+        best = {item_id: n for item_id, n in best.items() if item_id in passing}
+    return list(best.values())[:depth]
+
+
+def _with_passages(store: Store, found: Candidates, hits: list[SearchHit]) -> list[SearchHit]:
+    """The hits with their matching passage, and a snippet with the matched words marked:
+    from that passage when there is one, else from the item."""
+    passage_of = {c.item_id: c.passage for c in found.candidates}
+    keys = [(hit.id, p[0]) for hit in hits if (p := passage_of.get(hit.id)) is not None]
+    passage_snippets = store.lexical.passage_snippets(found.words, keys)
+    item_snippets = store.lexical.snippets(
+        found.words, [hit.id for hit in hits if hit.id in found.lexical_ids]
+    )
+    result = []
+    for hit in hits:
+        passage = passage_of.get(hit.id)
+        if passage is not None:
+            snippet = passage_snippets.get((hit.id, passage[0])) or _plain_snippet(passage[1])
+            result.append(replace(hit, passage=passage[1], snippet=snippet))
+        else:
+            result.append(replace(hit, snippet=item_snippets.get(hit.id) or hit.snippet))
+    return result
 
 
 def similar(

@@ -7,23 +7,34 @@ else in Horizon talks to Chroma directly.
 Writes go to Chroma first and SQLite second: upserts are idempotent by item id, so a run killed
 between the two leaves an item the state does not know yet, which the next run processes again
 and upserts over itself — never a duplicate, never a loss.
+
+A long item is also stored as passages (`horizon.passages`): their vectors in a second Chroma
+collection, `passages` (ids `ITEM#N`, metadata `item_id` and `passage`), and their text in the
+state's full-text index. `Store.save_items` writes, in this order, the item vectors, the
+passage vectors (and removes those of passages the item no longer has), the passage text, and
+last the item rows: a run killed anywhere before the last step leaves an item the state does
+not know (or knows with its old content hash), which the next run writes again, over itself.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 import numpy as np
 
 from horizon.config import Settings
+from horizon.embed import Embedder
 from horizon.item import Item
 from horizon.lexical import LexicalIndex
+from horizon.passages import split_passages
 from horizon.state import StateDB
 
 COLLECTION = "items"
+PASSAGE_COLLECTION = "passages"
 
 
 def _chroma_settings() -> Any:
@@ -85,6 +96,22 @@ class Neighbour:
     similarity: float
 
 
+@dataclass(frozen=True)
+class PassageNeighbour:
+    item_id: str
+    number: int
+    similarity: float
+
+
+def passage_id(item_id: str, number: int) -> str:
+    return f"{item_id}#{number}"
+
+
+def passage_text_to_embed(title: str, passage: str) -> str:
+    """A passage is embedded under its item's title, which says what the passage is part of."""
+    return f"{title}. {passage}"
+
+
 class VectorIndex:
     """Item embeddings, documents and filterable metadata in one Chroma collection."""
 
@@ -93,6 +120,12 @@ class VectorIndex:
         self._collection = client.get_or_create_collection(
             COLLECTION, metadata={"hnsw:space": "cosine"}, embedding_function=None
         )
+        self._passages = client.get_or_create_collection(
+            PASSAGE_COLLECTION, metadata={"hnsw:space": "cosine"}, embedding_function=None
+        )
+
+    def _batch(self) -> int:
+        return max(1, min(1000, int(self._client.get_max_batch_size())))
 
     @property
     def collection(self) -> Any:
@@ -103,7 +136,7 @@ class VectorIndex:
         return int(self._collection.count())
 
     def upsert(self, items: Sequence[Item], embeddings: np.ndarray) -> None:
-        batch = max(1, min(1000, int(self._client.get_max_batch_size())))
+        batch = self._batch()
         for start in range(0, len(items), batch):
             chunk = items[start : start + batch]
             self._collection.upsert(
@@ -156,6 +189,45 @@ class VectorIndex:
     def ids(self) -> list[str]:
         return list(self._collection.get(include=[])["ids"])
 
+    def passage_count(self) -> int:
+        return int(self._passages.count())
+
+    def upsert_passages(
+        self,
+        keys: Sequence[tuple[str, int]],
+        embeddings: np.ndarray,
+        stale: Sequence[tuple[str, int]] = (),
+    ) -> None:
+        """Store passage vectors under (item id, number), then remove the `stale` ones
+        (passages a changed item no longer has); both idempotent."""
+        batch = self._batch()
+        for start in range(0, len(keys), batch):
+            chunk = keys[start : start + batch]
+            self._passages.upsert(
+                ids=[passage_id(item_id, number) for item_id, number in chunk],
+                embeddings=embeddings[start : start + batch].tolist(),
+                metadatas=[{"item_id": item_id, "passage": number} for item_id, number in chunk],
+            )
+        for start in range(0, len(stale), batch):
+            chunk = stale[start : start + batch]
+            self._passages.delete(ids=[passage_id(item_id, number) for item_id, number in chunk])
+
+    def nearest_passages(self, embedding: np.ndarray, limit: int) -> list[PassageNeighbour]:
+        """The `limit` passages most similar to one query vector, best first."""
+        if limit < 1 or self._passages.count() == 0:
+            return []
+        result = self._passages.query(
+            query_embeddings=embedding.reshape(1, -1).tolist(),
+            n_results=limit,
+            include=["metadatas", "distances"],
+        )
+        return [
+            PassageNeighbour(str(meta["item_id"]), int(meta["passage"]), 1.0 - float(distance))
+            for meta, distance in zip(
+                (result["metadatas"] or [[]])[0], (result["distances"] or [[]])[0], strict=True
+            )
+        ]
+
 
 @dataclass
 class Store:
@@ -168,6 +240,37 @@ class Store:
 
     def __post_init__(self) -> None:
         self.lexical = LexicalIndex(self.state)
+
+    def save_items(
+        self,
+        items: Sequence[Item],
+        embeddings: np.ndarray,
+        seen_at: datetime,
+        embedder: Embedder | None,
+    ) -> None:
+        """Store new or changed items with their passages, in the crash-safe order of the
+        module docstring. `embedder` embeds the passages (the model that embedded the items);
+        without one, passages are indexed for their words only."""
+        if not items:
+            return
+        passages = {item.id: split_passages(item.summary) for item in items}
+        before = self.lexical.passage_counts(list(passages))
+        stale = [
+            (item_id, number)
+            for item_id, texts in passages.items()
+            for number in range(len(texts), before.get(item_id, 0))
+        ]
+        self.index.upsert(items, embeddings)
+        if embedder is not None:
+            keys = [(item.id, n) for item in items for n in range(len(passages[item.id]))]
+            texts = [
+                passage_text_to_embed(item.title, text)
+                for item in items
+                for text in passages[item.id]
+            ]
+            self.index.upsert_passages(keys, embedder.embed(texts), stale)
+        self.lexical.replace_passages(passages)
+        self.state.save_new_items(items, seen_at)
 
 
 def open_store(settings: Settings) -> Store:

@@ -145,7 +145,7 @@ def tag_stage(plan: BatchPlan, runtime: Runtime) -> int:
 
 @task(cache_policy=NO_CACHE, name="store")
 def commit_stage(plan: BatchPlan, runtime: Runtime, seen_at: datetime) -> list[IngestResult]:
-    return commit_batch(plan, runtime.store, seen_at)
+    return commit_batch(plan, runtime.store, seen_at, runtime.embedder)
 
 
 @task(cache_policy=NO_CACHE, name="record-source-health")

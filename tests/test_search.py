@@ -17,7 +17,6 @@ from horizon.config import load_settings
 from horizon.embed import Embedder, HashingEmbedder, default_embedder
 from horizon.ingest import Ingestor
 from horizon.item import ControlTag, Item, Tags
-from horizon.lexical import LexicalMatch
 from horizon.normalise import item_from_record
 from horizon.search import (
     HIGHLIGHT_CLOSE,
@@ -25,7 +24,6 @@ from horizon.search import (
     FilterError,
     SearchFilters,
     UnknownItemError,
-    fuse,
     search,
     similar,
 )
@@ -288,16 +286,6 @@ def test_an_empty_index_a_blank_query_and_an_unknown_publisher_give_nothing(
     assert search(empty, embedder, "AI") == []
     assert search(filled, embedder, "   ") == []
     assert ids(filled, embedder, "AI", publishers=("Nobody At All",)) == []
-
-
-def test_fuse_weighs_meaning_against_wording_scaled_by_the_best_match() -> None:
-    similarity = {"both": 0.5, "dense-only": 0.8, "words-only": 0.1}
-    lexical = [LexicalMatch("both", 8.0), LexicalMatch("words-only", 4.0)]
-    scores = fuse(similarity, lexical, meaning_weight=0.75)
-    assert scores["both"] == pytest.approx(0.75 * 0.5 + 0.25 * 1.0)
-    assert scores["dense-only"] == pytest.approx(0.75 * 0.8)
-    assert scores["words-only"] == pytest.approx(0.75 * 0.1 + 0.25 * 0.5)
-    assert fuse({"a": 0.3}, [], 0.7) == {"a": pytest.approx(0.21)}
 
 
 def test_similar_finds_the_closest_other_items_within_the_filters(

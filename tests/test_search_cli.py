@@ -162,3 +162,39 @@ def test_similar_lists_the_nearest_other_items_and_refuses_an_unknown_id(home: P
     unknown = horizon("similar", "no-such-item", "--home", str(home))
     assert unknown.exit_code == 1
     assert "'no-such-item'" in unknown.stderr and "Traceback" not in unknown.stderr
+
+
+def test_batch_answers_each_line_in_order_like_single_searches_with_errors_per_line(
+    home: Path, tmp_path: Path
+) -> None:
+    lines = [
+        json.dumps({"qid": "q1", "query": "AI companion chatbots and children"}),
+        json.dumps({"qid": "q2", "query": "AI", "publisher": "ico", "limit": 3}),
+        json.dumps({"qid": "q3", "query": "AI", "type": "rule"}),
+        "not json at all",
+        json.dumps({"qid": "q5", "text": "no query key"}),
+        json.dumps({"qid": "q6", "query": "SB 53", "colour": "red"}),
+        json.dumps({"qid": 7, "query": "AI rules", "since": "2025-06-30", "until": "2025-09-11"}),
+    ]
+    batch = tmp_path / "queries.jsonl"
+    batch.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = horizon("search", "--batch", str(batch), "--json", "--home", str(home))
+    assert result.exit_code == 0, result.stderr
+    answers = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [answer["qid"] for answer in answers] == ["q1", "q2", "q3", "line 4", "q5", "q6", 7]
+    assert answers[0]["hits"] == search_json(home, "AI companion chatbots and children")
+    assert [hit["id"] for hit in answers[1]["hits"]] == ["ico-genai"]
+    assert all(set(hit) >= REQUIRED | {"passage"} for hit in answers[0]["hits"])
+    assert "'rule'" in answers[2]["error"] and "type" in answers[2]["error"]
+    assert "not JSON" in answers[3]["error"]
+    assert "query" in answers[4]["error"]
+    assert "colour" in answers[5]["error"]
+    window = search_json(home, "AI rules", "--since", "2025-06-30", "--until", "2025-09-11")
+    assert answers[6]["hits"] == window
+
+
+def test_batch_and_a_query_together_are_refused(home: Path, tmp_path: Path) -> None:
+    batch = tmp_path / "queries.jsonl"
+    batch.write_text('{"qid": "a", "query": "AI"}\n', encoding="utf-8")
+    result = horizon("search", "AI", "--batch", str(batch), "--home", str(home))
+    assert result.exit_code == 2 and "either" in result.stderr

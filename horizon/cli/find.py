@@ -1,13 +1,16 @@
 """`horizon search` and `horizon similar`: find stored items by meaning and wording, with
-filters, as a table or as JSON."""
+filters, as a table or as JSON; `horizon search --batch FILE` answers many queries in one
+process (JSON Lines in, JSON Lines out), loading the model once."""
 
 from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from datetime import date
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -33,6 +36,7 @@ from horizon.search import (
     SearchHit,
     UnknownItemError,
     search,
+    search_many,
     similar,
 )
 from horizon.store import Store
@@ -92,11 +96,41 @@ RelevantOption = Annotated[
     bool, typer.Option("--relevant", help="Only items tagged as relevant to AI governance.")
 ]
 LimitOption = Annotated[int, typer.Option("--limit", min=1, max=500, help="How many results.")]
+BatchOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--batch",
+        help="Answer every query of this JSON Lines file ('-' for standard input), one "
+        '{"qid", "query", filters…} per line, writing one {"qid", "hits"} (or {"qid", '
+        '"error"}) line each, in order. Line filters: since, until, publisher, category, '
+        "jurisdiction, control, theme, type (a string or a list), has_deadline, relevant "
+        "(true/false), limit; options given on the command line apply to every line a line "
+        "does not override.",
+        show_default=False,
+    ),
+]
+BATCH_CHUNK = 256
+# Filter keys a --batch line may carry -> the SearchFilters field they set.
+BATCH_FILTERS = {
+    "since": "since",
+    "until": "until",
+    "publisher": "publishers",
+    "category": "categories",
+    "jurisdiction": "jurisdictions",
+    "control": "controls",
+    "theme": "themes",
+    "type": "types",
+    "has_deadline": "has_deadline",
+    "relevant": "relevant_only",
+}
 
 
 @app.command("search")
 def search_command(
-    query: Annotated[str, typer.Argument(help="What to look for: words, a title, an identifier.")],
+    query: Annotated[
+        str | None,
+        typer.Argument(help="What to look for: words, a title, an identifier, a question."),
+    ] = None,
     since: SinceOption = None,
     until: UntilOption = None,
     publisher: PublisherOption = None,
@@ -108,6 +142,7 @@ def search_command(
     has_deadline: DeadlineOption = None,
     relevant: RelevantOption = False,
     limit: LimitOption = 10,
+    batch: BatchOption = None,
     home: HomeOption = None,
     controls: ControlsOption = None,
     json_output: JsonOption = False,
@@ -117,8 +152,12 @@ def search_command(
     Filters combine with the query and with each other; a filter given several times (or with
     comma-separated values) matches any of its values. With --json, a list of objects: id,
     title, url, publisher, published, score, controls, themes, type, jurisdiction, deadline,
-    effective, snippet (matched words between ⟦ and ⟧).
+    effective, snippet (matched words between ⟦ and ⟧) and passage (the passage of a long
+    item that matched, or null). With --batch FILE, JSON Lines: one {"qid", "hits": [those
+    objects]} per input line.
     """
+    if (query is None) == (batch is None):
+        fail(["give either a QUERY or --batch FILE (not both)"])
     runtime = make_runtime(home, controls=controls)
     filters = _filters(
         runtime.settings,
@@ -133,10 +172,120 @@ def search_command(
         has_deadline,
         relevant,
     )
+    if batch is not None:
+        _run_batch(runtime, batch, filters, limit)
+        return
     store = _stored_items(runtime, json_output)
     if store is None:
         return
-    _show(search(store, runtime.embedder, query, filters, limit), json_output)
+    _show(search(store, runtime.embedder, query or "", filters, limit), json_output)
+
+
+def _run_batch(runtime: Runtime, path: Path, defaults: SearchFilters, limit: int) -> None:
+    """Answer each line of a --batch file, in chunks that share one call of the model."""
+    if str(path) != "-" and not path.is_file():
+        fail([f"--batch {path}: no such file"])
+    empty = not (runtime.settings.state_db.exists() and runtime.store.state.count_items() > 0)
+    if empty:
+        err.print(f"The index at {runtime.settings.home} is empty: every query finds nothing.")
+    lines = _batch_lines(path)
+    while chunk := [line for _, line in zip(range(BATCH_CHUNK), lines, strict=False)]:
+        requests: list[tuple[Any, str, SearchFilters, int]] = []
+        answers: list[dict[str, Any]] = []
+        for number, text in chunk:
+            qid, request = _batch_request(runtime.settings, number, text, defaults, limit)
+            if isinstance(request, str):
+                answers.append({"qid": qid, "error": request})
+            else:
+                answers.append({"qid": qid})
+                requests.append((qid, *request))
+        if not empty and requests:
+            results = search_many(
+                runtime.store, runtime.embedder, [(q, f, n) for _, q, f, n in requests]
+            )
+        else:
+            results = [[] for _ in requests]
+        pending = iter(results)
+        for answer in answers:
+            if "error" not in answer:
+                result = next(pending)
+                if isinstance(result, FilterError):
+                    answer["error"] = _filter_problem(result)
+                else:
+                    answer["hits"] = [hit.as_json() for hit in result]
+            sys.stdout.write(json.dumps(answer, ensure_ascii=False) + "\n")
+        sys.stdout.flush()
+
+
+def _batch_lines(path: Path) -> Iterator[tuple[int, str]]:
+    handle = sys.stdin if str(path) == "-" else path.open(encoding="utf-8")
+    try:
+        for number, line in enumerate(handle, start=1):
+            if line.strip():
+                yield number, line
+    finally:
+        if handle is not sys.stdin:
+            handle.close()
+
+
+def _batch_request(
+    settings: Settings, number: int, text: str, defaults: SearchFilters, limit: int
+) -> tuple[Any, tuple[str, SearchFilters, int] | str]:
+    """A --batch line as (qid, (query, filters, limit)), or (qid, the problem in plain words);
+    a line without a qid is named by its line number."""
+    try:
+        row = json.loads(text)
+    except json.JSONDecodeError as error:
+        return f"line {number}", f"line {number} is not JSON ({error.msg}); write one object a line"
+    if not isinstance(row, dict):
+        return f"line {number}", f"line {number} is not a JSON object"
+    qid = row.get("qid", f"line {number}")
+    query = row.get("query")
+    if not isinstance(query, str):
+        return qid, 'no "query" string on this line'
+    unknown = sorted(set(row) - {"qid", "query", "limit", *BATCH_FILTERS})
+    if unknown:
+        return qid, (
+            f"unknown key {', '.join(unknown)}; a line may have qid, query, limit and "
+            f"{', '.join(BATCH_FILTERS)}"
+        )
+    wanted = row.get("limit", limit)
+    if not isinstance(wanted, int) or isinstance(wanted, bool) or not 1 <= wanted <= 500:
+        return qid, f"limit {wanted!r} is not a whole number from 1 to 500"
+    try:
+        filters = replace(defaults, **_line_filters(row)).checked()
+        _in_catalogue(settings, filters)
+    except FilterError as error:
+        return qid, _filter_problem(error)
+    return qid, (query, filters, wanted)
+
+
+def _line_filters(row: dict[str, Any]) -> dict[str, Any]:
+    """The filters a --batch line sets, as SearchFilters fields; FilterError for a bad one."""
+    changes: dict[str, Any] = {}
+    for key, field in BATCH_FILTERS.items():
+        if key not in row:
+            continue
+        value = row[key]
+        if field in ("since", "until"):
+            if not isinstance(value, str | None):
+                raise FilterError(field, f"{key} {value!r} is not a date: write it as YYYY-MM-DD")
+            changes[field] = _date(field, value)
+        elif field in ("has_deadline", "relevant_only"):
+            if not isinstance(value, bool | None) or (field == "relevant_only" and value is None):
+                raise FilterError(field, f"{key} {value!r} must be true or false")
+            changes[field] = value
+        else:
+            values = [value] if isinstance(value, str) else value
+            if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+                raise FilterError(field, f"{key} {value!r} must be a string or a list of strings")
+            changes[field] = tuple(values) if field == "publishers" else _values(values)
+    return changes
+
+
+def _filter_problem(error: FilterError) -> str:
+    key = next((k for k, f in BATCH_FILTERS.items() if f == error.field), error.field)
+    return f"{error} (key {key})"
 
 
 @app.command("similar")

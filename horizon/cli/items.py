@@ -156,7 +156,7 @@ def ingest_items(runtime: Runtime, items: list[Item], seen_at: datetime) -> list
         embed_batch(plan, runtime.embedder)
         fold_near_duplicates(plan, store)
         tag_batch(plan, runtime.tagger)
-    return commit_batch(plan, store, seen_at)
+    return commit_batch(plan, store, seen_at, runtime.embedder if plan.to_embed() else None)
 
 
 @app.command("classify")

@@ -1,0 +1,200 @@
+"""Learned fusion: how search weighs meaning, wording, titles, identifiers and passages.
+
+Every candidate item a query finds (by item vector, passage vector, item BM25 or passage BM25)
+is described by the features below, and a logistic model scores it; results are ranked by that
+score. The model is fitted on labelled queries by `python -m evaluation.search --write-model`,
+features and regularisation chosen by cross-validation only (docs/search.md), and is shipped as
+the small JSON file `search_model.json` beside this module. Pure functions, no I/O but loading
+that file.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from horizon.lexical import identifier_phrases, query_words
+
+MODEL_FILE = Path(__file__).with_name("search_model.json")
+QUESTION_WORDS = 6
+STEM = 6
+
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+
+FEATURES: tuple[str, ...] = (
+    "item_cosine",
+    "best_cosine",
+    "item_bm25",
+    "passage_bm25",
+    "best_bm25",
+    "dense_reciprocal_rank",
+    "lexical_reciprocal_rank",
+    "title_overlap",
+    "text_overlap",
+    "bigram_proximity",
+    "identifier_exact",
+    "identifier_in_title",
+    "question_x_best_cosine",
+    "question_x_best_bm25",
+    "identifier_query_x_item_bm25",
+    "identifier_query_x_best_cosine",
+)
+
+
+@dataclass(frozen=True)
+class Signals:
+    """What retrieval found for one candidate item: cosine similarities (None when the item
+    or its passages were not among the dense candidates), BM25 scores scaled by the query's
+    best (0 when not matched), and 1-based ranks in the dense and full-text lists (None when
+    absent)."""
+
+    item_cosine: float | None
+    passage_cosine: float | None
+    item_bm25: float
+    passage_bm25: float
+    dense_rank: int | None
+    lexical_rank: int | None
+
+
+@dataclass(frozen=True)
+class QueryShape:
+    """What the features need to know about the query itself."""
+
+    words: tuple[str, ...]
+    identifiers: tuple[tuple[str, ...], ...]
+    question: bool
+
+    @classmethod
+    def of(cls, query: str) -> QueryShape:
+        words = tuple(dict.fromkeys(_stem(word) for word in query_words(query)))
+        identifiers = tuple(tuple(phrase) for phrase in identifier_phrases(query))
+        return cls(words, identifiers, len(query_words(query)) >= QUESTION_WORDS)
+
+
+def _stem(word: str) -> str:
+    """A crude stem (the first six letters), enough to match "deployers" with "deployer"."""
+    return word[:STEM]
+
+
+def _phrase_in(joined: str, phrase: Sequence[str]) -> bool:
+    """Whether the words of `phrase` occur in a row in `joined` (words between spaces)."""
+    return f" {' '.join(phrase)} " in joined
+
+
+def features(
+    shape: QueryShape, signals: Signals, title: str, text: str, floor_cosine: float
+) -> list[float]:
+    """The feature vector (in `FEATURES` order) of one candidate; `text` is its best passage or
+    its whole text, `floor_cosine` the similarity of the least similar dense candidate (the
+    most an item the dense search did not return can have)."""
+    item_cosine = signals.item_cosine if signals.item_cosine is not None else floor_cosine
+    best_cosine = max(item_cosine, signals.passage_cosine or 0.0)
+    best_bm25 = max(signals.item_bm25, signals.passage_bm25)
+    words = shape.words
+    title_lower = title.lower()
+    title_words = _WORD.findall(title_lower)
+    text_words = title_words + _WORD.findall(text.lower())
+    title_stems = {word[:STEM] for word in title_words}
+    text_stems = [word[:STEM] for word in text_words]
+    text_stem_set = set(text_stems)
+    title_overlap = sum(w in title_stems for w in words) / len(words) if words else 0.0
+    text_overlap = sum(w in text_stem_set for w in words) / len(words) if words else 0.0
+    pairs = list(itertools.pairwise(words))
+    if pairs:
+        adjacent = set(itertools.pairwise(text_stems))
+        proximity = sum(pair in adjacent for pair in pairs) / len(pairs)
+    else:
+        proximity = 0.0
+    identifiers = shape.identifiers
+    exact = in_title = 0.0
+    if identifiers:
+        joined_title = f" {' '.join(title_words)} "
+        joined_text = f" {' '.join(text_words)} "
+        exact = sum(_phrase_in(joined_text, p) for p in identifiers) / len(identifiers)
+        in_title = sum(_phrase_in(joined_title, p) for p in identifiers) / len(identifiers)
+    question = 1.0 if shape.question else 0.0
+    identifier_query = 1.0 if identifiers else 0.0
+    return [
+        item_cosine,
+        best_cosine,
+        signals.item_bm25,
+        signals.passage_bm25,
+        best_bm25,
+        1.0 / signals.dense_rank if signals.dense_rank else 0.0,
+        1.0 / signals.lexical_rank if signals.lexical_rank else 0.0,
+        title_overlap,
+        text_overlap,
+        proximity,
+        exact,
+        in_title,
+        question * best_cosine,
+        question * best_bm25,
+        identifier_query * signals.item_bm25,
+        identifier_query * best_cosine,
+    ]
+
+
+@dataclass(frozen=True)
+class FusionModel:
+    """A logistic model over standardised features; features it does not use have weight 0."""
+
+    mean: np.ndarray
+    scale: np.ndarray
+    weights: np.ndarray
+    bias: float
+    about: dict[str, Any]
+
+    def scores(self, rows: np.ndarray) -> np.ndarray:
+        """The probability that each candidate (one row of `FEATURES`) is relevant."""
+        if len(rows) == 0:
+            return np.zeros(0)
+        logits = ((rows - self.mean) / self.scale) @ self.weights + self.bias
+        return 1.0 / (1.0 + np.exp(-logits))
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "features": list(FEATURES),
+            "mean": [round(float(v), 6) for v in self.mean],
+            "scale": [round(float(v), 6) for v in self.scale],
+            "weights": [round(float(v), 6) for v in self.weights],
+            "bias": round(self.bias, 6),
+            "about": self.about,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> FusionModel:
+        names = list(data["features"])
+        if names != list(FEATURES):
+            raise ValueError(
+                f"search model features {names} differ from this version's {list(FEATURES)}; "
+                "rebuild it with `python -m evaluation.search --write-model`"
+            )
+        return cls(
+            mean=np.asarray(data["mean"], dtype=float),
+            scale=np.asarray(data["scale"], dtype=float),
+            weights=np.asarray(data["weights"], dtype=float),
+            bias=float(data["bias"]),
+            about=dict(data.get("about", {})),
+        )
+
+
+@lru_cache(maxsize=1)
+def shipped_model() -> FusionModel:
+    """The model shipped with Horizon, read once per process."""
+    return FusionModel.from_json(json.loads(MODEL_FILE.read_text(encoding="utf-8")))
+
+
+def baseline_scores(rows: np.ndarray, identifier_query: bool) -> np.ndarray:
+    """The fusion used before the learned model: 0.7 (0.25 for identifier queries) x item
+    cosine + the rest x item BM25; kept as the baseline `evaluation.search` compares with."""
+    weight = 0.25 if identifier_query else 0.7
+    column = FEATURES.index
+    return weight * rows[:, column("item_cosine")] + (1 - weight) * rows[:, column("item_bm25")]
