@@ -105,6 +105,17 @@ def test_a_negated_phrase_does_not_count() -> None:
     assert phrases.find("Rules for AI systems") == ["ai"]
 
 
+def test_phrases_with_punctuation_or_wildcards_are_found_in_long_texts() -> None:
+    phrases = PhraseSet(["Art. 50", "A.I. Act", "model card*", "AI * Act"])
+    text = (
+        "Several unrelated sentences come first. Providers must follow Art. 50 and publish "
+        "model cards; the A.I. Act and the Colorado AI Consumer Act also apply."
+    )
+
+    assert phrases.find(text) == ["art. 50", "model cards", "a.i. act", "ai consumer act"]
+    assert phrases.find("Nothing here concerns any of them.") == []
+
+
 def test_an_exception_cancels_the_term_inside_it() -> None:
     phrases = PhraseSet(["Gemini"], exceptions=["Gemini Trust"])
 

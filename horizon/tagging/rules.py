@@ -35,12 +35,14 @@ class PhraseSet:
     """
 
     def __init__(self, phrases: Iterable[str], exceptions: Iterable[str] = ()) -> None:
-        self._pattern = _alternation(phrases)
+        listed = list(phrases)
+        self._pattern = _alternation(listed)
         self._exceptions = _alternation(exceptions)
+        self._requirements, self._always = _requirements(listed)
 
     def occurrences(self, text: str) -> list[str]:
         """Every occurrence, as written in the text and lower-cased, in order."""
-        if self._pattern is None:
+        if self._pattern is None or not self._may_occur(text):
             return []
         excluded = (
             [match.span() for match in self._exceptions.finditer(text)]
@@ -57,6 +59,53 @@ class PhraseSet:
     def find(self, text: str) -> list[str]:
         """The distinct phrases found, in order."""
         return list(dict.fromkeys(self.occurrences(text)))
+
+    def _may_occur(self, text: str) -> bool:
+        """Whether every word of some phrase is among the text's words: a cheap check that
+        spares most (sentence, control) pairs the scan of the whole alternation."""
+        if self._always:
+            return True
+        tokens = set(_TOKEN.findall(text.lower()))
+        return any(
+            all(_word_present(word, tokens) for word in words) for words in self._requirements
+        )
+
+
+_TOKEN = re.compile(r"[a-z0-9]+")
+# What one word of a phrase needs among a text's tokens: one of these tokens, or (a `x*` word)
+# a token starting with the stem; `*` alone needs nothing.
+_Word = tuple[frozenset[str], str | None]
+
+
+def _word_present(word: _Word, tokens: set[str]) -> bool:
+    exact, stem = word
+    if stem is not None:
+        return any(token.startswith(stem) for token in tokens)
+    return bool(exact & tokens)
+
+
+def _requirements(phrases: Iterable[str]) -> tuple[list[list[_Word]], bool]:
+    """Each phrase's words as token requirements (a word with punctuation, "Art." or
+    "A.I.", needs each of its letter-and-digit runs; one ending in `*` only when plain), and
+    whether the set must always be scanned (never, so far: kept for phrases of nothing but
+    punctuation)."""
+    listed: list[list[_Word]] = []
+    for phrase in phrases:
+        words: list[_Word] = []
+        for word in (w.lower() for w in re.split(r"[\s\-]+", phrase.strip()) if w):
+            stem = word.removesuffix("*")
+            if word == "ai":
+                words.append((frozenset({"ai", "artificial"}), None))
+            elif _TOKEN.fullmatch(stem) and word.endswith("*"):
+                words.append((frozenset(), stem))
+            elif _TOKEN.fullmatch(stem):
+                words.append((frozenset({stem}), None))
+            elif not word.endswith("*"):
+                words.extend((frozenset({run}), None) for run in _TOKEN.findall(word))
+        if not words:
+            return [], True
+        listed.append(words)
+    return listed, False
 
 
 def _alternation(phrases: Iterable[str]) -> re.Pattern[str] | None:
