@@ -16,7 +16,6 @@ from horizon.config import PROJECT_ROOT, load_catalogue
 from horizon.embed import Embedder
 from horizon.item import Item
 
-
 GOAL_PER_MINUTE = 5000
 
 
