@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: install demo run test fuzz lint eval bench serve web clean
+.PHONY: install demo run test fuzz lint eval train bench serve web clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,9 @@ lint: $(STAMP) ## ruff and mypy
 
 eval: $(STAMP) ## Measure tagging, de-duplication and search on ../shared/eval
 	$(BIN)/python -m evaluation
+
+train: $(STAMP) ## Rebuild the packaged tagger from evaluation/data/items.jsonl (choices by 5-fold CV)
+	$(BIN)/python -m evaluation.train
 
 bench: $(STAMP) ## Speed and memory benchmarks (search latency, ingest overhead)
 	$(BIN)/python -m bench

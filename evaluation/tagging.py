@@ -1,19 +1,19 @@
 """How well Horizon tags: `python -m evaluation.tagging` (what `make eval` runs).
 
-On ../shared/eval/dev.jsonl: controls micro/macro F1 and per-control precision/recall, relevance
-precision/recall/F1, type and jurisdiction accuracy, deadline/effective exact match, and how
-well the control scores are calibrated. On ../shared/eval/dedupe-dev.jsonl: what analyst
-feedback on one report of an event does for another report of it. On the Federal Register page:
-`deadline` against its `comments_close_on` and `effective` against its `effective_on`, read from
-the text only (title and abstract, then also the `dates` paragraph).
+Three measurements of the packaged model (`horizon/tagging/model.npz`, built by `make train`
+from `evaluation/data/items.jsonl` without its frozen test split):
 
-What is held out: one record in three, chosen by a hash of its id (`evaluation.common.
-is_held_out`; dev.jsonl `id`, Federal Register `document_number`). The catalogue's phrases and
-examples, the cue phrases and the score weights were tuned on the other two thirds only, and the
-`b` items of dedupe-dev.jsonl were never looked at; figures are printed for every part.
-`--fit` refits the score weights on the tuning part (what `horizon.classify.DEFAULT_WEIGHTS`
-holds); cross-validation inside the tuning part shows how well fitted weights carry over to
-items they were not fitted on, with and without the embedding signals.
+- cross-validation: 5 stratified folds (seed 0) of the training items, each tagged by heads
+  fitted and calibrated on the other folds with the model's chosen features, mean ± spread;
+- the frozen test split (one item in five by a hash of its id, `evaluation.common.
+  is_frozen_test`), never used for training, tuning or choosing; the honesty check is how
+  close it comes to the cross-validation;
+- `../shared/eval/dev.jsonl`, an external set (skipped without ../shared).
+
+Also: the relevance precision/recall curve (out-of-fold and frozen test), simulated analysts who
+correct one fold's errors (before/after on another fold), analyst feedback on one report of an
+event measured on another (../shared/eval/dedupe-dev.jsonl) and dates read from Federal Register
+text.
 """
 
 from __future__ import annotations
@@ -21,105 +21,195 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression
 
-from evaluation.common import SharedDataMissing, is_held_out, read_jsonl, shared_file
-from horizon.classify import (
-    DEFAULT_WEIGHTS,
-    THRESHOLD,
-    Classifier,
-    Explanation,
-    Feedback,
-    ScoreWeights,
+from evaluation.common import (
+    LABELLED,
+    SharedDataMissing,
+    VectorCache,
+    is_frozen_test,
+    is_held_out,
+    labelled_rows,
+    read_jsonl,
+    shared_file,
 )
+from horizon.classify import Classifier, Feedback, packaged_model
 from horizon.config import PROJECT_ROOT, load_catalogue
 from horizon.dates import extract_dates
-from horizon.embed import Embedder, ProgressCallback, default_embedder
-from horizon.item import Item, Tags
-from horizon.normalise import item_from_record, parse_date
+from horizon.embed import Embedder, default_embedder
+from horizon.item import Tags
+from horizon.normalise import parse_date
+from horizon.tagging.features import FeatureBuilder
+from horizon.tagging.metrics import Scores, prf, set_scores
+from horizon.tagging.model import TaggerModel
+from horizon.tagging.training import (
+    FIGURES,
+    Choice,
+    Example,
+    Featurised,
+    FoldFigures,
+    Verdict,
+    cross_validated,
+    data_hash,
+    example_from_record,
+    featurise,
+    figures,
+    folds,
+    retrain_with_feedback,
+    train,
+)
 
 DEV_FILE = "eval/dev.jsonl"
 DEDUPE_FILE = "eval/dedupe-dev.jsonl"
 FEDERAL_REGISTER_FILE = "data/feeds/us-federal-register-api-documents-2024.json"
-_FOLDS = 5
-_PHRASE_FEATURES = 3
-_THROUGHPUT_ITEMS = 300
-
-Build = Callable[[ScoreWeights], Classifier]
+CURVE_THRESHOLDS = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 
 
-@dataclass(frozen=True)
-class Labelled:
-    """A labelled item, its labels, and whether it is in the held-out part."""
-
-    item: Item
-    labels: dict[str, Any]
-    held_out: bool
-
-    @property
-    def controls(self) -> set[str]:
-        return set(self.labels["controls"])
+# ---- tagging a labelled set with a classifier ----------------------------------------------
 
 
-def labelled_record(row: dict[str, Any]) -> Labelled:
-    fields = {key: value for key, value in row.items() if key != "labels"}
-    return Labelled(item_from_record(fields), row["labels"], is_held_out(row["id"]))
+def tag_figures(
+    classifier: Classifier, examples: Sequence[Example], vectors: np.ndarray
+) -> FoldFigures:
+    tags = classifier.classify([e.item for e in examples], vectors)
+    return figures_of_tags(examples, tags, classifier.model.controls)
 
 
-def load_dev() -> list[Labelled]:
-    return [labelled_record(row) for row in read_jsonl(shared_file(DEV_FILE))]
-
-
-# ---- metrics -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Scores:
-    precision: float
-    recall: float
-    f1: float
-    support: int
-
-    def __str__(self) -> str:
-        return f"P {self.precision:.3f}  R {self.recall:.3f}  F1 {self.f1:.3f}"
-
-
-def prf(true_positives: int, false_positives: int, false_negatives: int) -> Scores:
-    precision = true_positives / (true_positives + false_positives) if true_positives else 0.0
-    recall = true_positives / (true_positives + false_negatives) if true_positives else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return Scores(precision, recall, f1, true_positives + false_negatives)
-
-
-def set_scores(
-    gold: Sequence[set[str]], predicted: Sequence[set[str]], labels: Sequence[str]
-) -> tuple[Scores, float, dict[str, Scores]]:
-    """Micro scores over every (item, label) decision, the macro F1 over the labels that occur
-    in `gold`, and each label's own scores."""
-    pairs = list(zip(gold, predicted, strict=True))
-    per_label = {
-        label: prf(
-            sum(label in g and label in p for g, p in pairs),
-            sum(label not in g and label in p for g, p in pairs),
-            sum(label in g and label not in p for g, p in pairs),
-        )
-        for label in labels
-    }
-    micro = prf(
-        sum(len(g & p) for g, p in pairs),
-        sum(len(p - g) for g, p in pairs),
-        sum(len(g - p) for g, p in pairs),
+def figures_of_tags(
+    examples: Sequence[Example], tags: Sequence[Tags], control_ids: Sequence[str]
+) -> FoldFigures:
+    return figures(
+        examples,
+        [t.relevant for t in tags],
+        [set(t.control_ids()) for t in tags],
+        [t.type for t in tags],
+        [t.jurisdiction for t in tags],
+        control_ids,
     )
-    present = [scores.f1 for scores in per_label.values() if scores.support]
-    return micro, (sum(present) / len(present) if present else 0.0), per_label
+
+
+def relevance_curve(
+    probabilities: np.ndarray, relevant: Sequence[bool], chosen: float
+) -> list[tuple[float, Scores]]:
+    """Precision/recall of `relevant` at each threshold of `CURVE_THRESHOLDS` and `chosen`."""
+    gold = np.array(relevant, dtype=bool)
+    rows = []
+    for threshold in sorted({*CURVE_THRESHOLDS, round(chosen, 3)}):
+        said = probabilities >= threshold
+        rows.append(
+            (
+                threshold,
+                prf(int((said & gold).sum()), int((said & ~gold).sum()), int((~said & gold).sum())),
+            )
+        )
+    return rows
+
+
+# ---- simulated analysts --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AnalystGain:
+    verdicts: int
+    before: list[FoldFigures]
+    after: list[FoldFigures]
+
+
+def subset(data: Featurised, rows: np.ndarray) -> Featurised:
+    return Featurised(
+        [data.examples[i] for i in rows],
+        [data.readings[i] for i in rows],
+        data.features[rows],
+        data.targets.take(rows),
+        data.builder,
+    )
+
+
+def simulate_analysts(
+    data: Featurised,
+    choices: dict[str, Choice],
+    fold_rows: Sequence[np.ndarray],
+    classifier_for: Any,
+) -> AnalystGain:
+    """For each fold f: a model trained on the three folds that are neither f nor the next one
+    tags fold f; analysts confirm every control it missed and reject every one it gave wrongly;
+    the model retrained with those verdicts is compared with the original on the next fold."""
+    before, after, verdicts = [], [], 0
+    count = len(fold_rows)
+    for fold in range(count):
+        corrected, scored = fold_rows[fold], fold_rows[(fold + 1) % count]
+        rest = np.concatenate(
+            [fold_rows[i] for i in range(count) if i not in (fold, (fold + 1) % count)]
+        )
+        base_data = subset(data, rest)
+        base = train(base_data, choices, folds(base_data.examples, k=3), {})
+        corrected_tags = classifier_for(base).classify(
+            [data.examples[i].item for i in corrected], data.features[corrected, : _dims(data)]
+        )
+        fold_verdicts = [
+            Verdict(data.features[row], control, control in data.examples[row].controls)
+            for row, tags in zip(corrected, corrected_tags, strict=True)
+            for control in set(tags.control_ids()) ^ set(data.examples[row].controls)
+        ]
+        verdicts += len(fold_verdicts)
+        retrained = retrain_with_feedback(base, fold_verdicts)
+        scored_examples = [data.examples[i] for i in scored]
+        vectors = data.features[scored, : _dims(data)]
+        before.append(tag_figures(classifier_for(base), scored_examples, vectors))
+        after.append(tag_figures(classifier_for(retrained), scored_examples, vectors))
+    return AnalystGain(verdicts, before, after)
+
+
+def _dims(data: Featurised) -> int:
+    start, stop = data.builder.groups["embedding"]
+    return stop - start
+
+
+# ---- analyst feedback on another report of one event ---------------------------------------
+
+
+@dataclass(frozen=True)
+class FeedbackEffect:
+    pairs: int
+    changed: int
+    before: Scores
+    after: Scores
+
+
+def feedback_effect(
+    classifier: Classifier, embedder: Embedder, pairs: Sequence[dict[str, Any]]
+) -> FeedbackEffect:
+    """Each pair's first report's labels become verdicts (confirm its controls, reject any
+    other control proposed for it); the second report is tagged with and without them."""
+    firsts = [example_from_record(pair["a"]) for pair in pairs]
+    seconds = [example_from_record(pair["b"]) for pair in pairs]
+    first_vectors = embedder.embed([e.item.text() for e in firsts])
+    second_vectors = embedder.embed([e.item.text() for e in seconds])
+    proposed = classifier.classify([e.item for e in firsts], first_vectors)
+    before = classifier.classify([e.item for e in seconds], second_vectors)
+    after: list[Tags] = []
+    for index, (first, second) in enumerate(zip(firsts, seconds, strict=True)):
+        feedback = [
+            Feedback(first.item.text(), control, control in first.controls, first_vectors[index])
+            for control in first.controls | set(proposed[index].control_ids())
+        ]
+        after += classifier.with_feedback(feedback).classify([second.item], second_vectors[[index]])
+    gold = [set(e.controls) for e in seconds]
+    ids = classifier.catalogue.control_ids()
+    micro_before, _, _ = set_scores(gold, [set(t.control_ids()) for t in before], ids)
+    micro_after, _, _ = set_scores(gold, [set(t.control_ids()) for t in after], ids)
+    changed = sum(b.control_ids() != a.control_ids() for b, a in zip(before, after, strict=True))
+    return FeedbackEffect(len(seconds), changed, micro_before, micro_after)
+
+
+# ---- dates ---------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -141,187 +231,6 @@ def date_matches(gold: Sequence[str | None], predicted: Sequence[date | None]) -
         stated_right=sum(g == p for g, p in stated),
         stated=len(stated),
     )
-
-
-def calibration_bands(pairs: Sequence[tuple[float, bool]]) -> list[tuple[float, float, int]]:
-    """(mean score, share right, count) per score band, for scores of 0.05 and above."""
-    rows = []
-    for low, high in ((0.05, 0.25), (0.25, 0.5), (0.5, 0.75), (0.75, 1.01)):
-        inside = [(score, right) for score, right in pairs if low <= score < high]
-        if inside:
-            mean = sum(score for score, _ in inside) / len(inside)
-            rows.append((mean, sum(right for _, right in inside) / len(inside), len(inside)))
-    return rows
-
-
-def _accuracy(gold: Sequence[object], predicted: Sequence[object]) -> float:
-    pairs = list(zip(gold, predicted, strict=True))
-    return sum(g == p for g, p in pairs) / len(pairs) if pairs else 0.0
-
-
-@dataclass(frozen=True)
-class PartReport:
-    """Every dev.jsonl figure for one part."""
-
-    name: str
-    size: int
-    micro: Scores
-    macro_f1: float
-    per_control: dict[str, Scores]
-    relevance: Scores
-    type_accuracy: float
-    jurisdiction_accuracy: float
-    themes: Scores
-    deadline: DateMatches
-    effective: DateMatches
-    brier: float
-    calibration: list[tuple[float, float, int]]
-
-
-def evaluate_part(
-    name: str, labelled: Sequence[Labelled], explanations: Sequence[Explanation]
-) -> PartReport:
-    tags = [explanation.tags for explanation in explanations]
-    control_ids = [score.id for score in explanations[0].scores]
-    micro, macro, per_control = set_scores(
-        [entry.controls for entry in labelled], [set(t.control_ids()) for t in tags], control_ids
-    )
-    relevance, _, _ = set_scores(
-        [{"relevant"} if entry.labels["relevant"] else set() for entry in labelled],
-        [{"relevant"} if t.relevant else set() for t in tags],
-        ["relevant"],
-    )
-    theme_gold = [set(entry.labels["themes"]) for entry in labelled]
-    themes, _, _ = set_scores(
-        theme_gold, [set(t.themes) for t in tags], sorted(set().union(*theme_gold))
-    )
-    pairs = [
-        (score.score, score.id in entry.controls)
-        for entry, explanation in zip(labelled, explanations, strict=True)
-        for score in explanation.scores
-    ]
-    return PartReport(
-        name=name,
-        size=len(labelled),
-        micro=micro,
-        macro_f1=macro,
-        per_control=per_control,
-        relevance=relevance,
-        type_accuracy=_accuracy([e.labels["type"] for e in labelled], [t.type for t in tags]),
-        jurisdiction_accuracy=_accuracy(
-            [e.labels["jurisdiction"] for e in labelled], [t.jurisdiction for t in tags]
-        ),
-        themes=themes,
-        deadline=date_matches([e.labels["deadline"] for e in labelled], [t.deadline for t in tags]),
-        effective=date_matches(
-            [e.labels["effective"] for e in labelled], [t.effective for t in tags]
-        ),
-        brier=sum((score - right) ** 2 for score, right in pairs) / len(pairs),
-        calibration=calibration_bands(pairs),
-    )
-
-
-# ---- fitting the score weights -------------------------------------------------------------
-
-
-def fit_weights(
-    explanations: Sequence[Explanation],
-    labelled: Sequence[Labelled],
-    use_similarity: bool = True,
-) -> ScoreWeights:
-    """Fit the logistic score weights to these items' signals and gold controls (items not
-    about AI are left out: their scores are 0 whatever the weights). Without `use_similarity`
-    the embedding signals get weight 0, leaving the phrase rules alone."""
-    kept = slice(None) if use_similarity else slice(0, _PHRASE_FEATURES)
-    features = []
-    outcomes = []
-    for explanation, entry in zip(explanations, labelled, strict=True):
-        if explanation.about_ai:
-            for score in explanation.scores:
-                features.append(score.signals.features()[kept])
-                outcomes.append(int(score.id in entry.controls))
-    model = LogisticRegression(C=1.0, max_iter=1000)
-    model.fit(np.array(features), np.array(outcomes))
-    coefficients = [round(float(weight), 2) for weight in model.coef_[0]]
-    width = len(explanations[0].scores[0].signals.features())
-    return ScoreWeights(
-        bias=round(float(model.intercept_[0]), 2),
-        coefficients=(*coefficients, *[0.0] * (width - len(coefficients))),
-    )
-
-
-def cross_validate(
-    build: Build, labelled: Sequence[Labelled], vectors: np.ndarray, use_similarity: bool
-) -> tuple[float, float]:
-    """Mean micro and macro F1 over folds of `labelled`, each scored with weights fitted on the
-    other folds."""
-    explanations = build(DEFAULT_WEIGHTS).explain([entry.item for entry in labelled], vectors)
-    micro_f1s = []
-    macro_f1s = []
-    for fold in range(_FOLDS):
-        scored = list(range(fold, len(labelled), _FOLDS))
-        fitted_on = [index for index in range(len(labelled)) if index % _FOLDS != fold]
-        weights = fit_weights(
-            [explanations[index] for index in fitted_on],
-            [labelled[index] for index in fitted_on],
-            use_similarity,
-        )
-        fold_explanations = build(weights).explain(
-            [labelled[index].item for index in scored], vectors[scored]
-        )
-        report = evaluate_part("fold", [labelled[index] for index in scored], fold_explanations)
-        micro_f1s.append(report.micro.f1)
-        macro_f1s.append(report.macro_f1)
-    return float(np.mean(micro_f1s)), float(np.mean(macro_f1s))
-
-
-# ---- analyst feedback ----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class FeedbackEffect:
-    pairs: int
-    changed: int
-    before: Scores
-    after: Scores
-
-
-def load_report_pairs() -> tuple[list[Labelled], list[Labelled]]:
-    """dedupe-dev.jsonl: differently worded reports of one event; the first of each pair is a
-    dev.jsonl item, the second is in no other file (nothing was tuned on the seconds)."""
-    pairs = read_jsonl(shared_file(DEDUPE_FILE))
-    return (
-        [labelled_record(pair["a"]) for pair in pairs],
-        [labelled_record(pair["b"]) for pair in pairs],
-    )
-
-
-def feedback_effect(
-    classifier: Classifier,
-    embedder: Embedder,
-    firsts: Sequence[Labelled],
-    seconds: Sequence[Labelled],
-) -> FeedbackEffect:
-    """Analyst feedback on one report of an event, measured on another report of it. For each
-    pair the first report's labels become the feedback (confirm its controls, reject any other
-    control the classifier proposed for it) and the second is tagged with and without it."""
-    first_vectors = embedder.embed([entry.item.text() for entry in firsts])
-    second_vectors = embedder.embed([entry.item.text() for entry in seconds])
-    proposed = classifier.classify([entry.item for entry in firsts], first_vectors)
-    before = classifier.classify([entry.item for entry in seconds], second_vectors)
-    after: list[Tags] = []
-    for index, (first, second) in enumerate(zip(firsts, seconds, strict=True)):
-        feedback = [
-            Feedback(first.item.text(), control, control in first.controls, first_vectors[index])
-            for control in first.controls | set(proposed[index].control_ids())
-        ]
-        after += classifier.with_feedback(feedback).classify([second.item], second_vectors[[index]])
-    gold = [entry.controls for entry in seconds]
-    control_ids = classifier.catalogue.control_ids()
-    micro_before, _, _ = set_scores(gold, [set(t.control_ids()) for t in before], control_ids)
-    micro_after, _, _ = set_scores(gold, [set(t.control_ids()) for t in after], control_ids)
-    changed = sum(b.control_ids() != a.control_ids() for b, a in zip(before, after, strict=True))
-    return FeedbackEffect(len(seconds), changed, micro_before, micro_after)
 
 
 # ---- Federal Register dates ----------------------------------------------------------------
@@ -383,78 +292,37 @@ def _register_text(document: dict[str, Any], with_dates_field: bool) -> str:
     return ". ".join(part for part in parts if part)
 
 
-# ---- speed ---------------------------------------------------------------------------------
-
-
-class CachedEmbedder:
-    """Remembers every text it embedded: the evaluation builds several classifiers over one
-    catalogue, and each would otherwise embed the same examples again."""
-
-    def __init__(self, embedder: Embedder) -> None:
-        self._embedder = embedder
-        self.name = embedder.name
-        self.dimensions = embedder.dimensions
-        self._vectors: dict[str, np.ndarray] = {}
-
-    def embed(
-        self, texts: Sequence[str], on_progress: ProgressCallback | None = None
-    ) -> np.ndarray:
-        missing = list(dict.fromkeys(text for text in texts if text not in self._vectors))
-        if missing:
-            vectors = self._embedder.embed(missing, on_progress)
-            self._vectors.update(zip(missing, vectors, strict=True))
-        if not texts:
-            return np.zeros((0, self.dimensions), dtype=np.float32)
-        return np.vstack([self._vectors[text] for text in texts])
-
-
-def throughput(classifier: Classifier, embedder: Embedder) -> tuple[int, float]:
-    """Items per minute on one core for everything but the embedding (done beforehand)."""
-    items = [
-        item_from_record(
-            {
-                "title": document.get("title") or "untitled",
-                "summary": document.get("abstract") or "",
-                "published": document["publication_date"],
-            }
-        )
-        for document in _register_page()[:_THROUGHPUT_ITEMS]
-    ]
-    vectors = embedder.embed([item.text() for item in items])
-    started = time.perf_counter()
-    classifier.classify(items, vectors)
-    return len(items), len(items) / (time.perf_counter() - started) * 60
-
-
 # ---- report --------------------------------------------------------------------------------
 
 
-def print_part(report: PartReport) -> None:
-    print(f"\n== {report.name} ({report.size} items) ==")
-    print(f"controls micro       {report.micro}  (support {report.micro.support})")
-    print(f"controls macro F1    {report.macro_f1:.3f}  (over the controls its labels use)")
-    print(f"relevance            {report.relevance}")
-    print(f"type accuracy        {report.type_accuracy:.3f}")
-    print(f"jurisdiction acc.    {report.jurisdiction_accuracy:.3f}")
-    print(f"themes micro         {report.themes}")
-    for name, matches in (("deadline", report.deadline), ("effective", report.effective)):
-        stated = (
-            f"{matches.stated_right}/{matches.stated} where the label has one"
-            if matches.stated
-            else "no label has one"
-        )
+def print_side_by_side(columns: dict[str, list[FoldFigures] | FoldFigures]) -> None:
+    """One row per headline figure, one column per measurement (mean ± spread for folds)."""
+    print(f"{'':<24}" + "".join(f"{name:>22}" for name in columns))
+    for name, read in FIGURES:
+        cells = []
+        for value in columns.values():
+            if isinstance(value, list):
+                values = [read(f) for f in value]
+                cells.append(f"{np.mean(values):.3f} ± {np.std(values):.3f}")
+            else:
+                cells.append(f"{read(value):.3f}")
+        print(f"{name:<24}" + "".join(f"{cell:>22}" for cell in cells))
+
+
+def print_per_control(name: str, result: FoldFigures) -> None:
+    print(f"\nper control on {name}: precision  recall   F1     support")
+    for control, scores in result.per_control.items():
         print(
-            f"{name:<20} exact {matches.right}/{matches.total} = "
-            f"{matches.right / matches.total:.3f}; {stated}"
-        )
-    bands = "; ".join(f"{mean:.2f}->{right:.2f} (n={n})" for mean, right, n in report.calibration)
-    print(f"score calibration    Brier {report.brier:.4f}; mean score -> share right: {bands}")
-    print("per control          precision  recall   F1     support")
-    for control, scores in report.per_control.items():
-        print(
-            f"  {control:<20} {scores.precision:>8.3f}  {scores.recall:>6.3f}  "
+            f"  {control:<22} {scores.precision:>8.3f}  {scores.recall:>6.3f}  "
             f"{scores.f1:>5.3f}  {scores.support:>5}"
         )
+
+
+def print_curve(name: str, curve: list[tuple[float, Scores]], chosen: float) -> None:
+    print(f"\nrelevance precision/recall, {name} (threshold: P / R / F1)")
+    for threshold, scores in curve:
+        mark = "  <- the model's threshold" if threshold == round(chosen, 3) else ""
+        print(f"  {threshold:>6.3f}: {scores}{mark}")
 
 
 def _ratio(right: int, total: int) -> str:
@@ -463,80 +331,110 @@ def _ratio(right: int, total: int) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m evaluation.tagging", description=__doc__)
-    parser.add_argument(
-        "--fit", action="store_true", help="refit the score weights on the tuning part and print"
-    )
+    parser.add_argument("--data", type=Path, default=LABELLED, help="labelled JSON Lines")
     arguments = parser.parse_args(argv)
     try:
-        labelled = load_dev()
-        firsts, seconds = load_report_pairs()
+        rows = labelled_rows(arguments.data)
+    except FileNotFoundError as missing:
+        print(f"tagging evaluation skipped: {missing}")
+        return 0
+    model = packaged_model()
+    catalogue = load_catalogue([PROJECT_ROOT / "controls.yaml"])
+    embedder = VectorCache(default_embedder())
+    training_rows = [row for row in rows if not is_frozen_test(row["id"])]
+    frozen_rows = [row for row in rows if is_frozen_test(row["id"])]
+    stale = data_hash(training_rows) != model.metadata.get("data_sha256")
+    print(
+        f"{len(rows)} labelled items: {len(training_rows)} for training and cross-validation, "
+        f"{len(frozen_rows)} in the frozen test split."
+    )
+    if stale:
+        print("warning: the packaged model was trained on other data; run `make train` first")
+    builder = FeatureBuilder(catalogue, embedder, model.controls)
+    train_examples = [example_from_record(row) for row in training_rows]
+    data = featurise(
+        train_examples, embedder.embed([e.item.text() for e in train_examples]), builder
+    )
+    choices = {head: Choice(**value) for head, value in model.metadata["choices"].items()}
+    fold_rows = folds(train_examples)
+    cv = cross_validated(data, choices, fold_rows)
+
+    def classifier_for(trained: TaggerModel) -> Classifier:
+        return Classifier(catalogue, embedder, model=trained)
+
+    classifier = classifier_for(model)
+    frozen = [example_from_record(row) for row in frozen_rows]
+    frozen_vectors = embedder.embed([e.item.text() for e in frozen])
+    columns: dict[str, list[FoldFigures] | FoldFigures] = {
+        f"{len(fold_rows)}-fold CV": cv.folds,
+        f"frozen test ({len(frozen)})": tag_figures(classifier, frozen, frozen_vectors),
+    }
+    dev: list[Example] = []
+    try:
+        dev = [example_from_record(row) for row in read_jsonl(shared_file(DEV_FILE))]
+        columns[f"shared dev ({len(dev)})"] = tag_figures(
+            classifier, dev, embedder.embed([e.item.text() for e in dev])
+        )
+    except SharedDataMissing as missing:
+        print(f"shared dev.jsonl {missing}")
+    print(f"\nchosen by cross-validation: {json.dumps(model.metadata['choices'])}")
+    print(f"relevance threshold {model.relevance_threshold:.3f} (recall first, by CV)\n")
+    print_side_by_side(columns)
+    for name, result in columns.items():
+        if not isinstance(result, list):
+            print_per_control(name, result)
+    print_curve(
+        "out-of-fold on the training items",
+        relevance_curve(
+            cv.relevance_probabilities,
+            [e.relevant for e in train_examples],
+            model.relevance_threshold,
+        ),
+        model.relevance_threshold,
+    )
+    frozen_explained = classifier.explain([e.item for e in frozen], frozen_vectors)
+    print_curve(
+        "frozen test",
+        relevance_curve(
+            np.array([x.relevance for x in frozen_explained]),
+            [e.relevant for e in frozen],
+            model.relevance_threshold,
+        ),
+        model.relevance_threshold,
+    )
+
+    gain = simulate_analysts(data, choices, fold_rows, classifier_for)
+    print(
+        f"\n== simulated analysts: {gain.verdicts} verdicts correcting one fold's errors, "
+        "measured on the next fold (model trained on the other three) =="
+    )
+    print_side_by_side({"before": gain.before, "after": gain.after})
+
+    try:
+        pairs = read_jsonl(shared_file(DEDUPE_FILE))
         shared_file(FEDERAL_REGISTER_FILE)
     except SharedDataMissing as missing:
-        print(f"tagging evaluation {missing}")
+        print(f"\nanalyst feedback and Federal Register dates {missing}")
         return 0
-    catalogue = load_catalogue([PROJECT_ROOT / "controls.yaml"])
-    embedder = CachedEmbedder(default_embedder())
-
-    def build(weights: ScoreWeights) -> Classifier:
-        return Classifier(catalogue, embedder, weights=weights)
-
-    classifier = build(DEFAULT_WEIGHTS)
-    vectors = embedder.embed([entry.item.text() for entry in labelled])
-    explanations = classifier.explain([entry.item for entry in labelled], vectors)
-    tuning = [index for index, entry in enumerate(labelled) if not entry.held_out]
-    held_out = [index for index, entry in enumerate(labelled) if entry.held_out]
-
-    if arguments.fit:
-        fitted = fit_weights([explanations[i] for i in tuning], [labelled[i] for i in tuning])
-        print(f"fitted on the tuning part ({len(tuning)} items): {fitted}")
-        return 0
-
-    print(
-        f"Held out: the {len(held_out)} of {len(labelled)} dev.jsonl items whose id hashes to 0 "
-        f"mod 3 (evaluation.common.is_held_out); tuned on the other {len(tuning)}. "
-        f"Threshold {THRESHOLD}."
-    )
-    for name, indexes in (
-        ("dev.jsonl, tuning part", tuning),
-        ("dev.jsonl, held-out part", held_out),
-    ):
-        part = [labelled[i] for i in indexes]
-        print_part(evaluate_part(name, part, [explanations[i] for i in indexes]))
-    second_reports = classifier.explain([entry.item for entry in seconds])
-    print_part(evaluate_part("second reports in dedupe-dev.jsonl", seconds, second_reports))
-
-    print(f"\n== {_FOLDS}-fold cross-validation inside the tuning part (weights refitted) ==")
-    for name, use_similarity in (("phrase rules only", False), ("+ embedding similarity", True)):
-        micro_f1, macro_f1 = cross_validate(
-            build, [labelled[i] for i in tuning], vectors[tuning], use_similarity
-        )
-        print(f"{name:<28} micro F1 {micro_f1:.3f}  macro F1 {macro_f1:.3f}")
-
-    effect = feedback_effect(classifier, embedder, firsts, seconds)
+    effect = feedback_effect(classifier, embedder, pairs)
     print(
         f"\n== analyst feedback, {effect.pairs} pairs of reports of one event "
-        "(dedupe-dev.jsonl): the first's labels as feedback, the second tagged =="
+        "(dedupe-dev.jsonl): the first's labels as verdicts, the second tagged =="
     )
     print(f"controls without feedback   {effect.before}")
     print(f"controls with feedback      {effect.after}  ({effect.changed} items changed)")
-
     print("\n== Federal Register page: dates from the text only ==")
     for with_dates_field in (False, True):
         text = "title + abstract" + (" + `dates`" if with_dates_field else "")
         for part_name, is_held_out_part in (("tuning", False), ("held-out", True)):
-            result = federal_register_dates(is_held_out_part, with_dates_field)
+            dates = federal_register_dates(is_held_out_part, with_dates_field)
             print(
-                f"{text:<27} {part_name:<8} ({result.documents} docs): deadline "
-                f"{_ratio(result.deadline_right, result.deadline_stated)} of comments_close_on "
-                f"(+{result.deadline_other} other), effective "
-                f"{_ratio(result.effective_right, result.effective_stated)} of effective_on "
-                f"(+{result.effective_other} other)"
+                f"{text:<27} {part_name:<8} ({dates.documents} docs): deadline "
+                f"{_ratio(dates.deadline_right, dates.deadline_stated)} of comments_close_on "
+                f"(+{dates.deadline_other} other), effective "
+                f"{_ratio(dates.effective_right, dates.effective_stated)} of effective_on "
+                f"(+{dates.effective_other} other)"
             )
-    count, per_minute = throughput(classifier, embedder)
-    print(
-        f"\nthroughput: {per_minute:,.0f} items/minute on one core, embedding excluded "
-        f"({count} Federal Register items)"
-    )
     return 0
 
 

@@ -13,10 +13,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from horizon.classify import Classifier
+from horizon.classify import Classifier, packaged_model
 from horizon.config import Settings, SourcesFile, load_catalogue, load_sources
 from horizon.embed import Embedder, default_embedder
 from horizon.store import Store, open_store
+from horizon.tagging.home import model_for_home
 from horizon.workspace import load_feedback
 
 
@@ -39,15 +40,18 @@ class Runtime:
 
     @cached_property
     def tagger(self) -> Classifier:
-        """The classifier, improved by every analyst verdict stored in this home so far."""
+        """The classifier, retrained with every analyst verdict stored in this home so far
+        (the home's model is rebuilt when the verdicts changed since it was trained)."""
         feedback = (
             load_feedback(self.store.state, self.store.index)
             if self.settings.state_db.exists()
             else []
         )
-        return Classifier(
-            load_catalogue([self.settings.controls_file]), self.embedder, feedback=feedback
+        catalogue = load_catalogue([self.settings.controls_file])
+        model = model_for_home(
+            self.settings.home, packaged_model(), catalogue, self.embedder, feedback
         )
+        return Classifier(catalogue, self.embedder, feedback=feedback, model=model)
 
 
 class HomeBusyError(RuntimeError):

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -16,7 +17,9 @@ from horizon.config import Settings, load_catalogue
 from horizon.embed import HashingEmbedder
 from horizon.ingest import Ingestor
 from horizon.normalise import item_from_record
+from horizon.runtime import Runtime
 from horizon.store import Store
+from horizon.tagging.home import home_model_path
 from horizon.workspace import load_feedback
 
 SEEN = datetime(2025, 9, 15, 6, tzinfo=UTC)
@@ -126,3 +129,52 @@ def test_a_viewer_or_an_unknown_control_is_refused_plainly_and_nothing_is_stored
 
 def test_load_feedback_on_a_fresh_database_is_empty(settings: Settings, store: Store) -> None:
     assert load_feedback(store.state, store.index) == []
+
+
+def test_horizon_train_learns_the_homes_verdicts_and_tag_list_shows_which(
+    home: Path, store: Store
+) -> None:
+    assert invoke(home, "tag", "confirm", "ico-frt", "RECORDS-DOCS", "--as", "ann").exit_code == 0
+    [unlearned] = json.loads(invoke(home, "tag", "list", "--json").stdout)
+    assert (unlearned["control"], unlearned["learned"]) == ("RECORDS-DOCS", False)
+
+    trained = invoke(home, "train", "--json")
+
+    assert trained.exit_code == 0, trained.output
+    assert json.loads(trained.stdout)["verdicts"] == 1
+    assert home_model_path(home).is_file()
+    [learned] = json.loads(invoke(home, "tag", "list", "--json").stdout)
+    assert learned["learned"] is True
+    assert invoke(home, "tag", "reject", "ico-frt", "DATA-PRIVACY", "--as", "ann").exit_code == 0
+    listed = invoke(home, "tag", "list").stdout
+    assert "RECORDS-DOCS  confirmed by ann  (learned)" in listed
+    assert "DATA-PRIVACY  rejected by ann  (not learned yet)" in listed
+
+
+def test_the_next_run_retrains_the_home_model_when_the_verdicts_changed(
+    home: Path, settings: Settings, embedder: HashingEmbedder
+) -> None:
+    assert invoke(home, "tag", "confirm", "ico-frt", "RECORDS-DOCS", "--as", "ann").exit_code == 0
+    first = Runtime(settings, embedder_override=embedder).tagger.model
+    assert [v["control"] for v in first.metadata["learned_from"]] == ["RECORDS-DOCS"]
+    again = Runtime(settings, embedder_override=embedder).tagger.model
+    assert again.metadata["weights_sha256"] == first.metadata["weights_sha256"]
+
+    assert invoke(home, "tag", "reject", "ico-frt", "DATA-PRIVACY", "--as", "ann").exit_code == 0
+    later = Runtime(settings, embedder_override=embedder).tagger.model
+
+    assert {v["control"] for v in later.metadata["learned_from"]} == {
+        "RECORDS-DOCS",
+        "DATA-PRIVACY",
+    }
+    assert later.metadata["weights_sha256"] != first.metadata["weights_sha256"]
+    [row] = [i for i, c in enumerate(later.controls) if c == "DATA-PRIVACY"]
+    assert not np.array_equal(later.heads.control_w[row], first.heads.control_w[row])
+
+
+def test_train_in_a_home_without_verdicts_keeps_the_packaged_model(tmp_path: Path) -> None:
+    result = invoke(tmp_path / "fresh", "train", "--json")
+
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == {"verdicts": 0, "model": None}
+    assert not home_model_path(tmp_path / "fresh").exists()

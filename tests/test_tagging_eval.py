@@ -1,4 +1,5 @@
-"""The tagging evaluation: its metrics, its held-out split, and a plain skip without ../shared."""
+"""The tagging evaluation: its metrics, its splits, its vector cache, the relevance curve, and a
+plain skip without the labelled data or ../shared."""
 
 from __future__ import annotations
 
@@ -10,33 +11,22 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import evaluation.common
-from evaluation.common import is_held_out
-from evaluation.tagging import (
-    CachedEmbedder,
-    calibration_bands,
-    date_matches,
-    federal_register_dates,
-    fit_weights,
-    load_dev,
-    main,
-    set_scores,
-)
-from horizon.classify import Classifier
-from horizon.config import PROJECT_ROOT, load_catalogue
+from evaluation.common import VectorCache, is_held_out
+from evaluation.tagging import date_matches, federal_register_dates, main, relevance_curve
 from horizon.embed import HashingEmbedder, ProgressCallback
+from horizon.tagging.metrics import set_scores
 
 
-def test_the_evaluation_skips_with_a_plain_message_without_shared(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+def test_the_evaluation_skips_with_a_plain_message_without_the_labelled_items(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr(evaluation.common, "SHARED", tmp_path / "no-shared")
+    missing = tmp_path / "items.jsonl"
 
-    assert main([]) == 0
+    assert main(["--data", str(missing)]) == 0
 
     printed = capsys.readouterr().out
     assert printed.startswith("tagging evaluation skipped: ")
-    assert str(tmp_path / "no-shared" / "eval" / "dev.jsonl") in printed
+    assert str(missing) in printed
 
 
 def test_micro_and_macro_scores_count_every_decision() -> None:
@@ -51,6 +41,21 @@ def test_micro_and_macro_scores_count_every_decision() -> None:
     assert macro == 0.5  # over A and B, the labels the gold set uses
 
 
+def test_the_relevance_curve_trades_recall_for_precision_and_includes_the_chosen_threshold() -> (
+    None
+):
+    probabilities = np.array([0.95, 0.85, 0.45, 0.35, 0.15, 0.05])
+    relevant = [True, True, True, False, True, False]
+
+    curve = dict(relevance_curve(probabilities, relevant, chosen=0.123))
+
+    assert 0.123 in curve
+    assert (curve[0.1].recall, curve[0.1].precision) == (1.0, 0.8)
+    assert (curve[0.5].recall, curve[0.5].precision) == (0.5, 1.0)
+    recalls = [scores.recall for _, scores in sorted(curve.items())]
+    assert recalls == sorted(recalls, reverse=True)
+
+
 def test_date_matches_count_all_items_and_those_with_a_labelled_date() -> None:
     matches = date_matches(
         ["2026-01-01", None, "2025-06-30", None],
@@ -60,41 +65,13 @@ def test_date_matches_count_all_items_and_those_with_a_labelled_date() -> None:
     assert (matches.right, matches.total, matches.stated_right, matches.stated) == (2, 4, 1, 2)
 
 
-def test_calibration_bands_compare_mean_score_with_the_share_right() -> None:
-    pairs = [(0.9, True), (0.8, False), (0.1, False), (0.01, True)]
-
-    assert calibration_bands(pairs) == [(0.1, 0.0, 1), (pytest.approx(0.85), 0.5, 2)]
-
-
-def test_the_held_out_split_is_fixed_and_about_one_in_three() -> None:
+def test_the_held_out_split_of_shared_is_fixed_and_about_one_in_three() -> None:
     ids = [f"item-{n}" for n in range(3000)]
 
     held_out = [is_held_out(item_id) for item_id in ids]
 
     assert held_out == [is_held_out(item_id) for item_id in ids]
     assert 0.3 < sum(held_out) / len(ids) < 0.37
-
-
-def test_dev_is_split_forty_held_out_to_eighty_tuning(shared: Path) -> None:
-    labelled = load_dev()
-
-    assert sum(entry.held_out for entry in labelled) == 40
-    assert len(labelled) == 120
-
-
-def test_fitted_weights_reward_the_catalogues_phrases(shared: Path) -> None:
-    labelled = [entry for entry in load_dev() if not entry.held_out]
-    catalogue = load_catalogue([PROJECT_ROOT / "controls.yaml"])
-    explanations = Classifier(catalogue, HashingEmbedder()).explain(
-        [entry.item for entry in labelled]
-    )
-
-    weights = fit_weights(explanations, labelled)
-    phrases_only = fit_weights(explanations, labelled, use_similarity=False)
-
-    title, body = weights.coefficients[:2]
-    assert title > 1.0 and body > 1.0 and weights.bias < 0
-    assert phrases_only.coefficients[3:] == (0.0, 0.0)
 
 
 def test_federal_register_dates_are_counted_against_the_registers_fields(shared: Path) -> None:
@@ -124,14 +101,16 @@ class CountingEmbedder(HashingEmbedder):
         return super().embed(texts, on_progress)
 
 
-def test_the_cached_embedder_embeds_each_text_once() -> None:
+def test_the_vector_cache_embeds_each_text_once_and_keeps_it_between_runs(tmp_path: Path) -> None:
     inner = CountingEmbedder()
-    cached = CachedEmbedder(inner)
+    cached = VectorCache(inner, tmp_path)
 
     first = cached.embed(["a b", "c d", "a b"])
     second = cached.embed(["c d", "e f"])
+    reopened = VectorCache(inner, tmp_path).embed(["e f", "a b"])
 
     assert inner.calls == [2, 1]
     np.testing.assert_array_equal(first[0], first[2])
     np.testing.assert_array_equal(second[0], first[1])
+    np.testing.assert_array_equal(reopened[1], first[0])
     assert cached.embed([]).shape == (0, inner.dimensions)

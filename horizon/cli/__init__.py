@@ -12,6 +12,7 @@ from horizon.cli import (
     readiness,
     sources,
     suppliers,
+    train,
 )
 from horizon.cli import workspace as workspace
 from horizon.cli.common import app
@@ -27,4 +28,5 @@ __all__ = [
     "readiness",
     "sources",
     "suppliers",
+    "train",
 ]

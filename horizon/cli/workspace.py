@@ -30,6 +30,7 @@ from horizon.cli.common import (
 from horizon.config import ConfigError, load_catalogue
 from horizon.runtime import Runtime
 from horizon.state import StateDB
+from horizon.tagging.home import stored_home_model
 from horizon.workspace import (
     COMMAND_LINE,
     Workspace,
@@ -520,6 +521,34 @@ def _judge(verdict: Verdict) -> Callable[..., None]:
 
 tag_app.command("confirm")(_judge("confirm"))
 tag_app.command("reject")(_judge("reject"))
+
+
+@tag_app.command("list")
+def tag_list(
+    item: Annotated[str | None, typer.Option("--item", help="Only this item's verdicts.")] = None,
+    home: HomeOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Every current verdict, and whether the home's tagger has learned from it yet (it
+    learns at the next run, or now with `horizon train`)."""
+    runtime = make_runtime(home)
+    verdicts = open_workspace(runtime, check_controls=False).verdicts(item_id=item)
+    stored = stored_home_model(runtime.settings.home)
+    learned = {
+        (entry["item_id"], entry["control"], entry["confirmed"])
+        for entry in (stored.metadata.get("learned_from", []) if stored else [])
+    }
+    rows = [
+        {**v.model_dump(mode="json"), "learned": (v.item_id, v.control, v.confirmed) in learned}
+        for v in verdicts
+    ]
+    if json_output:
+        print_json(rows)
+        return
+    for row in rows:
+        call = "confirmed" if row["confirmed"] else "rejected"
+        state = "learned" if row["learned"] else "not learned yet"
+        out.print(f"{row['item_id']}  {row['control']}  {call} by {row['user']}  ({state})")
 
 
 # ----- evidence --------------------------------------------------------------------------

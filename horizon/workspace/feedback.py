@@ -29,6 +29,8 @@ def load_feedback(state: StateDB, index: VectorIndex | None = None) -> list[Feed
             control=row["control"],
             confirmed=bool(row["confirmed"]),
             embedding=vectors.get(row["item_id"]),
+            item=stored[row["item_id"]].item,
+            item_id=row["item_id"],
         )
         for row in rows
         if row["item_id"] in stored

@@ -1,0 +1,165 @@
+"""The trained tagger: linear heads over feature rows, their calibration, and how they are
+stored (`model.npz` for the numbers, `model.json` for what they mean and how they were made).
+
+- relevance: one logistic head; an item is relevant when its probability reaches
+  `relevance_threshold`, chosen by cross-validation for recall first;
+- controls: one logistic head per control, Platt-calibrated on out-of-fold scores, so a control
+  is tagged where its calibrated probability is at least 0.5;
+- type and jurisdiction: one multinomial logistic head each.
+
+The artefact also keeps the rows it was trained on, so a home can retrain the heads with its
+analysts' verdicts added (`horizon.tagging.training.retrain_with_feedback`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+PACKAGED = Path(__file__).with_name("model.npz")
+FORMAT = 1
+
+
+class ModelError(Exception):
+    """A model file is missing, unreadable or does not fit this catalogue or embedder."""
+
+
+@dataclass(frozen=True)
+class Heads:
+    """Every weight of the tagger. Rows are in `TaggerModel` label order; features are
+    standardised with `mean` and `scale` before the heads see them."""
+
+    mean: np.ndarray
+    scale: np.ndarray
+    relevance_w: np.ndarray
+    relevance_b: float
+    control_w: np.ndarray
+    control_b: np.ndarray
+    platt_a: np.ndarray
+    platt_b: np.ndarray
+    type_w: np.ndarray
+    type_b: np.ndarray
+    jurisdiction_w: np.ndarray
+    jurisdiction_b: np.ndarray
+
+
+@dataclass(frozen=True)
+class TrainingRows:
+    """The labelled rows the heads were fitted on (features unscaled)."""
+
+    features: np.ndarray
+    relevant: np.ndarray
+    controls: np.ndarray
+    types: np.ndarray
+    jurisdictions: np.ndarray
+
+
+@dataclass(frozen=True)
+class Predictions:
+    """The heads' outputs for a batch: probabilities per item (and per label)."""
+
+    relevance: np.ndarray
+    controls: np.ndarray
+    types: np.ndarray
+    jurisdictions: np.ndarray
+
+
+@dataclass(frozen=True)
+class TaggerModel:
+    controls: tuple[str, ...]
+    types: tuple[str, ...]
+    jurisdictions: tuple[str, ...]
+    heads: Heads
+    rows: TrainingRows
+    relevance_threshold: float
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def predict(self, features: np.ndarray) -> Predictions:
+        h = self.heads
+        scaled = (features - h.mean) / h.scale
+        relevance = _sigmoid(scaled @ h.relevance_w + h.relevance_b)
+        raw = scaled @ h.control_w.T + h.control_b
+        controls = _sigmoid(raw * h.platt_a + h.platt_b)
+        types = _softmax(scaled @ h.type_w.T + h.type_b)
+        jurisdictions = _softmax(scaled @ h.jurisdiction_w.T + h.jurisdiction_b)
+        return Predictions(relevance, controls, types, jurisdictions)
+
+    def with_metadata(self, **changes: Any) -> TaggerModel:
+        return replace(self, metadata={**self.metadata, **changes})
+
+    def save(self, path: Path) -> None:
+        """Write `path` (.npz) and its `.json` beside it; the JSON records the weights' hash."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        arrays = {f"heads_{k}": np.asarray(v) for k, v in vars(self.heads).items()}
+        arrays |= {f"rows_{k}": v for k, v in vars(self.rows).items()}
+        arrays["rows_features"] = self.rows.features.astype(np.float16)
+        with path.open("wb") as handle:
+            np.savez_compressed(handle, **arrays)  # type: ignore[arg-type]
+        meta = {
+            "format": FORMAT,
+            "controls": list(self.controls),
+            "types": list(self.types),
+            "jurisdictions": list(self.jurisdictions),
+            "relevance_threshold": self.relevance_threshold,
+            **self.metadata,
+            "weights_sha256": _file_hash(path),
+        }
+        path.with_suffix(".json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+
+
+def load_model(path: Path = PACKAGED) -> TaggerModel:
+    """The model stored at `path`; ModelError says plainly what is wrong and what to do."""
+    meta_path = path.with_suffix(".json")
+    if not path.is_file() or not meta_path.is_file():
+        raise ModelError(
+            f"no trained tagger at {path} (and {meta_path.name}); run `make train` to build it"
+        )
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    if meta.get("format") != FORMAT or meta.get("weights_sha256") != _file_hash(path):
+        raise ModelError(
+            f"{path} does not match {meta_path.name} (another format or a changed file); "
+            "run `make train` (or `horizon train` for a home) to rebuild it"
+        )
+    with np.load(path) as stored:
+        heads = Heads(
+            **{
+                name: _scalar_or_array(stored[f"heads_{name}"])
+                for name in Heads.__dataclass_fields__
+            }
+        )
+        rows = TrainingRows(
+            **{name: stored[f"rows_{name}"] for name in TrainingRows.__dataclass_fields__}
+        )
+    rows = replace(rows, features=rows.features.astype(np.float32))
+    known = {"format", "controls", "types", "jurisdictions", "relevance_threshold"}
+    return TaggerModel(
+        controls=tuple(meta["controls"]),
+        types=tuple(meta["types"]),
+        jurisdictions=tuple(meta["jurisdictions"]),
+        heads=heads,
+        rows=rows,
+        relevance_threshold=float(meta["relevance_threshold"]),
+        metadata={k: v for k, v in meta.items() if k not in known},
+    )
+
+
+def _scalar_or_array(value: np.ndarray) -> Any:
+    return float(value) if value.ndim == 0 else value
+
+
+def _file_hash(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _sigmoid(values: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(values, -40, 40)))
+
+
+def _softmax(values: np.ndarray) -> np.ndarray:
+    shifted = np.exp(values - values.max(axis=-1, keepdims=True))
+    return shifted / shifted.sum(axis=-1, keepdims=True)

@@ -1,0 +1,255 @@
+"""The learned tagger: training on a small set, recall-first thresholds, calibrated control
+decisions, the stored artefact, and retraining from analysts' verdicts."""
+
+from __future__ import annotations
+
+import json
+from itertools import cycle
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from evaluation.common import LABELLED, is_frozen_test
+from horizon.catalogue import Catalogue
+from horizon.classify import Classifier, packaged_model
+from horizon.config import PROJECT_ROOT, load_catalogue
+from horizon.embed import HashingEmbedder
+from horizon.normalise import item_from_record
+from horizon.tagging.features import FeatureBuilder
+from horizon.tagging.model import PACKAGED, ModelError, TaggerModel, load_model
+from horizon.tagging.training import (
+    Choice,
+    Example,
+    Verdict,
+    data_hash,
+    decide,
+    example_from_record,
+    featurise,
+    folds,
+    recall_first_threshold,
+    retrain_with_feedback,
+    train,
+)
+
+PUBLISHERS = cycle(["ICO", "European Commission", "FTC", "Ofcom", "CNIL", "NIST"])
+TOPICS = {
+    "DATA-PRIVACY": [
+        "personal data used to train the AI model needs a lawful basis under data protection law",
+        "the regulator examined how the chatbot processed personal data of its users",
+        "data protection impact of machine learning on customer records and consent",
+    ],
+    "TRANSPARENCY": [
+        "AI-generated images must carry a visible label so people know they are synthetic",
+        "deepfake videos and chatbots must disclose to users that they are talking to AI",
+        "providers must explain automated decisions and disclose the use of AI to customers",
+    ],
+    "SECURITY-ROBUSTNESS": [
+        "red-teaming of the AI model found prompt injection and adversarial attack weaknesses",
+        "AI cyber security guidance on model robustness, poisoning and adversarial inputs",
+        "the safety evaluation tested the AI system against jailbreaks and prompt injection",
+    ],
+}
+NOISE = [
+    "the bank was fined for anti-money laundering failings in its transaction monitoring",
+    "storage prices rise by five per cent in three regions from next month",
+    "the council sent a spreadsheet of residents' details to the wrong recipients",
+    "the regulator published its annual report on complaints about broadband speeds",
+]
+
+
+def _record(index: int, title: str, summary: str, labels: dict[str, object]) -> dict[str, object]:
+    return {
+        "id": f"t{index:03d}",
+        "title": title,
+        "summary": summary,
+        "publisher": next(PUBLISHERS),
+        "labels": labels,
+    }
+
+
+def tiny_records() -> list[dict[str, object]]:
+    """Forty-eight labelled items: three controls in varied words, and noise."""
+    records: list[dict[str, object]] = []
+    for round_ in range(4):
+        for control, sentences in TOPICS.items():
+            for number, sentence in enumerate(sentences):
+                records.append(
+                    _record(
+                        len(records),
+                        f"Update {round_}.{number} from the regulator",
+                        f"{sentence.capitalize()}. Firms should act before year end.",
+                        {
+                            "relevant": True,
+                            "controls": [control],
+                            "type": "guidance",
+                            "jurisdiction": "UK",
+                        },
+                    )
+                )
+        for number, sentence in enumerate(NOISE):
+            records.append(
+                _record(
+                    len(records),
+                    f"Update {round_}.{number} from the regulator",
+                    f"{sentence.capitalize()}.",
+                    {
+                        "relevant": False,
+                        "controls": [],
+                        "type": "enforcement",
+                        "jurisdiction": "UK",
+                    },
+                )
+            )
+    return records
+
+
+ONE_CHOICE = dict.fromkeys(("relevance", "controls", "type", "jurisdiction"), Choice("all", 0.5))
+
+
+@pytest.fixture(scope="module")
+def catalogue() -> Catalogue:
+    return load_catalogue([PROJECT_ROOT / "controls.yaml"])
+
+
+@pytest.fixture(scope="module")
+def trained(catalogue: Catalogue) -> tuple[TaggerModel, Classifier]:
+    embedder = HashingEmbedder()
+    examples = [example_from_record(record) for record in tiny_records()]
+    builder = FeatureBuilder(catalogue, embedder, catalogue.control_ids())
+    data = featurise(examples, embedder.embed([e.item.text() for e in examples]), builder)
+    model = train(data, ONE_CHOICE, folds(examples), {"data_sha256": "test"})
+    return model, Classifier(catalogue, embedder, model=model)
+
+
+def test_a_model_trained_on_a_tiny_set_tags_new_wording_with_the_right_control(
+    trained: tuple[TaggerModel, Classifier],
+) -> None:
+    _, classifier = trained
+    unseen = item_from_record(
+        {
+            "title": "Guidance on labelling synthetic media",
+            "summary": "Deepfake images made with AI must carry a label that tells people "
+            "they are AI-generated.",
+            "publisher": "Ofcom",
+        }
+    )
+    noise = item_from_record(
+        {"title": "Bank fined", "summary": "Anti-money laundering failings were found."}
+    )
+
+    tagged, not_relevant = classifier.classify([unseen, noise])
+
+    assert tagged.relevant and "TRANSPARENCY" in tagged.control_ids()
+    [transparency] = [tag for tag in tagged.controls if tag.id == "TRANSPARENCY"]
+    assert transparency.evidence.startswith("Deepfake images")
+    assert not not_relevant.relevant and not_relevant.controls == []
+
+
+def test_the_relevance_threshold_is_the_highest_that_keeps_recall_at_097() -> None:
+    probabilities = np.array([0.9] * 60 + [0.3, 0.2] + [0.1] * 38 + [0.15] * 10)
+    relevant = np.array([1] * 62 + [0] * 38 + [0] * 10)
+
+    threshold = recall_first_threshold(probabilities, relevant)
+
+    said = probabilities >= threshold
+    assert said[relevant == 1].mean() >= 0.97
+    assert threshold == 0.3  # one miss of 62 is allowed; a higher threshold would miss two
+
+
+def test_a_relevant_item_gets_every_likely_control_or_else_its_likeliest() -> None:
+    types, places = np.eye(7)[0], np.eye(6)[0]
+
+    several = decide(0.8, np.array([0.7, 0.2, 0.55]), types, places, threshold=0.5)
+    unsure = decide(0.8, np.array([0.3, 0.45, 0.1]), types, places, threshold=0.5)
+    not_relevant = decide(0.4, np.array([0.9, 0.9, 0.9]), types, places, threshold=0.5)
+
+    assert [index for index, _ in several.controls] == [0, 2]
+    assert unsure.relevant and [index for index, _ in unsure.controls] == [1]
+    assert not not_relevant.relevant and not_relevant.controls == []
+
+
+def test_folds_are_fixed_disjoint_and_cover_every_example() -> None:
+    examples = [example_from_record(record) for record in tiny_records()]
+
+    first, second = folds(examples), folds(examples)
+
+    assert all(np.array_equal(a, b) for a, b in zip(first, second, strict=True))
+    assert sorted(np.concatenate(first).tolist()) == list(range(len(examples)))
+    assert all(sum(examples[i].relevant for i in rows) >= 2 for rows in first)
+
+
+def test_the_frozen_test_split_is_fixed_and_about_one_in_five() -> None:
+    ids = [f"h{n:04d}" for n in range(4000)]
+
+    frozen = [is_frozen_test(item_id) for item_id in ids]
+
+    assert frozen == [is_frozen_test(item_id) for item_id in ids]
+    assert 0.18 < sum(frozen) / len(ids) < 0.22
+
+
+def test_a_saved_model_loads_identically_and_a_changed_file_is_refused(
+    trained: tuple[TaggerModel, Classifier], tmp_path: Path
+) -> None:
+    model, _ = trained
+    path = tmp_path / "model.npz"
+    model.save(path)
+
+    loaded = load_model(path)
+    features = model.rows.features[:5]
+    np.testing.assert_allclose(
+        loaded.predict(features).controls, model.predict(features).controls, atol=1e-3
+    )
+    assert loaded.metadata["data_sha256"] == "test"
+    path.write_bytes(path.read_bytes() + b"x")
+    with pytest.raises(ModelError, match="does not match"):
+        load_model(path)
+    with pytest.raises(ModelError, match="run `make train`"):
+        load_model(tmp_path / "absent.npz")
+
+
+def test_retraining_with_analyst_verdicts_changes_the_verdict_on_that_item(
+    trained: tuple[TaggerModel, Classifier],
+) -> None:
+    model, classifier = trained
+    item = item_from_record(
+        {
+            "title": "Regulator on AI inventories",
+            "summary": "Firms must keep an inventory of AI models used with personal data.",
+            "publisher": "ICO",
+        }
+    )
+    before = classifier.classify([item])[0].control_ids()
+    assert "DATA-PRIVACY" in before and "SECURITY-ROBUSTNESS" not in before
+    vector = classifier.embedder.embed([item.text()])
+    row = classifier.features.matrix([item], vector, [classifier.features.read(item)])[0]
+
+    retrained = retrain_with_feedback(
+        model,
+        [Verdict(row, "DATA-PRIVACY", confirmed=False), Verdict(row, "SECURITY-ROBUSTNESS", True)],
+    )
+
+    after = Classifier(classifier.catalogue, classifier.embedder, model=retrained)
+    tags = after.classify([item])[0].control_ids()
+    assert "DATA-PRIVACY" not in tags and "SECURITY-ROBUSTNESS" in tags
+    assert retrained.relevance_threshold == model.relevance_threshold
+
+
+def test_the_packaged_model_loads_and_was_trained_on_the_labelled_items_it_names() -> None:
+    model = packaged_model()
+    assert load_model(PACKAGED).metadata["weights_sha256"] == model.metadata["weights_sha256"]
+    assert set(model.controls) == set(
+        load_catalogue([PROJECT_ROOT / "controls.yaml"]).control_ids()
+    )
+    if not LABELLED.is_file():
+        pytest.skip(f"{LABELLED} is not in this checkout")
+    rows = [json.loads(line) for line in LABELLED.read_text(encoding="utf-8").splitlines() if line]
+    assert model.metadata["data_sha256"] == data_hash(
+        [row for row in rows if not is_frozen_test(row["id"])]
+    )
+
+
+def test_an_example_keeps_its_labels() -> None:
+    example = example_from_record(tiny_records()[0])
+    assert isinstance(example, Example)
+    assert example.relevant and example.controls == frozenset({"DATA-PRIVACY"})
