@@ -23,6 +23,14 @@ class Validators(BaseModel):
     last_modified: str | None = None
 
 
+class ArchiveTarget(BaseModel):
+    """Where one crawl archives every response: a WARC file and the database indexing it."""
+
+    warc_path: str
+    index_db: str
+    replayed: bool = False
+
+
 class CrawlJob(BaseModel):
     """Everything one crawl needs; written as JSON for the crawler process."""
 
@@ -30,6 +38,7 @@ class CrawlJob(BaseModel):
     sources: list[Source]
     validators: dict[str, Validators] = Field(default_factory=dict)
     replay_dir: str | None = None
+    archive: ArchiveTarget | None = None
 
 
 class FetchOutcome(BaseModel):

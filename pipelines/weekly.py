@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 from prefect import flow, task
 from prefect.cache_policies import NONE as NO_CACHE
 
+from horizon.archive import warc_path_for
 from horizon.config import (
     Settings,
     Source,
@@ -34,7 +35,7 @@ from horizon.config import (
 )
 from horizon.deliver import OutboxTransport
 from horizon.digest import Week, publish_week
-from horizon.fetch import CrawlJob, FetchOutcome
+from horizon.fetch import ArchiveTarget, CrawlJob, FetchOutcome
 from horizon.ingest import (
     BatchPlan,
     IngestResult,
@@ -240,12 +241,18 @@ def run_weekly(
     run_id = state.start_run("replay" if replay_dir else "live", as_of)
     sources = config.enabled()
     workdir = Path(tempfile.mkdtemp(prefix="crawl-", dir=_runs_dir(runtime)))
+    warc_path = warc_path_for(runtime.settings.home, datetime.now(UTC).date(), run_id)
     try:
         job = CrawlJob(
             crawl=config.crawl,
             sources=sources,
             validators=state.validators(source.id for source in sources),
             replay_dir=str(replay_dir) if replay_dir else None,
+            archive=ArchiveTarget(
+                warc_path=str(warc_path),
+                index_db=str(runtime.settings.state_db),
+                replayed=replay_dir is not None,
+            ),
         )
         outcomes = _timed(clock, "crawl", lambda: crawl_sources(job, workdir))
         by_id = {source.id: source for source in sources}

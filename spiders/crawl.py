@@ -155,6 +155,7 @@ def crawl_in_this_process(job: CrawlJob, report: Callable[[FetchOutcome], None])
     from scrapy.crawler import AsyncCrawlerProcess
 
     from spiders.address_check import crawl_policy
+    from spiders.archive import close_shared_writers
     from spiders.feeds import FeedSpider
     from spiders.html_listing import HtmlListingSpider
     from spiders.json_api import JsonApiSpider
@@ -178,13 +179,16 @@ def crawl_in_this_process(job: CrawlJob, report: Callable[[FetchOutcome], None])
                 )
             return
     process = AsyncCrawlerProcess(
-        scrapy_settings(job.crawl, job.replay_dir, crawl_policy(job.sources))
+        scrapy_settings(job.crawl, job.replay_dir, crawl_policy(job.sources), job.archive)
     )
     for spider_class in (FeedSpider, JsonApiSpider, HtmlListingSpider):
         sources = [source for source in job.sources if source.kind in spider_class.kinds]
         if sources:
             process.crawl(spider_class, sources=sources, report=report, validators=job.validators)
-    process.start()
+    try:
+        process.start()
+    finally:
+        close_shared_writers()
 
 
 def watch_parent(parent_pid: int) -> None:

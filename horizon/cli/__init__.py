@@ -2,8 +2,8 @@
 `run` and `serve` are added by `pipelines.cli`, which owns the Prefect flows and is what the
 console script points at."""
 
-from horizon.cli import channels, digest, find, items, sources
+from horizon.cli import archive, channels, digest, find, items, sources
 from horizon.cli import workspace as workspace
 from horizon.cli.common import app
 
-__all__ = ["app", "channels", "digest", "find", "items", "sources"]
+__all__ = ["app", "archive", "channels", "digest", "find", "items", "sources"]
