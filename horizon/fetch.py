@@ -11,6 +11,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from horizon.config import CrawlSettings, Source
+from horizon.enrich.model import EnrichJob
 from horizon.item import Entry
 
 Outcome = Literal["ok", "unchanged", "failed"]
@@ -39,6 +40,7 @@ class CrawlJob(BaseModel):
     validators: dict[str, Validators] = Field(default_factory=dict)
     replay_dir: str | None = None
     archive: ArchiveTarget | None = None
+    enrich: EnrichJob | None = None
 
 
 class FetchOutcome(BaseModel):

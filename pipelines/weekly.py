@@ -35,6 +35,8 @@ from horizon.config import (
 )
 from horizon.deliver import OutboxTransport
 from horizon.digest import Week, publish_week
+from horizon.enrich.model import EnrichJob
+from horizon.enrich.store import FullTextStore
 from horizon.fetch import ArchiveTarget, CrawlJob, FetchOutcome
 from horizon.ingest import (
     BatchPlan,
@@ -51,6 +53,7 @@ from horizon.progress import reporter
 from horizon.runtime import Runtime, exclusive_home
 from horizon.snapshot import load_manifest
 from horizon.state import IngestCounts
+from horizon.watch import PageVersions, page_change_items
 from spiders.crawl import run_crawl
 
 T = TypeVar("T")
@@ -104,6 +107,15 @@ def normalise_source(outcome: FetchOutcome, source: Source) -> tuple[FetchOutcom
             }
         )
     return outcome, items
+
+
+@task(cache_policy=NO_CACHE, name="watch", task_run_name="watch-{source.id}")
+def watch_page(
+    outcome: FetchOutcome, source: Source, runtime: Runtime, checked_at: datetime
+) -> tuple[FetchOutcome, list[Item]]:
+    """A watched page's "page changed" item, when its text changed meaningfully."""
+    versions = PageVersions(runtime.store.state)
+    return outcome, page_change_items(outcome, source, versions, checked_at)
 
 
 @task(cache_policy=NO_CACHE, name="plan")
@@ -253,11 +265,20 @@ def run_weekly(
                 index_db=str(runtime.settings.state_db),
                 replayed=replay_dir is not None,
             ),
+            enrich=EnrichJob(
+                state_db=str(runtime.settings.state_db),
+                known_urls=FullTextStore(state).known_urls(),
+            ),
         )
         outcomes = _timed(clock, "crawl", lambda: crawl_sources(job, workdir))
         by_id = {source.id: source for source in sources}
         with clock.time("normalise"):
-            futures = [normalise_source.submit(o, by_id[o.source]) for o in outcomes]
+            futures = [
+                watch_page.submit(o, by_id[o.source], runtime, as_of)
+                if by_id[o.source].kind == "page-watch"
+                else normalise_source.submit(o, by_id[o.source])
+                for o in outcomes
+            ]
             normalised = [future.result() for future in futures]
         outcomes = [outcome for outcome, _ in normalised]
         items = order_for_dedupe([item for _, batch in normalised for item in batch], sources)

@@ -159,6 +159,7 @@ def crawl_in_this_process(job: CrawlJob, report: Callable[[FetchOutcome], None])
     from spiders.feeds import FeedSpider
     from spiders.html_listing import HtmlListingSpider
     from spiders.json_api import JsonApiSpider
+    from spiders.page_watch import PageWatchSpider
     from spiders.replay import load_snapshot
     from spiders.settings import scrapy_settings
 
@@ -181,10 +182,16 @@ def crawl_in_this_process(job: CrawlJob, report: Callable[[FetchOutcome], None])
     process = AsyncCrawlerProcess(
         scrapy_settings(job.crawl, job.replay_dir, crawl_policy(job.sources), job.archive)
     )
-    for spider_class in (FeedSpider, JsonApiSpider, HtmlListingSpider):
+    for spider_class in (FeedSpider, JsonApiSpider, HtmlListingSpider, PageWatchSpider):
         sources = [source for source in job.sources if source.kind in spider_class.kinds]
         if sources:
-            process.crawl(spider_class, sources=sources, report=report, validators=job.validators)
+            process.crawl(
+                spider_class,
+                sources=sources,
+                report=report,
+                validators=job.validators,
+                enrich=job.enrich,
+            )
     try:
         process.start()
     finally:
