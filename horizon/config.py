@@ -82,6 +82,7 @@ class Source(_Strict):
     selectors: ListingSelectors | None = None
     fields: JsonApiFields | None = None
     watch_selector: str | None = None  # page-watch: compare this CSS selector's text only
+    render: bool = False  # fetch through headless chromium (pages built by JavaScript)
     notes: str = ""
     allow_private_hosts: bool | list[str] = False
 

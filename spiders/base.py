@@ -105,7 +105,7 @@ class SourceSpider(Spider):
             callback=self.parse_source,
             errback=self.source_failed,
             cb_kwargs={"source": source},
-            meta={"handle_httpstatus_list": [HTTPStatus.NOT_MODIFIED]},
+            meta={"handle_httpstatus_list": [HTTPStatus.NOT_MODIFIED], "playwright": source.render},
             dont_filter=True,
         )
 

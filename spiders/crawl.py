@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 
@@ -160,6 +161,7 @@ def crawl_in_this_process(job: CrawlJob, report: Callable[[FetchOutcome], None])
     from spiders.html_listing import HtmlListingSpider
     from spiders.json_api import JsonApiSpider
     from spiders.page_watch import PageWatchSpider
+    from spiders.render import NO_CHROMIUM, chromium_available
     from spiders.replay import load_snapshot
     from spiders.settings import scrapy_settings
 
@@ -179,15 +181,25 @@ def crawl_in_this_process(job: CrawlJob, report: Callable[[FetchOutcome], None])
                     )
                 )
             return
+    sources = job.sources
+    rendered = [source for source in sources if source.render]
+    if rendered and job.replay_dir is None and not chromium_available():
+        for source in rendered:
+            report(FetchOutcome(source=source.id, outcome="failed", error=NO_CHROMIUM))
+        sources = [source for source in sources if not source.render]
+        rendered = []
+        if not sources:
+            return
+    render_hosts = sorted({urlsplit(source.url).hostname or "" for source in rendered})
     process = AsyncCrawlerProcess(
-        scrapy_settings(job.crawl, job.replay_dir, crawl_policy(job.sources), job.archive)
+        scrapy_settings(job.crawl, job.replay_dir, crawl_policy(sources), job.archive, render_hosts)
     )
     for spider_class in (FeedSpider, JsonApiSpider, HtmlListingSpider, PageWatchSpider):
-        sources = [source for source in job.sources if source.kind in spider_class.kinds]
-        if sources:
+        of_kind = [source for source in sources if source.kind in spider_class.kinds]
+        if of_kind:
             process.crawl(
                 spider_class,
-                sources=sources,
+                sources=of_kind,
                 report=report,
                 validators=job.validators,
                 enrich=job.enrich,

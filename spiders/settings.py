@@ -11,6 +11,7 @@ from horizon.parse import MAX_BODY_BYTES
 from spiders.address_check import POLICY_SETTING, RESOLVE_SETTING, policy_setting
 from spiders.archive import ARCHIVE_SETTING
 from spiders.base import MAX_REDIRECTS
+from spiders.render import render_settings
 
 MIN_RETRY_BACKOFF_S = 0.5
 MAX_RETRY_AFTER_S = 60.0
@@ -23,6 +24,7 @@ def scrapy_settings(
     replay_dir: str | None = None,
     address_policy: AddressPolicy | None = None,
     archive: ArchiveTarget | None = None,
+    render_hosts: list[str] | None = None,
 ) -> dict[str, Any]:
     """Settings for one crawl: politeness from `crawl`, or instant answers from a snapshot.
 
@@ -33,7 +35,9 @@ def scrapy_settings(
 
     A replay keeps everything a live crawl does (robots.txt, redirects, retries, conditional
     GET) except waiting: delays and backoff exist to spare live servers. With `archive`, every
-    response is also written to a WARC file (spiders.archive).
+    response is also written to a WARC file (spiders.archive). With `render_hosts` (the hosts of
+    `render: true` sources), their requests go through headless chromium (spiders.render); a
+    replay answers them from the snapshot, which recorded the rendered page.
     """
     replaying = replay_dir is not None
     settings: dict[str, Any] = {
@@ -74,6 +78,12 @@ def scrapy_settings(
     if replaying:
         settings["DOWNLOAD_HANDLERS"].update({"http": REPLAY_HANDLER, "https": REPLAY_HANDLER})
         settings["HORIZON_REPLAY_DIR"] = replay_dir
+    if render_hosts and not replaying:
+        rendering = render_settings(
+            render_hosts, crawl.timeout_seconds, crawl.concurrency_per_domain
+        )
+        settings["DOWNLOAD_HANDLERS"].update(rendering.pop("DOWNLOAD_HANDLERS"))
+        settings.update(rendering)
     if archive is not None:
         settings["DOWNLOADER_MIDDLEWARES"]["spiders.archive.ArchiveMiddleware"] = 950
         settings[ARCHIVE_SETTING] = archive.model_dump()
