@@ -78,7 +78,9 @@ class SourceSpider(Spider):
         if self.enrich is not None and self.follows_item_links:
             timeout_s = self.settings.getfloat("DOWNLOAD_TIMEOUT")
             self.full_texts = FullTextFetcher(
-                self.enrich, lambda error, request: describe_failure(error, request, timeout_s)
+                self.enrich,
+                lambda error, request: describe_failure(error, request, timeout_s),
+                replaying=bool(self.settings.get("HORIZON_REPLAY_DIR")),
             )
         for source in self.sources:
             self._started[source.id] = time.monotonic()

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from http import HTTPStatus
 from pathlib import Path
 from urllib.parse import urljoin
 
 from scrapy import Request
 from scrapy.exceptions import DownloadCancelledError, IgnoreRequest
 from scrapy.http import Response
+from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
 from horizon.config import Source
@@ -33,9 +35,10 @@ DescribeFailure = Callable[[BaseException, Request], str]
 class FullTextFetcher:
     """Makes the full-text requests of one spider and stores what they give."""
 
-    def __init__(self, job: EnrichJob, describe: DescribeFailure) -> None:
+    def __init__(self, job: EnrichJob, describe: DescribeFailure, replaying: bool = False) -> None:
         self.caps = job.caps
         self.describe = describe
+        self.replaying = replaying
         self.store = FullTextStore(StateDB(Path(job.state_db)))
         self.seen = set(job.known_urls)
 
@@ -97,8 +100,16 @@ class FullTextFetcher:
                 f"the linked page is larger than the full-text cap of "
                 f"{self.caps.max_bytes:,} bytes, so it was not read"
             )
+        elif isinstance(error, HttpError):
+            reason = self._http_failure(error.response.status)
         else:
             reason = self.describe(error, request)
         self.store.record_failure(
             request.meta[ITEM_URL_META], request.url, source.id, datetime.now(UTC), reason
         )
+
+    def _http_failure(self, status: int) -> str:
+        """Why an item's link gave no page: about the link, not the source's address."""
+        if self.replaying and status == HTTPStatus.NOT_FOUND:
+            return "the snapshot being replayed holds no recording of the item's page"
+        return f"the item's page answered HTTP {status}; the item is kept without its full text"

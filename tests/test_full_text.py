@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from io import BytesIO
 from pathlib import Path
 
@@ -11,12 +13,15 @@ import pytest
 from loopback_site import LoopbackSite, Page, loopback_source
 from pypdf import PdfWriter
 from pypdf.generic import DictionaryObject, NameObject, StreamObject
+from typer.testing import CliRunner
 
+from horizon.cli import app
 from horizon.config import CrawlSettings
 from horizon.enrich.extract import ExtractionError, extract_text
 from horizon.enrich.model import EnrichJob, FullTextCaps
 from horizon.enrich.store import FullText, FullTextStore
 from horizon.fetch import CrawlJob, FetchOutcome
+from horizon.item import Item
 from horizon.normalise import canonical_url
 from horizon.state import StateDB
 from spiders.crawl import run_crawl
@@ -184,9 +189,32 @@ def test_failed_enrichment_is_recorded_and_the_item_kept(enriched: EnrichedCrawl
     outcome = enriched.outcome
     assert outcome.outcome == "ok" and len(outcome.entries) == len(LINKS)
     gone = stored(enriched, "gone")
-    assert gone.status == "failed" and "404" in gone.error
+    assert gone.error == "the item's page answered HTTP 404; the item is kept without its full text"
     huge = stored(enriched, "huge")
     assert huge.status == "failed" and "full-text cap of 40,000 bytes" in huge.error
     disallowed = stored(enriched, "disallowed")
     assert disallowed.status == "failed" and "robots.txt" in disallowed.error
     assert LINKS["disallowed"] not in enriched.site.requested
+
+
+def test_archive_show_reports_the_items_full_text_or_why_it_failed(
+    enriched: EnrichedCrawl,
+) -> None:
+    state = StateDB(enriched.home / "state.db")
+    for name in ("article", "gone"):
+        url = canonical_url(enriched.base + LINKS[name])
+        item = Item(id=name, title=name, url=url, source="news", content_hash="x")
+        state.save_new_items([item], datetime(2026, 12, 6, tzinfo=UTC))
+    runner = CliRunner()
+
+    def full_text_of(item_id: str) -> dict[str, object]:
+        arguments = ["archive", "show", item_id, "--home", str(enriched.home), "--json"]
+        result = runner.invoke(app, arguments)
+        assert result.exit_code == 0, result.output
+        return dict(json.loads(result.stdout)["full_text"])
+
+    article = full_text_of("article")
+    assert article["status"] == "ok" and article["kind"] == "html"
+    assert str(article["text_hash"]).startswith("sha256:") and int(str(article["chars"])) > 100
+    gone = full_text_of("gone")
+    assert gone["status"] == "failed" and "HTTP 404" in str(gone["error"])

@@ -11,6 +11,7 @@ import typer
 from horizon.archive import ArchivedResponse, ArchiveIndex, last_verified
 from horizon.cli.common import HomeOption, JsonOption, app, fail, out
 from horizon.config import load_settings
+from horizon.enrich.store import FullText, FullTextStore
 from horizon.state import StateDB
 
 archive_app = typer.Typer(help="The archive of every fetched response (WARC files).")
@@ -57,12 +58,14 @@ def show_command(
             sys.stdout.buffer.write(body)
         return
     verified = last_verified(page) or last_verified(source)
+    full_text = FullTextStore(state).get(stored.item.url) if stored.item.url else None
     if json_output:
         report: dict[str, Any] = {
             "item": item_id,
             "url": stored.item.url,
             "source": stored.item.source,
             "last_verified": verified.to_dict() if verified else None,
+            "full_text": _full_text_json(full_text),
             "page_fetches": [record.to_dict() for record in page],
             "source_fetches": [record.to_dict() for record in source],
         }
@@ -74,6 +77,7 @@ def show_command(
         + (f"{verified.fetched_at.isoformat()} ({verified.content_hash})" if verified else "never"),
         markup=False,
     )
+    out.print(_full_text_line(full_text), markup=False)
     for heading, records in (("page", page), (f"source {stored.item.source}", source)):
         out.print(f"{heading}: {len(records)} archived fetches", markup=False)
         for record in records:
@@ -85,4 +89,30 @@ def _line(record: ArchivedResponse) -> str:
     return (
         f"{record.fetched_at.isoformat()} {record.http_status} {record.url} "
         f"{record.content_hash[:19]} {record.warc_file}@{record.warc_offset}{replayed}"
+    )
+
+
+def _full_text_json(full_text: FullText | None) -> dict[str, Any] | None:
+    if full_text is None:
+        return None
+    return {
+        "status": full_text.status,
+        "kind": full_text.kind,
+        "chars": len(full_text.text),
+        "text_hash": full_text.text_hash,
+        "fetched_at": full_text.fetched_at.isoformat(),
+        "notes": full_text.notes,
+        "error": full_text.error,
+    }
+
+
+def _full_text_line(full_text: FullText | None) -> str:
+    if full_text is None:
+        return "full text: not fetched"
+    if full_text.status != "ok":
+        return f"full text: failed at {full_text.fetched_at.isoformat()} — {full_text.error}"
+    notes = f"; {full_text.notes}" if full_text.notes else ""
+    return (
+        f"full text: {full_text.kind}, {len(full_text.text)} characters, {full_text.text_hash}, "
+        f"fetched {full_text.fetched_at.isoformat()}{notes}"
     )
