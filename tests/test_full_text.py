@@ -20,7 +20,7 @@ from horizon.config import CrawlSettings
 from horizon.enrich.extract import ExtractionError, extract_text
 from horizon.enrich.model import EnrichJob, FullTextCaps
 from horizon.enrich.store import FullText, FullTextStore
-from horizon.fetch import CrawlJob, FetchOutcome
+from horizon.fetch import ArchiveTarget, CrawlJob, FetchOutcome
 from horizon.item import Item
 from horizon.normalise import canonical_url
 from horizon.state import StateDB
@@ -156,6 +156,9 @@ def enriched(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EnrichedCrawl
             crawl=CrawlSettings(delay_seconds=0, retries=0, timeout_seconds=5),
             sources=[loopback_source("news", f"{site.base}/feed.xml")],
             enrich=EnrichJob(state_db=str(home / "state.db"), known_urls=[known], caps=CAPS),
+            archive=ArchiveTarget(
+                warc_path=str(home / "archive" / "crawl.warc.gz"), index_db=str(home / "state.db")
+            ),
         )
         [outcome] = run_crawl(job, home / "work")
         yield EnrichedCrawl(site.base, site, home, outcome)
@@ -211,10 +214,13 @@ def test_archive_show_reports_the_items_full_text_or_why_it_failed(
         arguments = ["archive", "show", item_id, "--home", str(enriched.home), "--json"]
         result = runner.invoke(app, arguments)
         assert result.exit_code == 0, result.output
-        return dict(json.loads(result.stdout)["full_text"])
+        report = json.loads(result.stdout)
+        return {**report["full_text"], "page_fetches": report["page_fetches"]}
 
     article = full_text_of("article")
+    assert [fetch["http_status"] for fetch in article["page_fetches"]] == [200]
     assert article["status"] == "ok" and article["kind"] == "html"
     assert str(article["text_hash"]).startswith("sha256:") and int(str(article["chars"])) > 100
     gone = full_text_of("gone")
     assert gone["status"] == "failed" and "HTTP 404" in str(gone["error"])
+    assert [fetch["http_status"] for fetch in gone["page_fetches"]] == [404]

@@ -44,7 +44,13 @@ def show_command(
     if stored is None:
         fail([f"no item '{item_id}' in {settings.home}; `horizon find` lists item ids"])
     index = ArchiveIndex(state, settings.home)
-    page = index.for_url(stored.item.url) if stored.item.url else []
+    full_text = FullTextStore(state).get(stored.item.url) if stored.item.url else None
+    # The item's URL is canonical; the page was fetched at the address its feed linked to.
+    page_urls = {stored.item.url, full_text.fetched_url if full_text else None} - {None}
+    page = sorted(
+        (record for url in page_urls for record in index.for_url(str(url))),
+        key=lambda record: record.fetched_at,
+    )
     source = index.for_source(stored.item.source) if stored.item.source else []
     if replay:
         chosen = last_verified(page) or last_verified(source)
@@ -58,7 +64,6 @@ def show_command(
             sys.stdout.buffer.write(body)
         return
     verified = last_verified(page) or last_verified(source)
-    full_text = FullTextStore(state).get(stored.item.url) if stored.item.url else None
     if json_output:
         report: dict[str, Any] = {
             "item": item_id,
