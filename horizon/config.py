@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
-SourceKind = Literal["rss", "atom", "rdf", "jsonfeed", "json-api", "html-listing"]
+SourceKind = Literal["rss", "atom", "rdf", "jsonfeed", "json-api", "html-listing", "page-watch"]
 SOURCE_KINDS: tuple[str, ...] = ("rss", "atom", "rdf", "jsonfeed", "json-api", "html-listing")
 FEED_KINDS: frozenset[str] = frozenset({"rss", "atom", "rdf"})
 SourceCategory = Literal[
@@ -85,6 +85,8 @@ class Source(_Strict):
     official: bool = True
     selectors: ListingSelectors | None = None
     fields: JsonApiFields | None = None
+    watch_selector: str | None = None  # page-watch: compare this CSS selector's text only
+    render: bool = False  # fetch through headless chromium (pages built by JavaScript)
     notes: str = ""
     allow_private_hosts: bool | list[str] = False
 
@@ -141,6 +143,8 @@ class Source(_Strict):
             raise ValueError("'selectors' only applies to kind html-listing")
         if self.kind != "json-api" and self.fields is not None:
             raise ValueError("'fields' only applies to kind json-api")
+        if self.kind != "page-watch" and self.watch_selector is not None:
+            raise ValueError("'watch_selector' only applies to kind page-watch")
         return self
 
 

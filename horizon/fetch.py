@@ -11,6 +11,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from horizon.config import CrawlSettings, Source
+from horizon.enrich.model import EnrichJob
 from horizon.item import Entry
 
 Outcome = Literal["ok", "unchanged", "failed"]
@@ -23,6 +24,14 @@ class Validators(BaseModel):
     last_modified: str | None = None
 
 
+class ArchiveTarget(BaseModel):
+    """Where one crawl archives every response: a WARC file and the database indexing it."""
+
+    warc_path: str
+    index_db: str
+    replayed: bool = False
+
+
 class CrawlJob(BaseModel):
     """Everything one crawl needs; written as JSON for the crawler process."""
 
@@ -30,6 +39,8 @@ class CrawlJob(BaseModel):
     sources: list[Source]
     validators: dict[str, Validators] = Field(default_factory=dict)
     replay_dir: str | None = None
+    archive: ArchiveTarget | None = None
+    enrich: EnrichJob | None = None
 
 
 class FetchOutcome(BaseModel):

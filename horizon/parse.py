@@ -24,7 +24,9 @@ from parsel import Selector
 from w3lib.encoding import html_body_declared_encoding, html_to_unicode, to_unicode
 
 from horizon.config import FEED_KINDS, JsonApiFields, ListingSelectors, Source
+from horizon.enrich.model import FullTextCaps
 from horizon.item import Entry
+from horizon.watch import WatchError, watched_text
 
 MAX_BODY_BYTES = 16 * 1024 * 1024
 FALLBACK_TITLE_CHARS = 120
@@ -87,8 +89,21 @@ def parse_response(
     if source.kind == "json-api":
         assert source.fields is not None  # guaranteed by Source validation
         return parse_json_api(body, source.fields, url)
+    if source.kind == "page-watch":
+        return parse_watched_page(source, body, content_type, url)
     assert source.selectors is not None  # guaranteed by Source validation
     return parse_html_listing(body, content_type, source.selectors, url, warnings)
+
+
+def parse_watched_page(
+    source: Source, body: bytes, content_type: str | None, url: str
+) -> list[Entry]:
+    """A watched page as one entry whose summary is the text compared (horizon.watch)."""
+    try:
+        text = watched_text(body, content_type, source.watch_selector, FullTextCaps())
+    except WatchError as error:
+        raise ParseError(str(error)) from error
+    return [Entry(title=source.name, url=url, summary_html=text)]
 
 
 def parse_feed(

@@ -1,4 +1,5 @@
 """`horizon sources import FILE.opml`: add a feed reader's subscriptions to sources.yaml.
+`horizon sources add URL`: detect what an address is and add it (horizon.discover).
 
 Each new feed is fetched once through the same crawl as a weekly run (robots.txt, politeness,
 size caps, the same error messages); only feeds that answer with entries are written. Feeds
@@ -10,16 +11,30 @@ from __future__ import annotations
 import json
 import sys
 import tempfile
+from http import HTTPStatus
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 import typer
+from pydantic import ValidationError
 
+from horizon.archive import ArchiveIndex, archive_dir
 from horizon.cli.common import HomeOption, JsonOption, SourcesOption, err, fail, make_runtime, out
 from horizon.cli.sources import sources_app
-from horizon.config import ConfigError, SourceCategory, append_sources
-from horizon.fetch import CrawlJob
+from horizon.config import ConfigError, CrawlSettings, Source, SourceCategory, append_sources
+from horizon.discover import (
+    autodiscovered_feeds,
+    feed_kind,
+    page_title,
+    propose_selectors,
+    source_id_for,
+)
+from horizon.fetch import ArchiveTarget, CrawlJob, FetchOutcome
+from horizon.item import Entry
 from horizon.opml import OpmlError, parse_opml, plan_import
+from horizon.parse import ParseError, parse_response
+from horizon.state import StateDB
 from spiders.crawl import run_crawl
 
 
@@ -122,3 +137,155 @@ def _category(value: str) -> SourceCategory:
         if value == category:
             return category
     fail([f"--category: '{value}' is not one of {', '.join(allowed)}"])
+
+
+@sources_app.command("add")
+def add_command(
+    url: Annotated[str, typer.Argument(help="The address of a feed, a page or a listing.")],
+    category: Annotated[
+        str,
+        typer.Option(
+            help="Category of the new source: regulator, government, legislature, "
+            "standards-body, vendor or secondary."
+        ),
+    ] = "secondary",
+    jurisdiction: Annotated[
+        str, typer.Option(help="Jurisdiction of the new source (UK, EU, US, INT, GLOBAL…).")
+    ] = "GLOBAL",
+    yes: Annotated[bool, typer.Option("--yes", help="Write the entry without asking.")] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Detect and show, but write nothing.")
+    ] = False,
+    allow_private_hosts: Annotated[
+        bool,
+        typer.Option(
+            "--allow-private-hosts",
+            help="Let the new source reach private, loopback and link-local addresses "
+            "(an intranet page); refused by default, see docs/network-safety.md.",
+        ),
+    ] = False,
+    home: HomeOption = None,
+    sources: SourcesOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Detect what URL is — a feed, a page announcing a feed, a JSON Feed, or a listing (with
+    proposed selectors) — show the items it would give, and add it on confirmation."""
+    runtime = make_runtime(home, sources)
+    try:
+        config = runtime.sources
+    except ConfigError as error:
+        fail(error.problems)
+    taken = {source.id for source in config.sources}
+    watched = next((s.id for s in config.sources if s.url.rstrip("/") == url.rstrip("/")), None)
+    if watched is not None:
+        fail([f"{url} is already watched as '{watched}'"])
+    template = {
+        "category": _category(category),
+        "jurisdiction": jurisdiction,
+        "allow_private_hosts": allow_private_hosts,
+    }
+    with tempfile.TemporaryDirectory(prefix="horizon-add-") as workdir:
+        found = _discover(url, template, taken, config.crawl, Path(workdir))
+    source, how, entries = found
+    report: dict[str, Any] = {
+        "sources_file": str(runtime.settings.sources_file),
+        "kind": source.kind,
+        "how": how,
+        "source": source.model_dump(mode="json", exclude_defaults=True),
+        "items": [{"title": e.title, "url": e.url} for e in entries[:PREVIEW_ITEMS]],
+        "item_count": len(entries),
+        "written": False,
+    }
+    if not json_output:
+        out.print(f"{source.id}: {source.kind} — {how}", markup=False)
+        if source.selectors is not None:
+            out.print(f"  selectors: {source.selectors.model_dump(exclude_none=True)}")
+        for item in report["items"]:
+            out.print(f"  • {item['title']} <{item['url']}>", markup=False)
+        out.print(f"  ({len(entries)} items)", markup=False)
+    write = not dry_run and (yes or typer.confirm(f"Add it to {runtime.settings.sources_file}?"))
+    if write:
+        try:
+            append_sources(runtime.settings.sources_file, [source])
+        except ConfigError as error:
+            fail(error.problems)
+        report["written"] = True
+    if json_output:
+        sys.stdout.write(json.dumps(report, indent=2) + "\n")
+    err.print(f"added '{source.id}'" if write else "nothing written")
+
+
+PREVIEW_ITEMS = 5
+Found = tuple[Source, str, list[Entry]]
+
+
+def _discover(
+    url: str, template: dict[str, Any], taken: set[str], crawl: CrawlSettings, workdir: Path
+) -> Found:
+    """Fetch `url` through the crawl (and the feed it announces, if any) and decide its kind."""
+    probe = _source(url, "rss", template, taken)
+    outcome, body, content_type = _probe(probe, crawl, workdir, 1)
+    if outcome.outcome == "ok" and outcome.entries:
+        kind = feed_kind(body or b"") or "rss"
+        return probe.model_copy(update={"kind": kind}), "a feed", outcome.entries
+    if body is None:
+        fail([outcome.error or f"{url}: the address gave no response"])
+    final_url = outcome.final_url or url
+    if feed_kind(body) == "jsonfeed":
+        source = probe.model_copy(update={"kind": "jsonfeed"})
+        return source, "a JSON Feed", _entries(source, body, content_type, final_url)
+    html = body.decode("utf-8", errors="replace")
+    name = page_title(html) or probe.name
+    for feed_url, kind in autodiscovered_feeds(html, final_url):
+        feed = _source(feed_url, kind, {**template, "name": name}, taken)
+        feed_outcome, _, _ = _probe(feed, crawl, workdir, 2)
+        if feed_outcome.outcome == "ok" and feed_outcome.entries:
+            return feed, f"the feed the page announces ({feed_url})", feed_outcome.entries
+    selectors = propose_selectors(html)
+    if selectors is None:
+        fail(
+            [
+                f"{url}: no feed, no announced feed and no repeated list of links was found — "
+                "add it by hand as kind html-listing with selectors, or as kind page-watch"
+            ]
+        )
+    source = _source(url, "html-listing", {**template, "name": name}, taken, selectors=selectors)
+    entries = _entries(source, body, content_type, final_url)
+    if not entries:
+        fail([f"{url}: the proposed selectors ({selectors.item}) give no items"])
+    return source, "a listing page, with proposed selectors", entries
+
+
+def _source(url: str, kind: str, template: dict[str, Any], taken: set[str], **extra: Any) -> Source:
+    host = urlsplit(url).hostname or url
+    fields = {"name": host, "publisher": host, **template, **extra}
+    try:
+        return Source(id=source_id_for(url, taken), kind=kind, url=url, **fields)
+    except ValidationError as error:
+        fail([f"{url}: {problem['msg']}" for problem in error.errors()])
+
+
+def _probe(
+    source: Source, crawl: CrawlSettings, workdir: Path, attempt: int
+) -> tuple[FetchOutcome, bytes | None, str | None]:
+    """One crawl of `source`, archived, so the body is at hand whatever the parse said."""
+    target = ArchiveTarget(
+        warc_path=str(archive_dir(workdir) / f"probe-{attempt}.warc.gz"),
+        index_db=str(workdir / "probe.db"),
+    )
+    job = CrawlJob(crawl=crawl, sources=[source], archive=target)
+    [outcome] = run_crawl(job, workdir / f"crawl-{attempt}")
+    if not Path(target.index_db).exists():
+        return outcome, None, None
+    index = ArchiveIndex(StateDB(Path(target.index_db)), workdir)
+    answered = [r for r in index.for_source(source.id) if r.http_status == HTTPStatus.OK]
+    if not answered:
+        return outcome, None, None
+    return outcome, index.body(answered[-1]), answered[-1].content_type
+
+
+def _entries(source: Source, body: bytes, content_type: str | None, url: str) -> list[Entry]:
+    try:
+        return parse_response(source, body, content_type, url)
+    except ParseError as error:
+        fail([f"{url}: {error}"])

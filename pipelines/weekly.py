@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 from prefect import flow, task
 from prefect.cache_policies import NONE as NO_CACHE
 
+from horizon.archive import warc_path_for
 from horizon.config import (
     Settings,
     Source,
@@ -34,7 +35,9 @@ from horizon.config import (
 )
 from horizon.deliver import OutboxTransport
 from horizon.digest import Week, publish_week
-from horizon.fetch import CrawlJob, FetchOutcome
+from horizon.enrich.model import EnrichJob
+from horizon.enrich.store import FullTextStore
+from horizon.fetch import ArchiveTarget, CrawlJob, FetchOutcome
 from horizon.ingest import (
     BatchPlan,
     IngestResult,
@@ -50,6 +53,7 @@ from horizon.progress import reporter
 from horizon.runtime import Runtime, exclusive_home
 from horizon.snapshot import load_manifest
 from horizon.state import IngestCounts
+from horizon.watch import PageVersions, page_change_items
 from spiders.crawl import run_crawl
 
 T = TypeVar("T")
@@ -109,6 +113,16 @@ def normalise_source(
             }
         )
     return outcome, items, warnings
+
+
+@task(cache_policy=NO_CACHE, name="watch", task_run_name="watch-{source.id}")
+def watch_page(
+    outcome: FetchOutcome, source: Source, runtime: Runtime, checked_at: datetime
+) -> tuple[FetchOutcome, list[Item], list[str]]:
+    """A watched page's "page changed" item, when its text changed meaningfully (shaped like
+    `normalise_source`'s answer: no field warnings)."""
+    versions = PageVersions(runtime.store.state)
+    return outcome, page_change_items(outcome, source, versions, checked_at), []
 
 
 @task(cache_policy=NO_CACHE, name="plan")
@@ -246,17 +260,32 @@ def run_weekly(
     run_id = state.start_run("replay" if replay_dir else "live", as_of)
     sources = config.enabled()
     workdir = Path(tempfile.mkdtemp(prefix="crawl-", dir=_runs_dir(runtime)))
+    warc_path = warc_path_for(runtime.settings.home, datetime.now(UTC).date(), run_id)
     try:
         job = CrawlJob(
             crawl=config.crawl,
             sources=sources,
             validators=state.validators(source.id for source in sources),
             replay_dir=str(replay_dir) if replay_dir else None,
+            archive=ArchiveTarget(
+                warc_path=str(warc_path),
+                index_db=str(runtime.settings.state_db),
+                replayed=replay_dir is not None,
+            ),
+            enrich=EnrichJob(
+                state_db=str(runtime.settings.state_db),
+                known_urls=FullTextStore(state).known_urls(),
+            ),
         )
         outcomes = _timed(clock, "crawl", lambda: crawl_sources(job, workdir))
         by_id = {source.id: source for source in sources}
         with clock.time("normalise"):
-            futures = [normalise_source.submit(o, by_id[o.source]) for o in outcomes]
+            futures = [
+                watch_page.submit(o, by_id[o.source], runtime, as_of)
+                if by_id[o.source].kind == "page-watch"
+                else normalise_source.submit(o, by_id[o.source])
+                for o in outcomes
+            ]
             normalised = [future.result() for future in futures]
         outcomes = [outcome for outcome, _, _ in normalised]
         items = order_for_dedupe([item for _, batch, _ in normalised for item in batch], sources)

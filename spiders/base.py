@@ -30,9 +30,11 @@ from twisted.internet.error import ConnectError, ConnectionLost
 from twisted.python.failure import Failure
 
 from horizon.config import Source
+from horizon.enrich.model import EnrichJob
 from horizon.fetch import FetchOutcome, Outcome, Validators
 from horizon.parse import MAX_BODY_BYTES, ParseError, parse_response
 from spiders.address_check import AddressRefused
+from spiders.enrich import FullTextFetcher
 from spiders.middlewares import RetryLater
 
 OutcomeSink = Callable[[FetchOutcome], None]
@@ -50,12 +52,14 @@ class SourceSpider(Spider):
     name = "sources"
     kinds: ClassVar[frozenset[str]] = frozenset()
     accept: ClassVar[str] = "*/*"
+    follows_item_links: ClassVar[bool] = True  # for full text, when the crawl enriches
 
     def __init__(
         self,
         sources: list[Source],
         report: OutcomeSink,
         validators: dict[str, Validators] | None = None,
+        enrich: EnrichJob | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -65,10 +69,19 @@ class SourceSpider(Spider):
         self.sources = sources
         self.validators = validators or {}
         self.report = report
+        self.enrich = enrich
+        self.full_texts: FullTextFetcher | None = None
         self._started: dict[str, float] = {}
         self._reported: set[str] = set()
 
     async def start(self) -> AsyncIterator[Request]:
+        if self.enrich is not None and self.follows_item_links:
+            timeout_s = self.settings.getfloat("DOWNLOAD_TIMEOUT")
+            self.full_texts = FullTextFetcher(
+                self.enrich,
+                lambda error, request: describe_failure(error, request, timeout_s),
+                replaying=bool(self.settings.get("HORIZON_REPLAY_DIR")),
+            )
         for source in self.sources:
             self._started[source.id] = time.monotonic()
             try:
@@ -94,7 +107,7 @@ class SourceSpider(Spider):
             callback=self.parse_source,
             errback=self.source_failed,
             cb_kwargs={"source": source},
-            meta={"handle_httpstatus_list": [HTTPStatus.NOT_MODIFIED]},
+            meta={"handle_httpstatus_list": [HTTPStatus.NOT_MODIFIED], "playwright": source.render},
             dont_filter=True,
         )
 
@@ -131,7 +144,9 @@ class SourceSpider(Spider):
             last_modified=last_modified,
             warning="; ".join(warnings) or None,
         )
-        return ()
+        if self.full_texts is None:
+            return ()
+        return self.full_texts.requests_for(source, entries, response.url)
 
     def source_failed(self, failure: Failure) -> None:
         request = failure.request  # type: ignore[attr-defined]

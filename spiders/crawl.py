@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 
@@ -153,9 +154,12 @@ def crawl_in_this_process(job: CrawlJob, report: Callable[[FetchOutcome], None])
     from scrapy.crawler import AsyncCrawlerProcess
 
     from spiders.address_check import crawl_policy
+    from spiders.archive import close_shared_writers
     from spiders.feeds import FeedSpider
     from spiders.html_listing import HtmlListingSpider
     from spiders.json_api import JsonApiSpider
+    from spiders.page_watch import PageWatchSpider
+    from spiders.render import NO_CHROMIUM, chromium_available
     from spiders.replay import load_snapshot
     from spiders.settings import scrapy_settings
 
@@ -175,14 +179,33 @@ def crawl_in_this_process(job: CrawlJob, report: Callable[[FetchOutcome], None])
                     )
                 )
             return
+    sources = job.sources
+    rendered = [source for source in sources if source.render]
+    if rendered and job.replay_dir is None and not chromium_available():
+        for source in rendered:
+            report(FetchOutcome(source=source.id, outcome="failed", error=NO_CHROMIUM))
+        sources = [source for source in sources if not source.render]
+        rendered = []
+        if not sources:
+            return
+    render_hosts = sorted({urlsplit(source.url).hostname or "" for source in rendered})
     process = AsyncCrawlerProcess(
-        scrapy_settings(job.crawl, job.replay_dir, crawl_policy(job.sources))
+        scrapy_settings(job.crawl, job.replay_dir, crawl_policy(sources), job.archive, render_hosts)
     )
-    for spider_class in (FeedSpider, JsonApiSpider, HtmlListingSpider):
-        sources = [source for source in job.sources if source.kind in spider_class.kinds]
-        if sources:
-            process.crawl(spider_class, sources=sources, report=report, validators=job.validators)
-    process.start()
+    for spider_class in (FeedSpider, JsonApiSpider, HtmlListingSpider, PageWatchSpider):
+        of_kind = [source for source in sources if source.kind in spider_class.kinds]
+        if of_kind:
+            process.crawl(
+                spider_class,
+                sources=of_kind,
+                report=report,
+                validators=job.validators,
+                enrich=job.enrich,
+            )
+    try:
+        process.start()
+    finally:
+        close_shared_writers()
 
 
 def peak_rss_mb() -> float:

@@ -6,9 +6,12 @@ from typing import Any
 
 from horizon.address_policy import AddressPolicy
 from horizon.config import CrawlSettings
+from horizon.fetch import ArchiveTarget
 from horizon.parse import MAX_BODY_BYTES
 from spiders.address_check import POLICY_SETTING, RESOLVE_SETTING, policy_setting
+from spiders.archive import ARCHIVE_SETTING
 from spiders.base import MAX_REDIRECTS
+from spiders.render import render_settings
 
 MIN_RETRY_BACKOFF_S = 0.5
 MAX_RETRY_AFTER_S = 60.0
@@ -20,6 +23,8 @@ def scrapy_settings(
     crawl: CrawlSettings,
     replay_dir: str | None = None,
     address_policy: AddressPolicy | None = None,
+    archive: ArchiveTarget | None = None,
+    render_hosts: list[str] | None = None,
 ) -> dict[str, Any]:
     """Settings for one crawl: politeness from `crawl`, or instant answers from a snapshot.
 
@@ -29,7 +34,10 @@ def scrapy_settings(
     crawl may reach. A replay resolves no host names: it connects to nothing.
 
     A replay keeps everything a live crawl does (robots.txt, redirects, retries, conditional
-    GET) except waiting: delays and backoff exist to spare live servers.
+    GET) except waiting: delays and backoff exist to spare live servers. With `archive`, every
+    response is also written to a WARC file (spiders.archive). With `render_hosts` (the hosts of
+    `render: true` sources), their requests go through headless chromium (spiders.render); a
+    replay answers them from the snapshot, which recorded the rendered page.
     """
     replaying = replay_dir is not None
     settings: dict[str, Any] = {
@@ -70,4 +78,13 @@ def scrapy_settings(
     if replaying:
         settings["DOWNLOAD_HANDLERS"].update({"http": REPLAY_HANDLER, "https": REPLAY_HANDLER})
         settings["HORIZON_REPLAY_DIR"] = replay_dir
+    if render_hosts and not replaying:
+        rendering = render_settings(
+            render_hosts, crawl.timeout_seconds, crawl.concurrency_per_domain
+        )
+        settings["DOWNLOAD_HANDLERS"].update(rendering.pop("DOWNLOAD_HANDLERS"))
+        settings.update(rendering)
+    if archive is not None:
+        settings["DOWNLOADER_MIDDLEWARES"]["spiders.archive.ArchiveMiddleware"] = 950
+        settings[ARCHIVE_SETTING] = archive.model_dump()
     return settings

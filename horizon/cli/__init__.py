@@ -3,6 +3,7 @@
 console script points at."""
 
 from horizon.cli import (
+    archive,
     briefing,
     channels,
     digest,
@@ -19,6 +20,7 @@ from horizon.cli.common import app
 
 __all__ = [
     "app",
+    "archive",
     "briefing",
     "channels",
     "digest",

@@ -1,0 +1,92 @@
+"""The `full_texts` table: one row per item URL (canonical), the text or why there is none."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from horizon.enrich.extract import Extracted
+from horizon.state import StateDB
+
+FULL_TEXT_SCHEMA = """
+CREATE TABLE IF NOT EXISTS full_texts (
+    url TEXT PRIMARY KEY,
+    fetched_url TEXT NOT NULL,
+    source TEXT NOT NULL DEFAULT '',
+    fetched_at TEXT NOT NULL,
+    status TEXT NOT NULL,
+    kind TEXT,
+    text TEXT NOT NULL DEFAULT '',
+    text_hash TEXT,
+    notes TEXT NOT NULL DEFAULT '',
+    error TEXT
+);
+"""
+
+
+@dataclass(frozen=True)
+class FullText:
+    url: str
+    fetched_url: str
+    source: str
+    fetched_at: datetime
+    status: str  # "ok" or "failed"
+    kind: str | None
+    text: str
+    text_hash: str | None
+    notes: str
+    error: str | None
+
+
+class FullTextStore:
+    def __init__(self, state: StateDB) -> None:
+        self.state = state
+        state.ensure_schema(FULL_TEXT_SCHEMA)
+
+    def record_text(
+        self, url: str, fetched_url: str, source: str, fetched_at: datetime, extracted: Extracted
+    ) -> None:
+        self._put(
+            (
+                url,
+                fetched_url,
+                source,
+                fetched_at.isoformat(),
+                "ok",
+                extracted.kind,
+                extracted.text,
+                extracted.text_hash,
+                "; ".join(extracted.notes),
+                None,
+            )
+        )
+
+    def record_failure(
+        self, url: str, fetched_url: str, source: str, fetched_at: datetime, error: str
+    ) -> None:
+        self._put(
+            (url, fetched_url, source, fetched_at.isoformat(), "failed", None, "", None, "", error)
+        )
+
+    def _put(self, row: tuple[object, ...]) -> None:
+        with self.state.connect() as connection:
+            connection.execute(
+                "INSERT OR REPLACE INTO full_texts (url, fetched_url, source, fetched_at, status,"
+                " kind, text, text_hash, notes, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                row,
+            )
+
+    def get(self, url: str) -> FullText | None:
+        with self.state.connect() as connection:
+            row = connection.execute("SELECT * FROM full_texts WHERE url = ?", (url,)).fetchone()
+        if row is None:
+            return None
+        return FullText(**{**dict(row), "fetched_at": datetime.fromisoformat(row["fetched_at"])})
+
+    def known_urls(self) -> list[str]:
+        """URLs already stored as items or already enriched: never followed again."""
+        with self.state.connect() as connection:
+            rows = connection.execute(
+                "SELECT url FROM items WHERE url IS NOT NULL UNION SELECT url FROM full_texts"
+            ).fetchall()
+        return [row[0] for row in rows]

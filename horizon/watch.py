@@ -1,0 +1,193 @@
+"""`page-watch` sources: a page (or PDF) without a feed, compared with its last stored version.
+
+The watched text is the page's main content (trafilatura), or the text of the source's
+`watch_selector`, or a PDF's text. It is compared sentence by sentence; sentences that are only
+noise (dates, counters, "last updated", cookie and copyright lines) are left out of the
+comparison, so a page whose only changes are noise never raises an item. A meaningful change
+becomes one "page changed" item whose summary lists the added and removed sentences.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from parsel import Selector
+
+from horizon.config import Source
+from horizon.enrich.extract import ExtractionError, extract_text
+from horizon.enrich.model import FullTextCaps
+from horizon.fetch import FetchOutcome
+from horizon.item import Item
+from horizon.state import StateDB
+
+MAX_WATCHED_CHARS = 500_000  # a 10 MB page is compared on its first half-million characters
+MAX_LISTED_SENTENCES = 12
+MAX_SUMMARY_CHARS = 4000  # as horizon.normalise cuts a summary
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
+_MONTHS = (
+    r"jan(uary)?|feb(ruary)?|mar(ch)?|apr(il)?|may|june?|july?|aug(ust)?|sep(t(ember)?)?|"
+    r"oct(ober)?|nov(ember)?|dec(ember)?|mon(day)?|tue(sday)?|wed(nesday)?|thu(rsday)?|"
+    r"fri(day)?|sat(urday)?|sun(day)?|today|yesterday|ago|am|pm|utc|gmt|bst|cet|"
+    r"seconds?|minutes?|hours?|days?|weeks?|months?|years?"
+)
+# Removed before counting what a sentence says: dates, times, numbers, time stamps, counters.
+_STAMPS_AND_COUNTS = re.compile(
+    rf"\b({_MONTHS})\b|[\d][\d,.:/\-]*|last (updated|modified|reviewed|changed)|"
+    r"\b(page|site)\b|\b(updated|modified|published|posted|on|at|by|of)\b|"
+    r"\b(views?|visitors?|shares?|likes?|comments?|downloads?|reads?)\b",
+    re.IGNORECASE,
+)
+_COOKIE_BANNER = re.compile(
+    r"cookie.*\b(accept|consent|agree|preferences|settings|reject)|"
+    r"\b(we|this site|this website) uses? cookies|cookies? (to|help) (improve|give)",
+    re.IGNORECASE,
+)
+_COPYRIGHT = re.compile(r"©|\bcopyright\b|all rights reserved", re.IGNORECASE)
+MAX_COPYRIGHT_LINE_WORDS = 12
+
+
+class WatchError(ValueError):
+    """The watched page gave no text to compare; the message says why."""
+
+
+def watched_text(
+    body: bytes, content_type: str | None, selector: str | None, caps: FullTextCaps
+) -> str:
+    """The text a `page-watch` source compares: a selector's text, else the main content."""
+    if selector is not None:
+        nodes = Selector(text=body.decode("utf-8", errors="replace")).css(selector)
+        lines = [
+            " ".join(text.split())
+            for node in nodes
+            for text in node.xpath(".//text()[not(ancestor::script or ancestor::style)]").getall()
+        ]
+        text = "\n".join(line for line in lines if line)
+        if not text:
+            raise WatchError(
+                f"the selector '{selector}' matched no text — the page's layout may have "
+                "changed; update watch_selector in sources.yaml"
+            )
+        return text[:MAX_WATCHED_CHARS]
+    try:
+        return extract_text(body, content_type, caps).text[:MAX_WATCHED_CHARS]
+    except ExtractionError as error:
+        raise WatchError(str(error)) from error
+
+
+def sentences(text: str) -> list[str]:
+    return [" ".join(part.split()) for part in _SENTENCE_END.split(text) if part.strip()]
+
+
+def is_noise(sentence: str) -> bool:
+    """A sentence that says nothing once its dates, numbers, time stamps and counters are gone
+    ("Last updated: 5 December", "2,048 views"), a cookie banner, or a copyright line.
+
+    A real sentence with a date in it ("The consultation closes on 2 August") is not noise, so
+    a changed deadline is a change; so is a table row such as "Notification: 2 August 2025".
+    """
+    if _COOKIE_BANNER.search(sentence):
+        return True
+    if _COPYRIGHT.search(sentence) and len(sentence.split()) <= MAX_COPYRIGHT_LINE_WORDS:
+        return True
+    return not re.search(r"[^\W\d_]{2,}", _STAMPS_AND_COUNTS.sub(" ", sentence))
+
+
+@dataclass(frozen=True)
+class PageDiff:
+    added: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        """The change in readable form: added and removed sentences, capped in length."""
+        parts = [f"Added: {s}" for s in self.added[:MAX_LISTED_SENTENCES]]
+        parts += [f"Removed: {s}" for s in self.removed[:MAX_LISTED_SENTENCES]]
+        hidden = len(self.added) + len(self.removed) - len(parts)
+        if hidden > 0:
+            parts.append(f"(and {hidden} more changed sentences)")
+        return "\n".join(parts)[:MAX_SUMMARY_CHARS]
+
+
+def page_diff(previous: str, current: str) -> PageDiff | None:
+    """Added and removed meaningful sentences, in page order; None when nothing meaningful
+    changed (including when only noise did)."""
+    before = [s for s in sentences(previous) if not is_noise(s)]
+    after = [s for s in sentences(current) if not is_noise(s)]
+    before_set, after_set = set(before), set(after)
+    added = [s for s in dict.fromkeys(after) if s not in before_set]
+    removed = [s for s in dict.fromkeys(before) if s not in after_set]
+    return PageDiff(added, removed) if added or removed else None
+
+
+PAGE_VERSIONS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS page_versions (
+    source TEXT PRIMARY KEY,
+    url TEXT NOT NULL,
+    text TEXT NOT NULL,
+    text_hash TEXT NOT NULL,
+    checked_at TEXT NOT NULL
+);
+"""
+
+
+class PageVersions:
+    """The last stored text of each watched page."""
+
+    def __init__(self, state: StateDB) -> None:
+        self.state = state
+        state.ensure_schema(PAGE_VERSIONS_SCHEMA)
+
+    def get(self, source: str) -> str | None:
+        with self.state.connect() as connection:
+            row = connection.execute(
+                "SELECT text FROM page_versions WHERE source = ?", (source,)
+            ).fetchone()
+        return None if row is None else str(row["text"])
+
+    def save(self, source: str, url: str, text: str, checked_at: datetime) -> None:
+        with self.state.connect() as connection:
+            connection.execute(
+                "INSERT OR REPLACE INTO page_versions (source, url, text, text_hash, checked_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (source, url, text, _hash(text), checked_at.isoformat()),
+            )
+
+
+def page_change_items(
+    outcome: FetchOutcome, source: Source, versions: PageVersions, checked_at: datetime
+) -> list[Item]:
+    """The "page changed" item for a watched page's fetch, if its text changed meaningfully.
+
+    The first fetch only stores the baseline. The stored version is replaced by every fetch, so
+    each change is reported once."""
+    if outcome.outcome != "ok" or not outcome.entries:
+        return []
+    current = outcome.entries[0].summary_html
+    url = outcome.final_url or source.url
+    previous = versions.get(source.id)
+    versions.save(source.id, url, current, checked_at)
+    diff = page_diff(previous, current) if previous is not None else None
+    if diff is None:
+        return []
+    summary = diff.summary()
+    digest = _hash(current)[7:19]
+    return [
+        Item(
+            id=f"{source.id}-change-{digest}",
+            title=f"{source.name}: page changed",
+            summary=summary,
+            url=f"{url}#change-{digest}",
+            publisher=source.publisher,
+            published=checked_at,
+            source=source.id,
+            source_category=source.category,
+            source_jurisdiction=source.jurisdiction,
+            content_hash=_hash(summary),
+        )
+    ]
+
+
+def _hash(text: str) -> str:
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
