@@ -28,6 +28,7 @@ from horizon.cli.common import (
 from horizon.cli.digest import print_deliveries
 from horizon.config import ConfigError, load_profiles, profiles_path
 from horizon.digest import PublishReport, Week, WeekError
+from horizon.parallel import DaskAddressError, parse_dask_address
 from horizon.progress import use_reporter
 from horizon.runtime import HomeBusyError
 from horizon.snapshot import SnapshotError, load_manifest
@@ -84,6 +85,15 @@ def run_command(
             "to digests/outbox/ without SMTP settings or when replaying).",
         ),
     ] = True,
+    dask: Annotated[
+        str | None,
+        typer.Option(
+            "--dask",
+            help="Run the crawl, normalisation and embedding on a Dask cluster: a scheduler "
+            "address (tcp://HOST:8786) or local[N] for N local workers. Default: "
+            "HORIZON_DASK_ADDRESS, else one process.",
+        ),
+    ] = None,
     home: HomeOption = None,
     sources: SourcesOption = None,
     controls: ControlsOption = None,
@@ -104,21 +114,24 @@ def run_command(
         if replay is not None:
             replay = replay.resolve()
             load_manifest(replay)
+        dask_address = dask or settings.dask_address
+        if dask_address:
+            parse_dask_address(dask_address)
     except ConfigError as error:
         fail(error.problems)
-    except (WeekError, SnapshotError) as error:
+    except (WeekError, SnapshotError, DaskAddressError) as error:
         fail([str(error)])
     err.print(f"{len(enabled)} sources enabled in {settings.sources_file}; home {settings.home}")
     settings.prefect_home.mkdir(parents=True, exist_ok=True)
     os.environ.update(settings.prefect_environment())
-    from pipelines.weekly import weekly_scan
+    from pipelines.weekly import scan_flow
 
     try:
         with (
             progress_bar(transient=False) as progress,
             use_reporter(ProgressReporter(progress)),
         ):
-            summary = weekly_scan(
+            summary = scan_flow(dask_address)(
                 home=str(settings.home),
                 sources_file=str(settings.sources_file),
                 controls_file=str(settings.controls_file),
@@ -126,6 +139,7 @@ def run_command(
                 chroma_url=settings.chroma_url,
                 week=week,
                 send=send,
+                dask_address=dask_address,
             )
     except HomeBusyError as error:
         fail([str(error)])
