@@ -1,15 +1,18 @@
 """The weekly scan through a real Prefect server and worker, end to end: `prefect server start`
 on a free loopback port, `horizon deploy` to a process work pool, `prefect worker start`, one
-flow run of the small snapshot triggered through the API, and the digest it writes. Also checks
-that the shipped `prefect.yaml` describes the same flow and parameters."""
+flow run of the small snapshot triggered through the API, and the digest it writes; then the
+shipped `prefect.yaml` through `prefect deploy`. Also: `horizon run` finds the server that
+`horizon serve` runs for its home only while that server answers."""
 
 from __future__ import annotations
 
 import contextlib
+import http.server
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,8 +23,8 @@ import pytest
 import yaml
 from conftest import free_port
 
-from horizon.config import PROJECT_ROOT, load_settings
-from pipelines.schedule import FLOW_ENTRYPOINT, flow_parameters
+from horizon.config import PROJECT_ROOT, Settings, load_settings
+from pipelines.schedule import API_URL_FILE, FLOW_ENTRYPOINT, flow_parameters, running_local_api
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "small"
 POOL = "horizon-test"
@@ -197,3 +200,32 @@ def test_prefect_yaml_deploys_the_same_flow_with_the_same_parameters() -> None:
     assert set(deployment["parameters"]) == set(expected)
     (schedule,) = deployment["schedules"]
     assert (schedule["cron"], schedule["timezone"]) == ("0 7 * * 1", "Europe/London")
+
+
+class HealthHandler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        self.send_response(200 if self.path == "/api/health" else 404)
+        self.end_headers()
+        self.wfile.write(b"true")
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_horizon_run_uses_the_server_horizon_serve_runs_for_the_home_only_while_it_answers(
+    settings: Settings,
+) -> None:
+    assert running_local_api(settings) is None
+    settings.prefect_home.mkdir(parents=True)
+    record = settings.prefect_home / API_URL_FILE
+    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), HealthHandler) as server:
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            url = f"http://127.0.0.1:{server.server_address[1]}/api"
+            record.write_text(url, encoding="utf-8")
+            assert running_local_api(settings) == url
+        finally:
+            server.shutdown()
+            thread.join()
+    assert running_local_api(settings) is None  # recorded, but no longer answering
