@@ -382,6 +382,7 @@ class Settings:
     controls_file: Path
     chroma_url: str | None = None
     public_url: str | None = None
+    dask_address: str | None = None
 
     @property
     def index_dir(self) -> Path:
@@ -446,6 +447,7 @@ def load_settings(
         or _first_existing(home / "controls.yaml", PROJECT_ROOT / "controls.yaml"),
         chroma_url=environ.get("HORIZON_CHROMA_URL") or None,
         public_url=(environ.get("HORIZON_PUBLIC_URL") or "").rstrip("/") or None,
+        dask_address=environ.get("HORIZON_DASK_ADDRESS") or None,
     )
 
 

@@ -29,8 +29,9 @@ from horizon.cli.common import (
 from horizon.cli.digest import print_deliveries
 from horizon.config import ConfigError, load_profiles, profiles_path
 from horizon.digest import PublishReport, Week, WeekError
+from horizon.parallel import DaskAddressError, parse_dask_address
 from horizon.progress import use_reporter
-from horizon.runtime import HomeBusyError
+from horizon.runtime import HomeBusyError, Runtime
 from horizon.snapshot import SnapshotError, load_manifest
 from pipelines import schedule, sources_cli
 
@@ -85,6 +86,15 @@ def run_command(
             "to digests/outbox/ without SMTP settings or when replaying).",
         ),
     ] = True,
+    dask: Annotated[
+        str | None,
+        typer.Option(
+            "--dask",
+            help="Run the crawl, normalisation and embedding on a Dask cluster: a scheduler "
+            "address (tcp://HOST:8786) or local[N] for N local workers. Default: "
+            "HORIZON_DASK_ADDRESS, else one process.",
+        ),
+    ] = None,
     home: HomeOption = None,
     sources: SourcesOption = None,
     controls: ControlsOption = None,
@@ -105,21 +115,56 @@ def run_command(
         if replay is not None:
             replay = replay.resolve()
             load_manifest(replay)
+        dask_address = dask or settings.dask_address
+        if dask_address:
+            parse_dask_address(dask_address)
     except ConfigError as error:
         fail(error.problems)
-    except (WeekError, SnapshotError) as error:
+    except (WeekError, SnapshotError, DaskAddressError) as error:
         fail([str(error)])
     err.print(f"{len(enabled)} sources enabled in {settings.sources_file}; home {settings.home}")
     settings.prefect_home.mkdir(parents=True, exist_ok=True)
     os.environ.update(settings.prefect_environment())
-    from pipelines.weekly import weekly_scan
+    # The Prefect API: one configured, or `horizon serve`'s for this home while it runs, or a
+    # local server started now, booting while the flow's modules import.
+    api_url = schedule.configured_api_url() or schedule.running_local_api(settings)
+    server = None if api_url else schedule.LocalServer(settings, schedule.free_loopback_port())
+    try:
+        summary = _run_flow(runtime, server, api_url, replay, week, send, dask_address)
+    except schedule.ServerStartError as error:
+        fail([str(error)])
+    finally:
+        if server is not None:
+            server.stop()
+    if json_output:
+        sys.stdout.write(json.dumps(summary, indent=2) + "\n")
+    else:
+        print_summary(summary)
 
+
+def _run_flow(
+    runtime: Runtime,
+    server: schedule.LocalServer | None,
+    api_url: str | None,
+    replay: Path | None,
+    week: str | None,
+    send: bool,
+    dask_address: str | None,
+) -> dict[str, Any]:
+    """The flow on the chosen Prefect API, with progress bars on standard error."""
+    settings = runtime.settings
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from pipelines.weekly import scan_flow
+
+    api_url = api_url or (server.ready() if server else None)
     try:
         with (
+            temporary_settings(updates={PREFECT_API_URL: api_url}),
             progress_bar(transient=False) as progress,
             use_reporter(ProgressReporter(progress)),
         ):
-            summary = weekly_scan(
+            return scan_flow(dask_address)(
                 home=str(settings.home),
                 sources_file=str(settings.sources_file),
                 controls_file=str(settings.controls_file),
@@ -127,15 +172,12 @@ def run_command(
                 chroma_url=settings.chroma_url,
                 week=week,
                 send=send,
+                dask_address=dask_address,
             )
     except HomeBusyError as error:
         fail([str(error)])
     except ConfigError as error:
         fail(error.problems)
-    if json_output:
-        sys.stdout.write(json.dumps(summary, indent=2) + "\n")
-    else:
-        print_summary(summary)
 
 
 def print_summary(summary: dict[str, Any]) -> None:

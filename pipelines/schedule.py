@@ -13,6 +13,7 @@ after the home's Prefect environment is in place.
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -55,6 +56,7 @@ DEFAULT_DEPLOYMENT = "weekly"
 DEFAULT_PREFECT_PORT = 4200
 FLOW_ENTRYPOINT = "pipelines/weekly.py:weekly_scan"
 SERVER_START_TIMEOUT_S = 120.0
+API_URL_FILE = "api-url"
 
 
 class ScheduleError(ValueError):
@@ -129,45 +131,75 @@ def build_deployment(
     return deployment
 
 
+class LocalServer:
+    """A `prefect server start` on 127.0.0.1 for this home (data under HOME/.prefect, log in its
+    server.log), started at once and waited for only when the API is first needed."""
+
+    def __init__(self, settings: Settings, port: int) -> None:
+        self.url = f"http://127.0.0.1:{port}/api"
+        settings.prefect_home.mkdir(parents=True, exist_ok=True)
+        self.log_path = settings.prefect_home / "server.log"
+        command = [sys.executable, "-m", "prefect", "server", "start", "--analytics-off"]
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                [*command, "--host", "127.0.0.1", "--port", str(port)],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+
+    def ready(self) -> str:
+        _wait_for_server(self.url, self.process, self.log_path)
+        return self.url
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
 @contextmanager
 def prefect_api(settings: Settings, port: int) -> Iterator[str]:
     """The Prefect API to use: Prefect's own PREFECT_API_URL setting when there is one, else a
     local server started here (bound to 127.0.0.1, its UI at the same address without /api,
-    inheriting this process's Prefect environment) and stopped on exit."""
+    inheriting this process's Prefect environment) and stopped on exit. While it runs, its
+    address is recorded in the home for `horizon run` to use."""
     configured = configured_api_url()
     if configured:
         yield configured
         return
-    url = f"http://127.0.0.1:{port}/api"
-    settings.prefect_home.mkdir(parents=True, exist_ok=True)
-    log_path = settings.prefect_home / "server.log"
-    with log_path.open("ab") as log:
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "prefect",
-                "server",
-                "start",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--analytics-off",
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            _wait_for_server(url, server, log_path)
-            yield url
-        finally:
-            server.terminate()
-            try:
-                server.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
+    server = LocalServer(settings, port)
+    record = settings.prefect_home / API_URL_FILE
+    try:
+        url = server.ready()
+        record.write_text(url, encoding="utf-8")
+        yield url
+    finally:
+        record.unlink(missing_ok=True)
+        server.stop()
+
+
+def free_loopback_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def running_local_api(settings: Settings) -> str | None:
+    """The API of the local server `horizon serve` runs for this home, if it answers now: a
+    `horizon run` beside it uses that server instead of starting Prefect's own for one run."""
+    record = settings.prefect_home / API_URL_FILE
+    try:
+        url = record.read_text(encoding="utf-8").strip()
+    except OSError:
+        return None
+    try:
+        healthy = httpx.get(f"{url}/health", timeout=2.0).status_code == 200
+    except httpx.HTTPError:
+        healthy = False
+    return url if healthy else None
 
 
 def configured_api_url() -> str | None:

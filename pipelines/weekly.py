@@ -1,7 +1,10 @@
 """The weekly scan as a Prefect flow: crawl → normalise → plan → embed → de-duplicate → tag →
 store → record source health → digest.
 
-Only the wiring lives here; every stage is a function of the `horizon` package. The crawl is one
+Only the wiring lives here; every stage is a function of the `horizon` package. Given a Dask
+cluster (`dask_address`), the crawl runs as shards of sources grouped by host and embedding as
+chunks, each a mapped task on Prefect's Dask task runner; the workers return outcomes, items and
+vectors, and only this flow process writes SQLite and Chroma. The crawl is one
 Scrapy process for all sources (shared per-domain politeness), and its result is one outcome per
 source, so a failing source is recorded and the others go on. Normalisation runs as one task per
 source for the same reason. Source validators (ETag, Last-Modified) are recorded only after the
@@ -20,7 +23,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from prefect import flow, task
+import numpy as np
+from prefect import Flow, flow, task
 from prefect.cache_policies import NONE as NO_CACHE
 
 from horizon.archive import warc_path_for
@@ -35,6 +39,7 @@ from horizon.config import (
 )
 from horizon.deliver import OutboxTransport
 from horizon.digest import Week, publish_week
+from horizon.embed import Embedder, default_embedder
 from horizon.enrich.model import EnrichJob
 from horizon.enrich.store import FullTextStore
 from horizon.fetch import ArchiveTarget, CrawlJob, FetchOutcome
@@ -49,6 +54,7 @@ from horizon.ingest import (
 )
 from horizon.item import Item
 from horizon.normalise import normalise_entry
+from horizon.parallel import DaskTarget, chunked, parse_dask_address, shard_by_host
 from horizon.progress import reporter
 from horizon.runtime import Runtime, exclusive_home
 from horizon.snapshot import load_manifest
@@ -83,6 +89,22 @@ def crawl_sources(job: CrawlJob, workdir: Path) -> list[FetchOutcome]:
     reporter().advance(len(outcomes))
     reporter().finish("Crawling", f"{len(outcomes)} sources")
     return outcomes
+
+
+@task(cache_policy=NO_CACHE, name="crawl-shard", task_run_name="crawl-shard-{shard}")
+def crawl_shard(job: CrawlJob, shard: int) -> list[FetchOutcome]:
+    """One shard of the crawl on a Dask worker, in a scratch directory of that worker."""
+    workdir = Path(tempfile.mkdtemp(prefix=f"crawl-shard-{shard}-"))
+    try:
+        return run_crawl(job, workdir)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+@task(cache_policy=NO_CACHE, name="embed-chunk", task_run_name="embed-chunk-{first}")
+def embed_chunk(texts: list[str], first: int, embedder: Embedder | None) -> np.ndarray:
+    """Vectors for one chunk, by the given embedder or the worker's own copy of the model."""
+    return (embedder or default_embedder()).embed(texts)
 
 
 @task(cache_policy=NO_CACHE, name="normalise", task_run_name="normalise-{source.id}")
@@ -228,21 +250,53 @@ def weekly_scan(
     chroma_url: str | None = None,
     week: str | None = None,
     send: bool = True,
+    dask_address: str | None = None,
 ) -> dict[str, Any]:
-    """Run the weekly job and return its summary (see `summarise`)."""
+    """Run the weekly job and return its summary (see `summarise`). With `dask_address`, call
+    it through `scan_flow(dask_address)` so that its mapped tasks run on that cluster."""
     settings = Settings(
         home=Path(home),
         sources_file=Path(sources_file),
         controls_file=Path(controls_file),
         chroma_url=chroma_url,
+        dask_address=dask_address,
     )
     runtime = Runtime(settings)
+    target = parse_dask_address(dask_address) if dask_address else None
     with exclusive_home(settings):
-        return run_weekly(runtime, Path(replay_dir) if replay_dir else None, week, send)
+        return run_weekly(runtime, Path(replay_dir) if replay_dir else None, week, send, target)
+
+
+def scan_flow(dask_address: str | None) -> Flow[..., dict[str, Any]]:
+    """The weekly flow on the default runner, or on Prefect's Dask task runner for a cluster:
+    an existing scheduler's address, or `local[N]` for a LocalCluster of N worker processes."""
+    if not dask_address:
+        return weekly_scan
+    from prefect_dask import DaskTaskRunner
+
+    target = parse_dask_address(dask_address)
+    if target.address:
+        runner = DaskTaskRunner(address=target.address)
+    else:
+        runner = DaskTaskRunner(
+            cluster_class="distributed.LocalCluster",
+            cluster_kwargs={
+                "n_workers": target.local_workers,
+                "threads_per_worker": 1,
+                "host": "127.0.0.1",
+                "dashboard_address": None,
+            },
+        )
+    # prefect-dask's futures are typed apart from Prefect's own; the runner is what Prefect takes
+    return weekly_scan.with_options(task_runner=runner)  # type: ignore[arg-type]
 
 
 def run_weekly(
-    runtime: Runtime, replay_dir: Path | None, week: str | None, send: bool = True
+    runtime: Runtime,
+    replay_dir: Path | None,
+    week: str | None,
+    send: bool = True,
+    dask: DaskTarget | None = None,
 ) -> dict[str, Any]:
     """The flow's body, for callers that already hold a `Runtime` (e.g. with a test embedder).
 
@@ -277,7 +331,11 @@ def run_weekly(
                 known_urls=FullTextStore(state).known_urls(),
             ),
         )
-        outcomes = _timed(clock, "crawl", lambda: crawl_sources(job, workdir))
+        outcomes = _timed(
+            clock,
+            "crawl",
+            lambda: crawl_in_shards(job, dask.shards) if dask else crawl_sources(job, workdir),
+        )
         by_id = {source.id: source for source in sources}
         with clock.time("normalise"):
             futures = [
@@ -290,7 +348,11 @@ def run_weekly(
         outcomes = [outcome for outcome, _, _ in normalised]
         items = order_for_dedupe([item for _, batch, _ in normalised for item in batch], sources)
         plan = _timed(clock, "plan", lambda: plan_stage(items, runtime))
-        embedded = _timed(clock, "embed", lambda: embed_stage(plan, runtime))
+        embedded = _timed(
+            clock,
+            "embed",
+            lambda: embed_in_chunks(plan, runtime) if dask else embed_stage(plan, runtime),
+        )
         folded = _timed(clock, "dedupe", lambda: dedupe_stage(plan, runtime))
         _timed(clock, "tag", lambda: tag_stage(plan, runtime))
         results = _timed(clock, "store", lambda: commit_stage(plan, runtime, as_of))
@@ -315,6 +377,62 @@ def run_weekly(
         raise
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def crawl_in_shards(job: CrawlJob, shards: int) -> list[FetchOutcome]:
+    """The crawl as one mapped task per shard of hosts; outcomes in the job's source order."""
+    groups = shard_by_host(job.sources, shards)
+    reporter().start("Crawling", total=len(job.sources))
+    futures = [
+        crawl_shard.submit(
+            job.model_copy(
+                update={
+                    "sources": group,
+                    "validators": {
+                        s.id: job.validators[s.id] for s in group if s.id in job.validators
+                    },
+                    "archive": _shard_archive(job.archive, number),
+                }
+            ),
+            number,
+        )
+        for number, group in enumerate(groups)
+    ]
+    by_source: dict[str, FetchOutcome] = {}
+    for future in futures:
+        shard_outcomes = future.result()
+        by_source.update((outcome.source, outcome) for outcome in shard_outcomes)
+        reporter().advance(len(shard_outcomes))
+    reporter().finish("Crawling", f"{len(by_source)} sources in {len(groups)} shards")
+    return [by_source[source.id] for source in job.sources]
+
+
+def _shard_archive(archive: ArchiveTarget | None, number: int) -> ArchiveTarget | None:
+    """Each shard's crawler writes its own WARC file: two processes never append to one."""
+    if archive is None:
+        return None
+    path = Path(archive.warc_path)
+    name = path.name.removesuffix(".warc.gz") + f"-shard-{number}.warc.gz"
+    return archive.model_copy(update={"warc_path": str(path.with_name(name))})
+
+
+def embed_in_chunks(plan: BatchPlan, runtime: Runtime) -> int:
+    """What `embed_stage` embeds, as one mapped task per chunk; the vectors come back here."""
+    positions = plan.to_embed()
+    if not positions:
+        return 0
+    reporter().start("Embedding", total=len(positions))
+    embedder = runtime.embedder_override
+    batches = chunked(positions)
+    futures = [
+        embed_chunk.submit([plan.items[p].text() for p in batch], batch[0], embedder)
+        for batch in batches
+    ]
+    for batch, future in zip(batches, futures, strict=True):
+        plan.embeddings.update(zip(batch, future.result(), strict=True))
+        reporter().advance(len(batch))
+    reporter().finish("Embedding", f"{len(positions)} items in {len(batches)} chunks")
+    return len(positions)
 
 
 def _runs_dir(runtime: Runtime) -> Path:

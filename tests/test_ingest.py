@@ -9,6 +9,8 @@ from horizon.normalise import item_from_record
 from horizon.store import Store
 
 SEEN = datetime(2025, 9, 15, 6, tzinfo=UTC)
+# Every test here runs on the embedded index and again on a real Chroma server.
+pytestmark = pytest.mark.chroma_modes
 
 
 class CountingEmbedder(HashingEmbedder):

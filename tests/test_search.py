@@ -30,6 +30,8 @@ from horizon.search import (
 from horizon.store import Store, open_store
 
 SEEN = datetime(2025, 9, 15, tzinfo=UTC)
+# Every test here runs on the embedded index and again on a real Chroma server.
+pytestmark = pytest.mark.chroma_modes
 
 
 class LabelledTagger:
