@@ -219,3 +219,7 @@ def print_summary(summary: dict[str, Any]) -> None:
 
 def main() -> None:
     app()
+
+
+if __name__ == "__main__":
+    main()
