@@ -171,7 +171,7 @@ def test_several_problems_are_reported_together_with_a_duplicate_id(tmp_path: Pa
     problems = raised.value.problems
     assert problems == [
         f"{path}: sources entry 2 ('ico-news'): 'kind': 'podcast' is not allowed; use one of "
-        "'rss', 'atom', 'rdf', 'jsonfeed', 'json-api' or 'html-listing'",
+        "'rss', 'atom', 'rdf', 'jsonfeed', 'json-api', 'html-listing' or 'page-watch'",
         f"{path}: sources entry 3: must be a mapping of keys and values (key: value lines), "
         "not text ('just a string')",
         f"{path}: sources entry 4: must be a mapping of keys and values (key: value lines), "
