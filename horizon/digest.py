@@ -42,6 +42,10 @@ from horizon.config import (
     Settings,
     SmtpSettings,
     Source,
+    instruments_path,
+    inventory_path,
+    load_instruments,
+    load_inventory,
     load_profiles,
     load_smtp_settings,
     profiles_path,
@@ -58,10 +62,13 @@ from horizon.deliver import (
     deliver,
 )
 from horizon.feed import write_feed, write_profile_feeds
+from horizon.instruments.stages import StageProposal
 from horizon.item import ControlTag, Item
 from horizon.profiles import ALL_ITEMS, interest_score, matches
 from horizon.readiness.export import row_json
 from horizon.readiness.facts import organisation_readiness
+from horizon.readiness.glance import ItemReadiness, ReadinessContext, assess_item
+from horizon.readiness.suppliers import SupplierHit
 from horizon.readiness.tracker import ReadinessRow, applies_within
 from horizon.rules import combined, judge
 from horizon.state import Report, SourceCheck, StateDB, StoredItem
@@ -168,6 +175,7 @@ class DigestEntry:
     primary_control: str = NO_CONTROL
     first_seen_late: bool = False
     pinned_by: str | None = None
+    readiness: ItemReadiness | None = None
 
     @property
     def item(self) -> Item:
@@ -266,6 +274,32 @@ class Digest:
     def coming_up(self) -> list[tuple[date, str, DigestEntry]]:
         lines = [(d.when, d.what, d.entry) for d in (*self.closing, *self.taking_effect)]
         return sorted(lines, key=lambda line: (line[0], line[2].item.title))
+
+    @property
+    def glance_actions(self) -> dict[str, list[tuple[str, str]]]:
+        """What needs action, by control: each line's date (or action) and what it is."""
+        lines: dict[str, list[tuple[str, str]]] = defaultdict(list)
+        for entry in self.need_action:
+            lines[entry.primary_control].append((entry.action or "", entry.item.title))
+        for row in self.applies_soon:
+            if row.status != "ready":
+                what = f"{row.instrument_name}: {row.what} ({row.status})"
+                lines[row.control].append((f"applies from {row.from_date:%-d %b %Y}", what))
+        return dict(sorted(lines.items()))
+
+    @property
+    def stage_changes(self) -> list[tuple[StageProposal, DigestEntry]]:
+        return [
+            (change, entry)
+            for entry in self.entries
+            if entry.readiness
+            for change in entry.readiness.stage_changes
+        ]
+
+    @property
+    def supplier_hits(self) -> list[SupplierHit]:
+        hits = [hit for e in self.entries if e.readiness for hit in e.readiness.supplier_hits]
+        return sorted(hits, key=lambda hit: (hit.date or date.max, hit.vendor))
 
     @property
     def relevant_count(self) -> int:
@@ -390,11 +424,14 @@ def build_digest(
     profile: Profile | None = None,
     rules: Rules | None = None,
     obligations: Sequence[ReadinessRow] = (),
+    context: ReadinessContext | None = None,
 ) -> Digest:
     """Everything the digest of `week` shows for `profile` (default: all relevant items), read
     from the state as of `as_of` (default: the end of the week). `rules` (global ones, with
     the profile's own added here) mute or pin items; muted ones are only counted.
-    `obligations` (the readiness rows) give the section "applies in the next 90 days"."""
+    `obligations` (the readiness rows) give the section "applies in the next 90 days";
+    `context` (catalogue, inventory and those rows) adds each item's impact level, stage
+    changes and supplier hits, which rank the top changes and fill the at-a-glance box."""
     chosen = profile or ALL_ITEMS
     applied = combined(rules or Rules(), chosen.rules)
     moment = as_of or week.end
@@ -410,6 +447,8 @@ def build_digest(
             continue
         entry = _entry(stored, today, chosen, late=_published_before(stored, week.start))
         entry.pinned_by = verdict.rule if verdict is not None else None
+        if context is not None:
+            entry.readiness = assess_item(stored.item, context, today)
         entries.append(entry)
     entries.sort(key=lambda entry: (entry.pinned_by is None, -entry.rank_score, entry.item.title))
     top = _top_changes(entries)
@@ -442,7 +481,9 @@ def build_digest(
         themes=dict(Counter(theme for e in entries for theme in _themes(e.item)).most_common()),
         trend=_trend(state, week, chosen),
         coverage=coverage,
-        applies_soon=applies_within(obligations, today, APPLIES_SOON_DAYS),
+        applies_soon=applies_within(
+            context.obligations if context else obligations, today, APPLIES_SOON_DAYS
+        ),
     )
 
 
@@ -504,7 +545,7 @@ def _published_before(stored: StoredItem, start: datetime) -> bool:
 
 def _top_changes(entries: list[DigestEntry]) -> list[DigestEntry]:
     """Pinned items and everything that needs action, then the strongest of the rest, up to
-    TOP_LIMIT."""
+    TOP_LIMIT; within each, higher impact first where it is known, then relevance."""
     top = [entry for entry in entries if entry.action or entry.pinned_by]
     for entry in entries:
         if len(top) >= TOP_LIMIT:
@@ -512,7 +553,13 @@ def _top_changes(entries: list[DigestEntry]) -> list[DigestEntry]:
         if not entry.action and entry.rank_score >= TOP_MIN_SCORE:
             top.append(entry)
     return sorted(
-        top, key=lambda entry: (entry.pinned_by is None, entry.action is None, -entry.rank_score)
+        top,
+        key=lambda entry: (
+            entry.pinned_by is None,
+            entry.action is None,
+            -(entry.readiness.rank if entry.readiness else 0),
+            -entry.rank_score,
+        ),
     )
 
 
@@ -718,6 +765,34 @@ def digest_record(digest: Digest, files: dict[str, str] | None = None) -> dict[s
         "closing_soon": [_dated_record(line) for line in digest.closing],
         "taking_effect": [_dated_record(line) for line in digest.taking_effect],
         "applies_soon": [row_json(row) for row in digest.applies_soon],
+        "at_a_glance": {
+            "actions": [
+                {"control": control, "when": when, "what": what}
+                for control, lines in digest.glance_actions.items()
+                for when, what in lines
+            ],
+            "stage_changes": [
+                {
+                    "instrument": change.instrument_id,
+                    "stage": change.stage,
+                    "date": change.date.isoformat() if change.date else None,
+                    "item_id": entry.item.id,
+                    "evidence": change.evidence,
+                }
+                for change, entry in digest.stage_changes
+            ],
+            "supplier_hits": [
+                {
+                    "vendor": hit.vendor,
+                    "model": hit.model,
+                    "kind": hit.kind,
+                    "date": hit.date.isoformat() if hit.date else None,
+                    "affects": hit.system_name,
+                    "item_id": hit.item_id,
+                }
+                for hit in digest.supplier_hits
+            ],
+        },
         "trend": digest.trend.as_dict(),
         "coverage": {
             "statement": digest.coverage.statement,
@@ -762,6 +837,12 @@ def _entry_record(entry: DigestEntry) -> dict[str, Any]:
         "action": entry.action,
         "pinned_by": entry.pinned_by,
         "rank_score": entry.rank_score,
+        "impact": {
+            "level": entry.readiness.impact.level,
+            "reasons": list(entry.readiness.impact.reasons),
+        }
+        if entry.readiness
+        else None,
         "also_reported_by": [
             {"publisher": report.publisher, "source": report.source, "url": report.url}
             for report in entry.also_reported_by
@@ -921,7 +1002,12 @@ def publish_week(
     SMTP settings are wrong) before anything is written.
     """
     profiles = load_profiles(profiles_path(settings))
-    obligations = organisation_readiness(settings, state)
+    catalogue = load_instruments(instruments_path(settings))
+    context = ReadinessContext(
+        instruments=catalogue.instruments,
+        systems=load_inventory(inventory_path(settings)).systems,
+        obligations=organisation_readiness(settings, state),
+    )
     chosen = [profiles.named(profile)] if profile else list(profiles.profiles)
     smtp = load_smtp_settings() if send else SmtpSettings()
     carrier = transport or _transport(smtp, settings)
@@ -938,7 +1024,7 @@ def publish_week(
             as_of=as_of,
             profile=each,
             rules=profiles.rules,
-            obligations=obligations,
+            context=context,
         )
         rendered, written = write_formats(digest, directory)
         report.paths.extend(str(path) for path in written)

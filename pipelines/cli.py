@@ -215,6 +215,43 @@ def print_summary(summary: dict[str, Any]) -> None:
     for path in report.paths[:2]:
         out.print(f"  {path}")
     print_deliveries(report)
+    if "readiness" in summary:
+        print_readiness(summary["readiness"])
+
+
+def print_readiness(block: dict[str, Any]) -> None:
+    """The run's readiness block: instruments by stage, proposals, what applies soon,
+    supplier hits and the briefing pack."""
+    stages = ", ".join(f"{count} {stage}" for stage, count in sorted(block["stages"].items()))
+    out.print(f"[bold]Readiness[/bold]: {block['instruments']} instruments ({stages})")
+    proposals = block["proposals"]
+    out.print(f"  Stage changes: {proposals['new']} new proposals, {proposals['open']} to confirm")
+    for proposal in block["proposed_stages"][:5]:
+        when = proposal["date"] or "date not stated"
+        out.print(
+            f"    {escape(proposal['instrument'])} → {proposal['stage']} ({when}), "
+            f"item {proposal['item_id']}"
+        )
+    obligations = block["obligations"]
+    out.print(
+        f"  Obligations that apply: {len(obligations)}, "
+        f"{len(block['applies_soon'])} of them in the next 90 days"
+    )
+    for row in obligations:
+        out.print(
+            f"    {row['from'] or 'not set':<10}  {row['control']:<16} "
+            f"{escape(row['instrument'])}: {escape(row['what'][:60])} [{row['status']}]"
+        )
+    out.print(f"  Supplier hits: {len(block['supplier_hits'])}")
+    for hit in block["supplier_hits"][:5]:
+        out.print(
+            f"    {escape(hit['vendor'])} {escape(hit['model'])}: {hit['kind']} "
+            f"{hit['date'] or 'no date given'} — affects: {escape(hit['affects'])}"
+        )
+    period = " to ".join(block["briefing"]["period"])
+    out.print(f"  Briefing for {period}:")
+    for path in block["briefing"]["paths"]:
+        out.print(f"    {path}")
 
 
 def main() -> None:

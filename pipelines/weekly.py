@@ -1,5 +1,5 @@
 """The weekly scan as a Prefect flow: crawl → normalise → plan → embed → de-duplicate → tag →
-store → record source health → digest.
+store → record source health → digest → readiness (stage proposals, supplier hits, briefing).
 
 Only the wiring lives here; every stage is a function of the `horizon` package. Given a Dask
 cluster (`dask_address`), the crawl runs as shards of sources grouped by host and embedding as
@@ -56,6 +56,7 @@ from horizon.item import Item
 from horizon.normalise import normalise_entry
 from horizon.parallel import DaskTarget, chunked, parse_dask_address, shard_by_host
 from horizon.progress import reporter
+from horizon.readiness.weekly import ReadinessConfig, load_readiness_config, readiness_run
 from horizon.runtime import Runtime, exclusive_home
 from horizon.snapshot import load_manifest
 from horizon.state import IngestCounts
@@ -236,6 +237,14 @@ def digest_stage(
     return report.to_dict()
 
 
+@task(cache_policy=NO_CACHE, name="readiness")
+def readiness_stage(runtime: Runtime, config: ReadinessConfig, as_of: datetime) -> dict[str, Any]:
+    """Stage proposals from the stored items, readiness, supplier hits and the quarter's
+    board briefing, written under the digests folder."""
+    briefing_dir = runtime.settings.digests_dir / "briefing"
+    return readiness_run(runtime.store.state, config, as_of.date(), briefing_dir)
+
+
 def _timed(clock: StageClock, stage: str, call: Callable[[], T]) -> T:
     with clock.time(stage):
         return call()
@@ -306,6 +315,7 @@ def run_weekly(
     with clock.time("config"):
         config: SourcesFile = load_sources(runtime.settings.sources_file)
         load_profiles(profiles_path(runtime.settings))
+        readiness_config = load_readiness_config(runtime.settings)
         if send and replay_dir is None:
             load_smtp_settings()
     as_of = load_manifest(replay_dir).recorded_at if replay_dir else datetime.now(UTC)
@@ -365,10 +375,14 @@ def run_weekly(
                 runtime, chosen, config.sources, as_of, replay_dir is not None, send
             ),
         )
+        readiness = _timed(
+            clock, "readiness", lambda: readiness_stage(runtime, readiness_config, as_of)
+        )
         summary = summarise(
             run_id, replay_dir, as_of, outcomes, results, embedded, folded, runtime, clock
         )
         summary["digest"] = published
+        summary["readiness"] = readiness
         summary["warnings"] = [warning for _, _, notes in normalised for warning in notes]
         state.finish_run(run_id, "completed", summary)
         return summary

@@ -411,6 +411,7 @@ def test_markdown_follows_the_exemplar_order_with_evidence_and_links(state: Stat
     markdown = render_markdown(build_digest(state, W37, SOURCES, as_of=AS_OF))
     headings = [line for line in markdown.splitlines() if line.startswith("## ")]
     assert headings == [
+        "## At a glance",
         "## Top changes",
         "## Worth knowing — by control and theme",
         "## Consultations closing in the next 30 days",
@@ -533,3 +534,75 @@ def test_dates_far_ahead_go_to_the_calendar_but_not_to_the_soon_sections(
     assert "colorado" not in [d.entry.item.id for d in digest.taking_effect]
     later = build_digest(state, W37, SOURCES, as_of=datetime(2026, 5, 1, tzinfo=UTC))
     assert [(d.entry.item.id, d.days_away) for d in later.taking_effect] == [("colorado", 60)]
+
+
+SIGNED = Seed(
+    "co-signed",
+    "Colorado governor signs the AI Act delay",
+    "2025-09-10",
+    "colorado",
+    [("FAIRNESS", 0.81, "algorithmic discrimination duties")],
+    type="legislation",
+    jurisdiction="US",
+    summary="SB 25B-004 was signed into law on 28 August 2025, moving the Colorado AI Act to "
+    "30 June 2026.",
+)
+
+
+def _readiness_context() -> Any:
+    from horizon.config import PROJECT_ROOT, load_instruments
+    from horizon.readiness.glance import ReadinessContext
+    from horizon.readiness.profile import System
+
+    catalogue = load_instruments(PROJECT_ROOT / "instruments.yaml")
+    summaries = System(
+        id="summaries", name="summaries <beta> *v2*", vendor="Anthropic", model="Claude Sonnet 3.5"
+    )
+    return ReadinessContext(catalogue.instruments, [summaries], [])
+
+
+def test_digest_opens_at_a_glance_and_ranks_top_changes_by_impact_with_reasons(
+    tmp_path: Path,
+) -> None:
+    database = StateDB(tmp_path / "state.db")
+    seed_week(database, extra=[SIGNED])
+    digest = build_digest(database, W37, SOURCES, as_of=AS_OF, context=_readiness_context())
+
+    # the retirement that affects one of our systems outranks the consultation closing first
+    assert titles(digest.need_action) == ["vendor", "consult"]
+    rest = [entry for entry in digest.top if not entry.action]
+    assert [entry.readiness.impact.level for entry in rest if entry.readiness] == sorted(
+        (entry.readiness.impact.level for entry in rest if entry.readiness),
+        key=["high", "medium", "low"].index,
+    )
+    assert rest[0].item.id == "co-signed"
+    assert rest[0].readiness is not None and rest[0].readiness.impact.level == "medium"
+    assert any("stage change: colorado-ai-act" in r for r in rest[0].readiness.impact.reasons)
+    assert [(c, [when for when, _ in lines]) for c, lines in digest.glance_actions.items()] == [
+        ("THIRD-PARTY", ["effective 22 Oct 2025 (in 37 days)"]),
+        ("TRANSPARENCY", ["closes 9 Oct 2025 (in 24 days)"]),
+    ]
+    assert [change.instrument_id for change, _ in digest.stage_changes] == ["colorado-ai-act"]
+    [hit] = digest.supplier_hits
+    assert (hit.kind, hit.date) == ("retirement", date(2025, 10, 22))
+
+    markdown = render_markdown(digest)
+    glance = markdown.split("## Top changes")[0]
+    assert "## At a glance" in glance
+    assert "- **THIRD-PARTY**: effective 22 Oct 2025 \\(in 37 days\\)" in glance
+    assert "Stage change to confirm: colorado-ai-act" in glance
+    assert "affects: summaries &lt;beta&gt; \\*v2\\*" in glance
+    assert "Impact: **medium** — type: legislation; stage change: colorado-ai-act" in markdown
+    assert "affects: summaries <beta> *v2*" in render_text(digest).split("TOP CHANGES")[0]
+    html = render_html(digest)
+    assert "affects: summaries &lt;beta&gt; *v2*" in html and "<beta>" not in html
+    record = digest_record(digest)
+    assert record["at_a_glance"]["supplier_hits"][0]["affects"] == "summaries <beta> *v2*"
+    assert record["top_changes"][0]["impact"]["level"] in {"high", "medium", "low"}
+
+
+def test_without_readiness_context_entries_carry_no_impact(state: StateDB) -> None:
+    digest = build_digest(state, W37, SOURCES, as_of=AS_OF)
+    assert all(entry.readiness is None for entry in digest.entries)
+    assert digest.stage_changes == [] and digest.supplier_hits == []
+    assert "Impact:" not in render_markdown(digest)

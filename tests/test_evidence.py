@@ -305,3 +305,40 @@ def test_the_evidence_command_writes_the_log_and_names_bad_options(
     )
     assert far.exit_code == 2 and "--to: a date between 1900-01-01 and 2999-12-31" in far.output
     assert "Traceback" not in far.output
+
+
+def test_stage_decisions_and_board_briefings_are_evidence_for_k6_and_s12(scene: Scene) -> None:
+    from horizon.instruments.proposals import Proposals
+    from horizon.instruments.stages import StageProposal
+
+    proposals = Proposals(scene.workspace.state)
+    proposals.add(
+        [
+            StageProposal("a1", "colorado-ai-act", "amended", date(2025, 8, 28), "signed", "S1."),
+            StageProposal("a2", "eu-ai-act", "amended", None, "amended", "S2."),
+        ]
+    )
+    first, second = proposals.find()
+    proposals.decide(first.id, "confirmed", "ann")
+    proposals.decide(second.id, "rejected", "bob")
+    folder = scene.digests / "briefing"
+    folder.mkdir()
+    for stem in ("briefing-2025-07-01-2025-09-30", "briefing-2025-10-01-2025-12-31"):
+        for suffix in (".md", ".html", ".pdf"):
+            (folder / f"{stem}{suffix}").write_text("pack", encoding="utf-8")
+    today = datetime.now(UTC).date()
+
+    now_log = build_evidence(
+        scene.workspace, "ann", today, today, scene.sources, scene.digests, scene.ksbs
+    )
+    [stage] = now_log.section("stages")
+    assert stage.activity == "Stage confirmed: colorado-ai-act amended on 2025-08-28"
+    assert (stage.item_id, stage.detail, stage.ksbs) == ("a1", "S1.", ("K6", "K14", "S14"))
+
+    september_log = september(scene)
+    assert september_log.section("stages") == []
+    [briefing] = september_log.section("briefings")
+    assert briefing.activity == "Board briefing 2025-07-01 to 2025-09-30"
+    assert briefing.ksbs == ("K14", "S12", "S14")
+    assert "briefing-2025-07-01-2025-09-30.pdf" in briefing.detail
+    assert "S12" in render_evidence(september_log, "md")

@@ -62,6 +62,32 @@ def test_a_longer_model_name_is_another_model(systems: list[System]) -> None:
     assert hit.kind == "deprecation" and hit.date == date(2026, 5, 1)
 
 
+def test_version_written_after_a_hyphen_is_our_version_or_another(
+    systems: list[System],
+) -> None:
+    [hit] = _affected(
+        systems,
+        "Model deprecations: Claude Sonnet 3.5 to be retired on October 22, 2025",
+        "claude-3-5-sonnet-20240620 and claude-3-5-sonnet-20241022 are deprecated and will be "
+        "retired on the Claude API on October 22, 2025.",
+        publisher="Anthropic",
+    )
+    assert (hit.system_id, hit.kind, hit.date) == (
+        "document-summaries",
+        "retirement",
+        date(2025, 10, 22),
+    )
+    assert (
+        _affected(
+            systems,
+            "Claude Sonnet 3.5 (June) retires",
+            "claude-3-5-sonnet-20240620 will be retired on the Claude API on October 22, 2025.",
+            publisher="Anthropic",
+        )
+        == []
+    )
+
+
 def test_model_without_its_vendor_or_product_is_not_a_hit(systems: list[System]) -> None:
     assert _affected(systems, "A blog on gpt-4o", "Someone will retire gpt-4o at home.") == []
 

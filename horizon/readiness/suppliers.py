@@ -49,7 +49,9 @@ class SupplierHit:
 
 def _whole(name: str) -> re.Pattern[str]:
     body = r"[\s-]*".join(re.escape(part) for part in re.split(r"[\s-]+", name.strip()))
-    return re.compile(rf"(?<![\w.-]){body}(?![\w]|-\w|\.\d)", re.IGNORECASE)
+    # A hyphen may go on to a version ("claude-3-5-sonnet-20241022"), not to another name
+    # ("gpt-4o-mini").
+    return re.compile(rf"(?<![\w.-]){body}(?![\w]|-(?!\d{{4}})\w|\.\d)", re.IGNORECASE)
 
 
 def change_kind(text: str) -> tuple[ChangeKind, re.Match[str]] | None:
@@ -68,6 +70,8 @@ def _version_allows(system: System, text: str) -> tuple[bool, bool]:
     if re.search(rf"(?<![\w-]){re.escape(system.version)}(?![\w])", text):
         return True, True
     pinned = re.findall(_whole(system.model).pattern + _VERSION_AFTER, text, re.IGNORECASE)
+    if system.version in pinned:
+        return True, True
     return not pinned, False
 
 

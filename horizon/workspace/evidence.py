@@ -26,6 +26,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from horizon.catalogue import Catalogue
 from horizon.config import Source
 from horizon.digest import Week, escape_markdown
+from horizon.instruments.proposals import Proposals
 from horizon.state import StateDB, utc_now
 from horizon.workspace.audit import safe_cell
 from horizon.workspace.models import RECORDED_LABELS, STATE_LABELS, Activity, AuditEntry, User
@@ -42,11 +43,15 @@ SECTIONS: dict[str, str] = {
     "flags": "Impact flags raised",
     "tags": "Tag verdicts",
     "searches": "Searches saved",
+    "stages": "Instrument stages confirmed or rejected",
+    "briefings": "Board briefings",
 }
 # Which AU0002 statements each kind of entry is offered as evidence for. K14 and S14 (horizon
 # scanning) apply to the whole log; decisions with a rationale add S9, impact flags add K7 and
-# S7. The controls an entry concerns add the AU0002 references the catalogue gives them (K11
-# for monitoring and incidents, for instance).
+# S7, stage decisions on instruments K6, board briefings S12. The controls an entry concerns
+# add the AU0002 references the catalogue gives them (K11 for monitoring and incidents, for
+# instance). Readiness updates are the flags and triage decisions; supplier decisions are
+# impact flags on vendor items.
 SECTION_KSBS: dict[str, tuple[str, ...]] = {
     "sources": ("K14", "S14"),
     "digests": ("K14", "S14"),
@@ -55,6 +60,8 @@ SECTION_KSBS: dict[str, tuple[str, ...]] = {
     "flags": ("K14", "S14", "K7", "S7"),
     "tags": ("K14", "S14"),
     "searches": ("K14", "S14"),
+    "stages": ("K6", "K14", "S14"),
+    "briefings": ("K14", "S12", "S14"),
 }
 KSB_EVIDENCE: dict[str, str] = {
     "K14": "where AI regulation, standards and vendor changes are published, and what is "
@@ -65,8 +72,13 @@ KSB_EVIDENCE: dict[str, str] = {
     "naming the controls affected and the severity",
     "S7": "turning a change into action: impact flags with an owner, a due date and a rationale",
     "S9": "decisions recorded with their reasons: triage decisions and their rationales",
+    "K6": "the legal and regulatory instruments and where each stands: stage changes of laws "
+    "and standards confirmed or rejected against the item that signalled them",
+    "S12": "briefing leaders: the quarter's board briefing packs on readiness, suppliers and "
+    "decisions",
 }
 _KSB_ORDER = re.compile(r"([KSB])(\d+)")
+_BRIEFING_NAME = re.compile(r"briefing-(\d{4}-\d{2}-\d{2})-(\d{4}-\d{2}-\d{2})\.md")
 
 
 @dataclass(frozen=True)
@@ -232,6 +244,8 @@ def build_evidence(
             )
         )
     log.entries += _digest_entries(digests_dir, activity, since, until)
+    log.entries += _stage_entries(state, user.name, since, until)
+    log.entries += _briefing_entries(digests_dir / "briefing", start, end)
     first_opened: dict[str, Activity] = {}
     for record in activity:
         if record.kind == "item-opened":
@@ -350,6 +364,58 @@ def _digest_entries(
                 )
             )
         week = Week.containing(week.end)
+    return entries
+
+
+def _stage_entries(
+    state: StateDB, user_name: str, since: datetime, until: datetime
+) -> list[EvidenceEntry]:
+    """The stage proposals the learner confirmed or rejected in the period."""
+    entries = []
+    for proposal in Proposals(state).find():
+        decided = proposal.decided_at
+        if proposal.decided_by != user_name or decided is None or not since <= decided < until:
+            continue
+        when = f" on {proposal.date.isoformat()}" if proposal.date else ""
+        entries.append(
+            EvidenceEntry(
+                section="stages",
+                when=decided,
+                activity=f"Stage {proposal.status}: "
+                f"{proposal.instrument_id} {proposal.stage}{when}",
+                item_id=proposal.item_id,
+                title=proposal.instrument_id,
+                detail=proposal.evidence,
+                ksbs=SECTION_KSBS["stages"],
+            )
+        )
+    return entries
+
+
+def _briefing_entries(folder: Path, start: date, end: date) -> list[EvidenceEntry]:
+    """The board briefings written to the home whose period overlaps the log's."""
+    entries = []
+    for path in sorted(folder.glob("briefing-*.md")):
+        match = _BRIEFING_NAME.fullmatch(path.name)
+        if match is None:
+            continue
+        first, last = date.fromisoformat(match[1]), date.fromisoformat(match[2])
+        if last < start or first > end:
+            continue
+        written = ", ".join(
+            sibling.name for sibling in sorted(folder.glob(f"{path.stem}.*")) if sibling.is_file()
+        )
+        entries.append(
+            EvidenceEntry(
+                section="briefings",
+                when=datetime.fromtimestamp(path.stat().st_mtime, UTC),
+                activity=f"Board briefing {first} to {last}",
+                item_id=None,
+                title=f"Briefing pack for {first:%-d %b %Y} to {last:%-d %b %Y}",
+                detail=f"written: {written}",
+                ksbs=SECTION_KSBS["briefings"],
+            )
+        )
     return entries
 
 
