@@ -294,6 +294,8 @@ def scan_flow(dask_address: str | None) -> Flow[..., dict[str, Any]]:
                 "threads_per_worker": 1,
                 "host": "127.0.0.1",
                 "dashboard_address": None,
+                # its /health and /metrics server on any free loopback port, never a fixed one
+                "scheduler_kwargs": {"dashboard_address": "127.0.0.1:0"},
             },
         )
     # prefect-dask's futures are typed apart from Prefect's own; the runner is what Prefect takes

@@ -97,6 +97,9 @@ def cluster() -> Iterator[Any]:
         protocol="tcp://",
         host="127.0.0.1",
         dashboard_address=None,
+        # The scheduler still serves /health and /metrics; without an address it takes port
+        # 8787 and, when another cluster has it, warns (an error in tests) and moves.
+        scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
     ) as local_cluster:
         yield local_cluster
 
