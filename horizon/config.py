@@ -636,10 +636,7 @@ class AlwaysRules(_Strict):
     @field_validator("controls")
     @classmethod
     def _control_ids(cls, values: list[str]) -> list[str]:
-        for value in values:
-            if not _CONTROL_ID.match(value):
-                raise ValueError(f"{shown(value)} is not a control id like DATA-PRIVACY")
-        return values
+        return _well_formed_control_ids(values)
 
 
 class Rules(_Strict):
@@ -652,6 +649,13 @@ class Rules(_Strict):
     @property
     def empty(self) -> bool:
         return self == Rules()
+
+
+def _well_formed_control_ids(values: list[str]) -> list[str]:
+    for value in values:
+        if not _CONTROL_ID.match(value):
+            raise ValueError(f"{shown(value)} is not a control id like DATA-PRIVACY")
+    return values
 
 
 def _known_item_types(values: list[str]) -> list[str]:
@@ -716,10 +720,7 @@ class Profile(_Strict):
     @field_validator("controls")
     @classmethod
     def _control_ids(cls, values: list[str]) -> list[str]:
-        for value in values:
-            if not _CONTROL_ID.match(value):
-                raise ValueError(f"{shown(value)} is not a control id like DATA-PRIVACY")
-        return values
+        return _well_formed_control_ids(values)
 
     @field_validator("themes")
     @classmethod

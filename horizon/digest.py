@@ -781,17 +781,7 @@ def digest_record(digest: Digest, files: dict[str, str] | None = None) -> dict[s
                 }
                 for change, entry in digest.stage_changes
             ],
-            "supplier_hits": [
-                {
-                    "vendor": hit.vendor,
-                    "model": hit.model,
-                    "kind": hit.kind,
-                    "date": hit.date.isoformat() if hit.date else None,
-                    "affects": hit.system_name,
-                    "item_id": hit.item_id,
-                }
-                for hit in digest.supplier_hits
-            ],
+            "supplier_hits": [hit.summary() for hit in digest.supplier_hits],
         },
         "trend": digest.trend.as_dict(),
         "coverage": {

@@ -46,6 +46,17 @@ class SupplierHit:
     evidence: str
     matched: str
 
+    def summary(self) -> dict[str, str | None]:
+        """What the digest's at-a-glance box and the run summary say of the hit."""
+        return {
+            "vendor": self.vendor,
+            "model": self.model,
+            "kind": self.kind,
+            "date": self.date.isoformat() if self.date else None,
+            "affects": self.system_name,
+            "item_id": self.item_id,
+        }
+
 
 def _whole(name: str) -> re.Pattern[str]:
     body = r"[\s-]*".join(re.escape(part) for part in re.split(r"[\s-]+", name.strip()))

@@ -124,17 +124,7 @@ def readiness_run(
         ],
         "obligations": [_obligation(row) for row in briefing.readiness],
         "applies_soon": [_obligation(row) for row in soon],
-        "supplier_hits": [
-            {
-                "vendor": hit.vendor,
-                "model": hit.model,
-                "kind": hit.kind,
-                "date": hit.date.isoformat() if hit.date else None,
-                "affects": hit.system_name,
-                "item_id": hit.item_id,
-            }
-            for hit in supplier_timeline(hits)
-        ],
+        "supplier_hits": [hit.summary() for hit in supplier_timeline(hits)],
         "briefing": {
             "period": [start.isoformat(), end.isoformat()],
             "paths": [str(p) for p in paths],
