@@ -182,7 +182,10 @@ def tag_stage(plan: BatchPlan, runtime: Runtime) -> int:
 
 @task(cache_policy=NO_CACHE, name="store")
 def commit_stage(plan: BatchPlan, runtime: Runtime, seen_at: datetime) -> list[IngestResult]:
-    return commit_batch(plan, runtime.store, seen_at, runtime.embedder)
+    """Store the batch; the embedder (for long items' passages) is only loaded when there is
+    something to store, so a run that found nothing new never loads the model."""
+    embedder = runtime.embedder if plan.to_store() else None
+    return commit_batch(plan, runtime.store, seen_at, embedder)
 
 
 @task(cache_policy=NO_CACHE, name="record-source-health")

@@ -50,3 +50,12 @@ def test_classify_in_a_fresh_directory_creates_no_state(tmp_path: Path) -> None:
     )
     runtime.tagger.classify([item_from_record({"title": "AI rules"})])
     assert not (tmp_path / "state.db").exists()
+
+
+def test_storing_a_batch_with_nothing_new_never_loads_the_model(settings: Settings) -> None:
+    from horizon.ingest import BatchPlan
+    from pipelines.weekly import commit_stage
+
+    runtime = Runtime(settings)
+    assert commit_stage.fn(BatchPlan(items=[]), runtime, datetime.now(UTC)) == []
+    assert "embedder" not in vars(runtime)
