@@ -54,12 +54,22 @@ def name_pattern(name: str) -> re.Pattern[str]:
     return re.compile(rf"(?<![\w/.-]){body}(?![\w/-]|\.\d)", re.IGNORECASE)
 
 
+@lru_cache(maxsize=4096)
+def _first_word(name: str) -> str:
+    return name.split()[0].lower() if name.split() else ""
+
+
 def name_hits(text: str, instruments: Sequence[Instrument]) -> list[_Hit]:
-    """Every name match, without those inside a longer match of another instrument."""
+    """Every name match, without those inside a longer match of another instrument.
+
+    A name whose first word does not occur in the text at all is skipped before its pattern
+    runs: the weekly readiness stage links every stored item, so this is its hot loop."""
+    lowered = text.lower()
     hits = [
         _Hit(instrument.id, match.start(), match.end())
         for instrument in instruments
         for name in instrument.names
+        if _first_word(name) in lowered
         for match in name_pattern(name).finditer(text)
     ]
     return [
