@@ -1,12 +1,14 @@
 """`python -m bench` (what `make bench` runs): search latency at 1k, 10k and 100k items against a
 raw Chroma query plus one query embedding, the cost of indexing during ingest, tagging
 throughput once items are embedded, de-duplication of 5,000 and 20,000 same-day entries, and
-the embed stage and Chroma writes against the raw libraries.
+the embed stage and Chroma writes against the raw libraries, and the cost of following each new
+item's link for its full text (crawl time with enrichment ÷ without).
 
     python -m bench                      # sizes 1000,10000,100000, 3 rounds of 50 queries
     python -m bench --sizes 1000,10000 --rounds 2 --json bench.json
 
-Needs ../shared (the Federal Register page gives the real texts); skips plainly without it.
+The enrichment figures need nothing else; the rest needs ../shared (the Federal Register page
+gives the real texts) and is skipped plainly without it.
 Runs on the CPU with the packaged MiniLM model, in a temporary home unless --home is given.
 """
 
@@ -27,6 +29,7 @@ from pathlib import Path
 
 from bench.corpus import synthetic_items
 from bench.dedupe import SIZES, DedupeCost, measure_dedupe
+from bench.enrich import measure_enrichment
 from bench.ingest import IngestOverhead, measure_ingest
 from bench.latency import Latency, add_synthetic_passages, measure_latency
 from bench.raw import embed_ratio, write_ratio
@@ -170,16 +173,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     arguments = parser.parse_args(argv)
     sizes = [int(size) for size in arguments.sizes.split(",") if size.strip()]
+    print("Timing the crawl with and without full-text enrichment …", file=sys.stderr)
+    enrichment = measure_enrichment()
+    for cost in enrichment:
+        print(cost.line())
+    figures: dict[str, object] = {
+        "cpus": os.cpu_count(),
+        "enrichment": [
+            {**asdict(cost), "ratio": cost.ratio, "per_item_ms": cost.per_item_ms}
+            for cost in enrichment
+        ],
+    }
     try:
         shared_file(FEDERAL_REGISTER)
     except SharedDataMissing as missing:
         print(f"bench {missing}")
-        return 0
-    if arguments.home:
-        figures = run(arguments.home, sizes, arguments.rounds)
     else:
-        with tempfile.TemporaryDirectory(prefix="horizon-bench-") as home:
-            figures = run(Path(home), sizes, arguments.rounds)
+        if arguments.home:
+            figures |= run(arguments.home, sizes, arguments.rounds)
+        else:
+            with tempfile.TemporaryDirectory(prefix="horizon-bench-") as home:
+                figures |= run(Path(home), sizes, arguments.rounds)
     if arguments.json:
         arguments.json.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
     return 0
