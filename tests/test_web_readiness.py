@@ -20,9 +20,8 @@ from fastapi.testclient import TestClient
 from icalendar import Calendar
 from test_web_pages import hidden, sign_in, text_of
 
-from horizon.config import instruments_path, load_instruments, load_settings
+from horizon.config import Settings, instruments_path, load_instruments, load_settings
 from horizon.embed import HashingEmbedder
-from horizon.instruments.catalogue import Instrument
 from horizon.instruments.linking import link_item
 from horizon.instruments.proposals import Proposals, StoredProposal
 from horizon.instruments.stages import propose_stages
@@ -164,24 +163,25 @@ ITEMS = [
 ]
 
 
-def seed_home(home: Path) -> Runtime:
-    """A home with the small catalogue, organisation and inventory, the items, and the stage
-    changes they propose stored as the weekly run stores them."""
+def seed_home(home: Path) -> Settings:
+    """A home with the small catalogue, organisation and inventory, the items in its run state
+    (the pages read no index), and the stage changes they propose stored as the weekly run
+    stores them."""
     home.mkdir(parents=True, exist_ok=True)
     (home / "instruments.yaml").write_text(INSTRUMENTS, encoding="utf-8")
     (home / "organisation.yaml").write_text(ORGANISATION, encoding="utf-8")
     (home / "inventory.yaml").write_text(INVENTORY, encoding="utf-8")
-    runtime = Runtime(load_settings(home=home, env={}), embedder_override=HashingEmbedder())
-    runtime.store.index.upsert(ITEMS, runtime.embedder.embed([item.text() for item in ITEMS]))
-    runtime.store.state.save_new_items(ITEMS, datetime(2025, 9, 11, 6, tzinfo=UTC))
-    instruments: list[Instrument] = load_instruments(instruments_path(runtime.settings)).instruments
+    settings = load_settings(home=home, env={})
+    state = StateDB(settings.state_db)
+    state.save_new_items(ITEMS, datetime(2025, 9, 11, 6, tzinfo=UTC))
+    instruments = load_instruments(instruments_path(settings)).instruments
     found = []
     for item in ITEMS:
         links = link_item(item.id, item.title, item.summary, instruments)
         published = item.published.date() if item.published else None
         found += propose_stages(item.id, item.title, item.summary, links, instruments, published)
-    Proposals(runtime.store.state).add(found)
-    return runtime
+    Proposals(state).add(found)
+    return settings
 
 
 def proposal(state: StateDB, instrument_id: str) -> StoredProposal:
@@ -212,7 +212,8 @@ class Site:
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    runtime = seed_home(Path(tmp_path_factory.mktemp("readiness")) / "home")
+    settings = seed_home(Path(tmp_path_factory.mktemp("readiness")) / "home")
+    runtime = Runtime(settings, embedder_override=HashingEmbedder())
     app = create_app(runtime)
     workspace: Workspace = app.state.web.workspace
     add_users(workspace)
