@@ -30,6 +30,7 @@ from horizon.normalise import content_hash
 from horizon.runtime import Runtime
 from horizon.state import StateDB
 from horizon.web import create_app
+from horizon.web.readiness_views import LinkMemo
 from horizon.workspace import COMMAND_LINE, Workspace
 from horizon.workspace.models import FlagRequest, TokenRequest, UserRequest
 
@@ -244,6 +245,17 @@ def test_the_seeded_items_propose_the_stage_changes_the_tests_decide(site: Site)
         ("colorado-ai-act", "amended"),
         ("nist-ai-rmf", "in-force"),
     }
+
+
+def test_remembered_links_are_those_of_link_item_and_follow_a_changed_summary(site: Site) -> None:
+    memo = LinkMemo()
+    instruments = site.app.state.readiness.catalogue.instruments
+    for item in ITEMS:
+        expected = link_item(item.id, item.title, item.summary, instruments)
+        assert memo(item.id, item.title, item.summary, instruments) == expected
+        assert memo(item.id, item.title, item.summary, instruments) == expected
+    changed = memo("colorado-delay", "A bill", "The NIST AI RMF is cited.", instruments)
+    assert [link.instrument_id for link in changed] == ["nist-ai-rmf"]
 
 
 # ----- pages -------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ built (`load_readiness_files`); the team's decisions and the stored items are re
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -23,6 +23,7 @@ from horizon.config import (
     organisation_path,
 )
 from horizon.instruments.catalogue import JURISDICTION, STAGES, Instrument, InstrumentsFile
+from horizon.instruments.linking import Link, link_item
 from horizon.instruments.proposals import Proposals, StoredProposal
 from horizon.instruments.timeline import instrument_row, linked_items, timeline
 from horizon.readiness.export import readiness_calendar, readiness_csv
@@ -43,13 +44,37 @@ STATUS_LABELS: dict[Status, str] = {
 ENDING_KINDS = ("retirement", "deprecation")
 
 
+class LinkMemo:
+    """`link_item` remembered per item text. The catalogue is fixed for the app's life, so an
+    item's links change only when its title or summary does; without this every page view
+    re-links every stored item (the costly part of the readiness and timeline pages)."""
+
+    def __init__(self, limit: int = 200_000) -> None:
+        self._known: dict[tuple[int, str, str, str], list[Link]] = {}
+        self._limit = limit
+
+    def __call__(
+        self, item_id: str, title: str, summary: str, instruments: Sequence[Instrument]
+    ) -> list[Link]:
+        key = (id(instruments), item_id, title, summary)
+        found = self._known.get(key)
+        if found is None:
+            found = link_item(item_id, title, summary, instruments)
+            if len(self._known) >= self._limit:
+                self._known.clear()
+            self._known[key] = found
+        return list(found)
+
+
 @dataclass(frozen=True)
 class ReadinessFiles:
-    """instruments.yaml, organisation.yaml and inventory.yaml of the home (else the project's)."""
+    """instruments.yaml, organisation.yaml and inventory.yaml of the home (else the project's),
+    and the links of the items seen so far."""
 
     catalogue: InstrumentsFile
     organisation: Organisation
     systems: tuple[System, ...]
+    links: LinkMemo = field(default_factory=LinkMemo, compare=False)
 
     def instrument(self, instrument_id: str) -> Instrument:
         found = self.catalogue.get(instrument_id)
@@ -131,7 +156,9 @@ def instrument_detail(
     open_proposals = [
         proposal for proposal in store.find("proposed") if proposal.instrument_id == instrument.id
     ]
-    linked = linked_items(instrument, files.catalogue.instruments, _stored_items(state))
+    linked = linked_items(
+        instrument, files.catalogue.instruments, _stored_items(state), files.links
+    )
     entries = timeline(
         instrument,
         confirmed,
@@ -179,7 +206,7 @@ def proposal_records(
 def readiness_rows(files: ReadinessFiles, state: StateDB) -> list[ReadinessRow]:
     """Per control then date, the obligations that apply to the organisation, with their status
     from the team's flags and triage (as `horizon readiness`)."""
-    facts = read_team_facts(state, files.catalogue.instruments)
+    facts = read_team_facts(state, files.catalogue.instruments, files.links)
     return readiness(
         files.catalogue.instruments,
         files.organisation,
