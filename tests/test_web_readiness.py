@@ -20,7 +20,13 @@ from fastapi.testclient import TestClient
 from icalendar import Calendar
 from test_web_pages import hidden, sign_in, text_of
 
-from horizon.config import Settings, instruments_path, load_instruments, load_settings
+from horizon.config import (
+    ConfigError,
+    Settings,
+    instruments_path,
+    load_instruments,
+    load_settings,
+)
 from horizon.embed import HashingEmbedder
 from horizon.instruments.linking import link_item
 from horizon.instruments.proposals import Proposals, StoredProposal
@@ -256,6 +262,17 @@ def test_remembered_links_are_those_of_link_item_and_follow_a_changed_summary(si
         assert memo(item.id, item.title, item.summary, instruments) == expected
     changed = memo("colorado-delay", "A bill", "The NIST AI RMF is cited.", instruments)
     assert [link.instrument_id for link in changed] == ["nist-ai-rmf"]
+
+
+def test_a_bad_organisation_file_stops_the_app_naming_the_field(tmp_path: Path) -> None:
+    settings = seed_home(tmp_path / "home")
+    (settings.home / "organisation.yaml").write_text(
+        "organisation:\n  name: X\n  jurisdictions: [Atlantis]\n  roles: [deployer]\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError) as raised:
+        create_app(Runtime(settings, embedder_override=HashingEmbedder()))
+    assert any("'Atlantis' is not a jurisdiction" in line for line in raised.value.problems)
 
 
 # ----- pages -------------------------------------------------------------------------------
