@@ -61,6 +61,10 @@ def _download(body: str | bytes, media_type: str, filename: str) -> Response:
 # ----- instruments -----------------------------------------------------------------------
 
 
+def _and_country(jurisdiction: str) -> set[str]:
+    return {jurisdiction, jurisdiction.split("-")[0]}
+
+
 @router.get("/instruments", response_class=HTMLResponse)
 def instruments_page(
     request: Request, ctx: Ctx, files: Files, jurisdiction: str = "", stage: str = "", on: str = ""
@@ -77,7 +81,14 @@ def instruments_page(
         jurisdiction=jurisdiction,
         stage=stage,
         stages=STAGES,
-        jurisdictions=sorted({each.jurisdiction for each in files.catalogue.instruments}),
+        # A country is offered beside its subdivisions (US with US-CO): it shows them all.
+        jurisdictions=sorted(
+            {
+                part
+                for each in files.catalogue.instruments
+                for part in _and_country(each.jurisdiction)
+            }
+        ),
         open_proposals=len(ctx.workspace.stage_proposals("proposed")),
     )
 
