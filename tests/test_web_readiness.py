@@ -593,3 +593,22 @@ def test_the_api_answers_readiness_and_suppliers(site: Site) -> None:
         "underwriting document summaries",
     )
     assert suppliers["retirements"] == suppliers["hits"]
+
+
+def test_the_pages_render_the_projects_own_catalogue_organisation_and_inventory(
+    tmp_path: Path,
+) -> None:
+    settings = load_settings(home=tmp_path / "home", env={})
+    StateDB(settings.state_db).save_new_items(ITEMS, datetime(2025, 9, 11, 6, tzinfo=UTC))
+    app = create_app(Runtime(settings, embedder_override=HashingEmbedder()))
+    add_users(app.state.web.workspace)
+    client = TestClient(app, follow_redirects=False)
+    assert sign_in(client, "vic").status_code == 303
+    catalogue = load_instruments(instruments_path(settings))
+    listing = text_of(client.get("/instruments").text)
+    for instrument in catalogue.instruments:
+        assert instrument.name in listing
+        page = client.get(f"/instruments/{instrument.id}")
+        assert page.status_code == 200 and instrument.name in text_of(page.text)
+    for path in ("/proposals", "/readiness", "/suppliers", "/readiness.csv", "/readiness.ics"):
+        assert client.get(path).status_code == 200, path
