@@ -145,27 +145,13 @@ def show_command(
         out.print(f"{entry['date'] or '    —     '}  {entry['kind']:<9} {entry['text']}{extra}")
 
 
-def _proposal_json(proposal: StoredProposal) -> dict[str, Any]:
-    return {
-        "id": proposal.id,
-        "instrument": proposal.instrument_id,
-        "item_id": proposal.item_id,
-        "stage": proposal.stage,
-        "date": proposal.date.isoformat() if proposal.date else None,
-        "cue": proposal.cue,
-        "evidence": proposal.evidence,
-        "status": proposal.status,
-        "decided_by": proposal.decided_by,
-    }
-
-
 @instruments_app.command("propose")
 def propose_command(home: HomeOption = None, json_output: JsonOption = False) -> None:
     """Read every stored item for stage changes ("enters into force", "signed into law",
     "delayed to", "repealed", "adopted") and store them as proposals to confirm.
 
     Prints the open proposals; with --json a list of objects: id, instrument, item_id, stage,
-    date, cue, evidence, status, decided_by."""
+    date, cue, evidence, status, decided_by, decided_at, rationale."""
     settings = load_settings(home)
     catalogue = _catalogue(settings)
     if not settings.state_db.exists():
@@ -188,7 +174,7 @@ def propose_command(home: HomeOption = None, json_output: JsonOption = False) ->
 
 def _print_proposals(proposals: list[StoredProposal], json_output: bool) -> None:
     if json_output:
-        out.print_json(data=[_proposal_json(proposal) for proposal in proposals])
+        out.print_json(data=[proposal.as_json() for proposal in proposals])
         return
     for proposal in proposals:
         when = proposal.date.isoformat() if proposal.date else "date not stated"

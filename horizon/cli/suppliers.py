@@ -3,25 +3,22 @@ and date, from the stored items matched to inventory.yaml."""
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
-from horizon.calendar import CalendarEvent, build_calendar
 from horizon.cli.common import HomeOption, JsonOption, app, err, fail, out
 from horizon.config import ConfigError, inventory_path, load_inventory, load_settings
-from horizon.readiness.suppliers import SupplierHit, match_item, supplier_timeline
+from horizon.readiness.suppliers import (
+    SupplierHit,
+    hit_json,
+    match_item,
+    supplier_calendar,
+    supplier_timeline,
+)
 from horizon.state import StateDB
-
-
-def _hit_json(hit: SupplierHit) -> dict[str, Any]:
-    record = asdict(hit)
-    record["date"] = hit.date.isoformat() if hit.date else None
-    record["affects"] = hit.system_name
-    return record
 
 
 @app.command("suppliers")
@@ -59,22 +56,10 @@ def suppliers_command(
             hits += match_item(item.id, item.title, item.summary, item.url, item.publisher, systems)
     hits = supplier_timeline(hits)
     if ics_file is not None:
-        events = [
-            CalendarEvent(
-                uid=f"{hit.item_id}.{hit.system_id}@horizon-suppliers",
-                day=hit.date,
-                summary=f"{hit.vendor} {hit.model}: {hit.kind} (affects {hit.system_name})",
-                description=hit.evidence,
-                url=hit.url,
-                categories=("supplier", hit.kind),
-            )
-            for hit in hits
-            if hit.date is not None
-        ]
-        ics_file.write_bytes(build_calendar(events, "Horizon supplier changes", datetime.now(UTC)))
+        ics_file.write_bytes(supplier_calendar(hits, datetime.now(UTC)))
         err.print(f"wrote {ics_file}")
     if json_output:
-        out.print_json(data=[_hit_json(hit) for hit in hits])
+        out.print_json(data=[hit_json(hit) for hit in hits])
         return
     if not hits:
         err.print("No stored vendor change affects a system in the inventory.")

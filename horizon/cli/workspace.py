@@ -138,7 +138,8 @@ def web_command(
     sources: SourcesOption = None,
     controls: ControlsOption = None,
 ) -> None:
-    """Serve the team workspace (search, items, triage, digest, audit) and its JSON API."""
+    """Serve the team workspace (search, items, triage, digest, audit, instruments, stage
+    proposals, readiness, suppliers) and its JSON API."""
     import uvicorn
 
     from horizon.web import create_app

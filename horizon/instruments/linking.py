@@ -9,7 +9,7 @@ item also links to an instrument whose description it is close to in meaning. Pu
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
@@ -38,6 +38,11 @@ class Link:
     matched: str
     evidence: str
     score: float
+
+
+# How callers that link many items name the linking function: item id, title, summary and the
+# catalogue, giving the links (`link_item` itself, or a memo of it).
+Linker = Callable[[str, str, str, Sequence["Instrument"]], list[Link]]
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from horizon.instruments.catalogue import StageEvent
 from horizon.instruments.stages import StageProposal
@@ -26,6 +26,7 @@ CREATE TABLE IF NOT EXISTS instrument_proposals (
     proposed_at TEXT NOT NULL,
     decided_by TEXT,
     decided_at TEXT,
+    rationale TEXT NOT NULL DEFAULT '',
     UNIQUE (instrument_id, item_id, stage)
 );
 CREATE INDEX IF NOT EXISTS instrument_proposals_status ON instrument_proposals(status);
@@ -47,10 +48,35 @@ class StoredProposal:
     proposed_at: datetime
     decided_by: str | None
     decided_at: datetime | None
+    rationale: str = ""
+
+    def as_json(self) -> dict[str, Any]:
+        """The proposal as `horizon instruments propose --json` and the web API give it."""
+        return {
+            "id": self.id,
+            "instrument": self.instrument_id,
+            "item_id": self.item_id,
+            "stage": self.stage,
+            "date": self.date.isoformat() if self.date else None,
+            "cue": self.cue,
+            "evidence": self.evidence,
+            "status": self.status,
+            "decided_by": self.decided_by,
+            "decided_at": self.decided_at.isoformat() if self.decided_at else None,
+            "rationale": self.rationale,
+        }
 
 
 class ProposalError(Exception):
     """A proposal that does not exist or was already decided."""
+
+
+class ProposalMissing(ProposalError):
+    """There is no proposal with that number."""
+
+
+class ProposalDecided(ProposalError):
+    """The proposal was confirmed or rejected already."""
 
 
 class Proposals:
@@ -59,6 +85,14 @@ class Proposals:
     def __init__(self, state: StateDB) -> None:
         self.state = state
         state.ensure_schema(SCHEMA)
+        with state.connect() as connection:
+            columns = {
+                row["name"] for row in connection.execute("PRAGMA table_info(instrument_proposals)")
+            }
+            if "rationale" not in columns:  # a home made before decisions carried a rationale
+                connection.execute(
+                    "ALTER TABLE instrument_proposals ADD COLUMN rationale TEXT NOT NULL DEFAULT ''"
+                )
 
     def add(self, proposals: Sequence[StageProposal]) -> int:
         """Store new proposals; one already stored (same instrument, item, stage) is kept as
@@ -92,31 +126,16 @@ class Proposals:
             ).fetchall()
         return [_proposal(row) for row in rows]
 
-    def decide(self, proposal_id: int, decision: Decision, by: str) -> StoredProposal:
+    def decide(
+        self, proposal_id: int, decision: Decision, by: str, rationale: str = ""
+    ) -> StoredProposal:
         """Confirm or reject a proposal that is still open."""
         with self.state.connect() as connection:
-            row = connection.execute(
-                "SELECT * FROM instrument_proposals WHERE id = ?", (proposal_id,)
-            ).fetchone()
-            if row is None:
-                raise ProposalError(f"there is no stage proposal {proposal_id}")
-            if row["status"] != "proposed":
-                raise ProposalError(f"stage proposal {proposal_id} is already {row['status']}")
-            connection.execute(
-                "UPDATE instrument_proposals SET status = ?, decided_by = ?, decided_at = ?"
-                " WHERE id = ?",
-                (decision, by, utc_now().isoformat(), proposal_id),
-            )
-        return self.list_one(proposal_id)
+            return decide_in(connection, proposal_id, decision, by, utc_now(), rationale)[1]
 
     def list_one(self, proposal_id: int) -> StoredProposal:
         with self.state.connect() as connection:
-            row = connection.execute(
-                "SELECT * FROM instrument_proposals WHERE id = ?", (proposal_id,)
-            ).fetchone()
-        if row is None:
-            raise ProposalError(f"there is no stage proposal {proposal_id}")
-        return _proposal(row)
+            return _row(connection, proposal_id)
 
     def confirmed_events(self) -> dict[str, list[StageEvent]]:
         """Confirmed stage changes by instrument, as stage history entries."""
@@ -130,6 +149,36 @@ class Proposals:
                 )
             )
         return events
+
+
+def decide_in(
+    connection: sqlite3.Connection,
+    proposal_id: int,
+    decision: Decision,
+    by: str,
+    at: datetime,
+    rationale: str = "",
+) -> tuple[StoredProposal, StoredProposal]:
+    """Decide an open proposal inside the caller's transaction (so the workspace can write its
+    audit entry in the same one); returns the proposal before and after."""
+    before = _row(connection, proposal_id)
+    if before.status != "proposed":
+        raise ProposalDecided(f"stage proposal {proposal_id} is already {before.status}")
+    connection.execute(
+        "UPDATE instrument_proposals SET status = ?, decided_by = ?, decided_at = ?,"
+        " rationale = ? WHERE id = ?",
+        (decision, by, at.isoformat(), rationale, proposal_id),
+    )
+    return before, _row(connection, proposal_id)
+
+
+def _row(connection: sqlite3.Connection, proposal_id: int) -> StoredProposal:
+    row = connection.execute(
+        "SELECT * FROM instrument_proposals WHERE id = ?", (proposal_id,)
+    ).fetchone()
+    if row is None:
+        raise ProposalMissing(f"there is no stage proposal {proposal_id}")
+    return _proposal(row)
 
 
 def _proposal(row: sqlite3.Row) -> StoredProposal:
@@ -146,4 +195,5 @@ def _proposal(row: sqlite3.Row) -> StoredProposal:
         proposed_at=datetime.fromisoformat(get("proposed_at")),
         decided_by=get("decided_by"),
         decided_at=datetime.fromisoformat(get("decided_at")) if get("decided_at") else None,
+        rationale=get("rationale"),
     )

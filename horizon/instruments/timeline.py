@@ -8,7 +8,7 @@ from datetime import date
 from typing import Any
 
 from horizon.instruments.catalogue import Instrument, StageEvent
-from horizon.instruments.linking import Link, link_item
+from horizon.instruments.linking import Link, Linker, link_item
 from horizon.state import StoredItem
 
 
@@ -37,15 +37,18 @@ def instrument_row(
 
 
 def linked_items(
-    instrument: Instrument, instruments: Sequence[Instrument], items: Sequence[StoredItem]
+    instrument: Instrument,
+    instruments: Sequence[Instrument],
+    items: Sequence[StoredItem],
+    link: Linker = link_item,
 ) -> list[tuple[StoredItem, Link]]:
     """The stored items that name this instrument, with the evidence for each."""
     found = []
     for stored in items:
         item = stored.item
-        for link in link_item(item.id, item.title, item.summary, instruments):
-            if link.instrument_id == instrument.id:
-                found.append((stored, link))
+        for each in link(item.id, item.title, item.summary, instruments):
+            if each.instrument_id == instrument.id:
+                found.append((stored, each))
     return found
 
 

@@ -16,7 +16,7 @@ from horizon.config import (
     organisation_path,
 )
 from horizon.instruments.catalogue import Instrument
-from horizon.instruments.linking import link_item
+from horizon.instruments.linking import Linker, link_item
 from horizon.readiness.tracker import FlagFact, ReadinessRow, readiness
 from horizon.state import StateDB, StoredItem
 
@@ -30,7 +30,9 @@ class TeamFacts:
     flags: list[FlagFact] = field(default_factory=list)
 
 
-def read_team_facts(state: StateDB | None, instruments: Sequence[Instrument]) -> TeamFacts:
+def read_team_facts(
+    state: StateDB | None, instruments: Sequence[Instrument], link: Linker = link_item
+) -> TeamFacts:
     """Everything stored that the tracker reads; empty when there is no run state yet."""
     facts = TeamFacts()
     if state is None:
@@ -38,8 +40,8 @@ def read_team_facts(state: StateDB | None, instruments: Sequence[Instrument]) ->
     facts.items = list(state.get_items(state.item_ids()).values())
     for stored in facts.items:
         item = stored.item
-        for link in link_item(item.id, item.title, item.summary, instruments):
-            facts.links.setdefault(link.instrument_id, set()).add(item.id)
+        for found in link(item.id, item.title, item.summary, instruments):
+            facts.links.setdefault(found.instrument_id, set()).add(item.id)
         if item.tags is not None:
             facts.item_controls[item.id] = set(item.tags.control_ids())
     with state.connect() as connection:

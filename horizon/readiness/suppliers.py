@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from datetime import date
-from typing import Literal
+from dataclasses import asdict, dataclass
+from datetime import date, datetime
+from typing import Any, Literal
 
+from horizon.calendar import CalendarEvent, build_calendar
 from horizon.instruments.linking import sentence_around
 from horizon.instruments.stages import dates_in
 from horizon.readiness.profile import System
@@ -146,6 +147,31 @@ def _change_date(text: str, kind: ChangeKind, version: str) -> tuple[date | None
             return days[0], sentence
     anywhere = dates_in(text.replace(version, "") if version else text)
     return (anywhere[0] if anywhere else None), first_sentence
+
+
+def hit_json(hit: SupplierHit) -> dict[str, Any]:
+    """A hit as `horizon suppliers --json` and the web API give it."""
+    record = asdict(hit)
+    record["date"] = hit.date.isoformat() if hit.date else None
+    record["affects"] = hit.system_name
+    return record
+
+
+def supplier_calendar(hits: Iterable[SupplierHit], stamped: datetime) -> bytes:
+    """The dated changes as all-day calendar events; a hit keeps its UID across exports."""
+    events = [
+        CalendarEvent(
+            uid=f"{hit.item_id}.{hit.system_id}@horizon-suppliers",
+            day=hit.date,
+            summary=f"{hit.vendor} {hit.model}: {hit.kind} (affects {hit.system_name})",
+            description=hit.evidence,
+            url=hit.url,
+            categories=("supplier", hit.kind),
+        )
+        for hit in hits
+        if hit.date is not None
+    ]
+    return build_calendar(events, "Horizon supplier changes", stamped)
 
 
 def supplier_timeline(hits: Iterable[SupplierHit]) -> list[SupplierHit]:

@@ -25,8 +25,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from horizon import __version__
 from horizon.config import load_catalogue
 from horizon.runtime import Runtime
-from horizon.web import api, feeds, pages
+from horizon.web import api, feeds, pages, readiness_api, readiness_pages
 from horizon.web.context import FormInvalid, LoginRequired, WebContext
+from horizon.web.readiness_views import load_readiness_files
 from horizon.workspace import (
     Conflict,
     InvalidField,
@@ -75,9 +76,11 @@ def create_app(
     runtime: Runtime, workspace: Workspace | None = None, secure_cookies: bool = False
 ) -> FastAPI:
     """The workspace app over `runtime`'s home. Raises ConfigError when the control catalogue
-    cannot be read (flags and tags are checked against it). `secure_cookies` marks cookies
-    HTTPS-only: set it whenever the app is served over HTTPS."""
+    (flags and tags are checked against it), instruments.yaml, organisation.yaml or
+    inventory.yaml cannot be read. `secure_cookies` marks cookies HTTPS-only: set it whenever
+    the app is served over HTTPS."""
     catalogue = load_catalogue([runtime.settings.controls_file])
+    readiness_files = load_readiness_files(runtime.settings)
     context = WebContext(
         runtime=runtime,
         workspace=workspace or Workspace(runtime.store.state, controls=catalogue.control_ids()),
@@ -88,17 +91,21 @@ def create_app(
     app = FastAPI(
         title="Horizon workspace API",
         version=__version__,
-        description="Triage, impact flags, comments, tag verdicts, search, digests and the "
-        "audit trail of a Horizon installation. Authenticate with an API token: "
+        description="Triage, impact flags, comments, tag verdicts, search, digests, the "
+        "audit trail, instruments and stage proposals, readiness and the supplier watch of a "
+        "Horizon installation. Authenticate with an API token: "
         "`Authorization: Bearer TOKEN`.",
         docs_url=None,
         redoc_url=None,
         openapi_url="/api/openapi.json",
     )
     app.state.web = context
+    app.state.readiness = readiness_files
     app.mount("/static", StaticFiles(packages=[("horizon.web", "static")]), name="static")
     app.include_router(api.router)
+    app.include_router(readiness_api.router)
     app.include_router(pages.router)
+    app.include_router(readiness_pages.router)
     app.include_router(feeds.router)
 
     async def with_security_headers(

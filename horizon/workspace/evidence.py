@@ -385,7 +385,9 @@ def _stage_entries(
                 f"{proposal.instrument_id} {proposal.stage}{when}",
                 item_id=proposal.item_id,
                 title=proposal.instrument_id,
-                detail=proposal.evidence,
+                detail=f"{proposal.evidence}; rationale: {proposal.rationale}"
+                if proposal.rationale
+                else proposal.evidence,
                 ksbs=SECTION_KSBS["stages"],
             )
         )

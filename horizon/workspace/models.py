@@ -124,6 +124,12 @@ class FlagCloseRequest(_Request):
     note: str = Field(default="", max_length=4000)
 
 
+class StageDecisionRequest(_Request):
+    """Confirm or reject a stage change proposed from an item, saying why."""
+
+    rationale: str = Field(min_length=1, max_length=4000)
+
+
 class CommentRequest(_Request):
     body: str = Field(min_length=1, max_length=10000)
 

@@ -6,8 +6,8 @@ the request against the stored items and the control catalogue, and writes the c
 audit entry (who, when, what, before → after) in one transaction of the shared state database.
 The web app, the JSON API and the command line are thin layers over it, so a viewer is refused
 the same way everywhere and nothing is ever changed without a trace. Its parts live by job in
-`accounts` (users, sign-in, sessions, tokens), `triage` (work on items) and `history`
-(searches, reading, the audit trail).
+`accounts` (users, sign-in, sessions, tokens), `triage` (work on items), `history`
+(searches, reading, the audit trail) and `stages` (instrument stage changes decided).
 """
 
 from __future__ import annotations
@@ -20,13 +20,14 @@ from horizon.workspace import credentials
 from horizon.workspace.accounts import COMMAND_LINE, SESSION_IDLE, SESSION_MAX, Accounts, Session
 from horizon.workspace.history import History
 from horizon.workspace.schema import ADDED_COLUMNS, SCHEMA
+from horizon.workspace.stages import StageDecisions
 from horizon.workspace.throttle import ThrottlePolicy
 from horizon.workspace.triage import Triage
 
 __all__ = ["COMMAND_LINE", "Session", "Workspace"]
 
 
-class Workspace(Accounts, Triage, History):
+class Workspace(Accounts, Triage, History, StageDecisions):
     """The workspace's operations over the shared state database; one transaction each."""
 
     def __init__(
