@@ -586,7 +586,13 @@ def test_the_backfill_command_prints_json_and_refuses_bad_input_in_plain_words(
     assert printed["sources"][0]["status"] == "done"
     assert printed["index_model"] == HashingEmbedder.name
 
+    again = runner.invoke(app, ["backfill", "--since", "2025-01-01", *common])
+    assert again.exit_code == 0 and "fr-documents: 0 pages (from page 5)" in again.stdout
+    assert "finished earlier: every entry on this page is older than" in again.stdout
+
     reindexed = runner.invoke(app, ["reindex", "--json", "--home", str(tmp_path / "home")])
     assert reindexed.exit_code == 0, reindexed.output
     assert json.loads(reindexed.stdout)["embedded_items"] == len(expected_tags(FR_PAGES))
+    told = runner.invoke(app, ["reindex", "--home", str(tmp_path / "home")]).stdout
+    assert f"Re-embedded {len(expected_tags(FR_PAGES))} items" in told
     assert "--since" in runner.invoke(app, ["backfill", "--help"]).output
