@@ -514,8 +514,10 @@ def test_a_backfill_killed_mid_run_continues_without_refetching_duplicating_or_l
 # ----- the same on a Dask cluster, and the command line --------------------------------------
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def cluster() -> Iterator[Any]:
+    """A real LocalCluster of 2 workers (threads of this process, reached over TCP), one per
+    test, so that the tasks a test finds on it are its own."""
     from distributed import LocalCluster
 
     with LocalCluster(
@@ -554,22 +556,20 @@ def test_a_backfill_on_a_two_worker_dask_cluster_stores_the_same_ids_and_vectors
 runner = CliRunner()
 
 
+def sources_file_for(sources: list[Source], path: Path) -> Path:
+    crawl = {"delay_seconds": 0, "retries": 0, "timeout_seconds": 20}
+    listed = [source.model_dump(exclude_defaults=True) for source in sources]
+    path.write_text(yaml.safe_dump({"crawl": crawl, "sources": listed}), encoding="utf-8")
+    return path
+
+
 def test_the_backfill_command_prints_json_and_refuses_bad_input_in_plain_words(
     site: PagedSite, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from pipelines.cli import app
 
     monkeypatch.setattr("horizon.runtime.default_embedder", HashingEmbedder)
-    source = serve_federal_register(site)
-    sources_file = tmp_path / "sources.yaml"
-    crawl = {"delay_seconds": 0, "retries": 0, "timeout_seconds": 20}
-    sources_file.write_text(
-        yaml.safe_dump(
-            {"crawl": crawl, "sources": [source.model_dump(exclude_defaults=True)]},
-            sort_keys=False,
-        ),
-        encoding="utf-8",
-    )
+    sources_file = sources_file_for([serve_federal_register(site)], tmp_path / "sources.yaml")
     common = ["--home", str(tmp_path / "home"), "--sources", str(sources_file)]
     bad_day = runner.invoke(app, ["backfill", "--since", "2025-13-01", *common])
     assert bad_day.exit_code == 2 and "YYYY-MM-DD" in bad_day.output
@@ -596,3 +596,26 @@ def test_the_backfill_command_prints_json_and_refuses_bad_input_in_plain_words(
     told = runner.invoke(app, ["reindex", "--home", str(tmp_path / "home")]).stdout
     assert f"Re-embedded {len(expected_tags(FR_PAGES))} items" in told
     assert "--since" in runner.invoke(app, ["backfill", "--help"]).output
+
+
+def test_the_backfill_command_with_a_dask_address_embeds_on_the_cluster(
+    site: PagedSite, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cluster: Any
+) -> None:
+    from pipelines.cli import app
+
+    monkeypatch.setattr("horizon.runtime.default_embedder", HashingEmbedder)
+    monkeypatch.setattr("horizon.bulk.cluster.default_embedder", HashingEmbedder)
+    sources = [serve_github_releases(site), serve_listing(site)]
+    sources_file = sources_file_for(sources, tmp_path / "sources.yaml")
+    homes = {"local": tmp_path / "local", "dask": tmp_path / "dask"}
+    for name, home in homes.items():
+        dask = ["--dask", str(cluster.scheduler_address)] if name == "dask" else []
+        command = ["backfill", "--since", "2025-01-01", "--json", *dask]
+        result = runner.invoke(app, [*command, "--home", str(home), "--sources", str(sources_file)])
+        assert result.exit_code == 0, result.output
+    assert "embed_on_worker" in set(cluster.scheduler.task_prefixes)
+    local, parallel = (open_store(load_settings(home=home, env={})) for home in homes.values())
+    assert parallel.state.item_ids() == local.state.item_ids()
+    assert len(local.state.item_ids()) == len(
+        expected_tags(GH_PAGES) | expected_tags(LISTING_PAGES)
+    )

@@ -133,7 +133,7 @@ def run_backfill(
             report.status, report.detail = "failed", outcome.error or "the page failed"
             reporter().advance(budget[outcome.source])
             continue
-        kept = [entry for entry in outcome.entries if entry.title.strip() and wanted(entry, since)]
+        kept = [entry for entry in outcome.entries if wanted(entry, since)]
         notes: list[str] = []
         source = by_id[outcome.source]
         items = [normalise_entry(entry, source, outcome.final_url, notes) for entry in kept]

@@ -8,7 +8,7 @@ page killed between its commit and its record is fetched again and finds its ite
 
 Re-indexing walks the items in id order and records the last id of each committed chunk; a
 rerun with the same model continues after it. The model the index was embedded with is
-recorded when a pass completes (and by a backfill into an index that had no record).
+recorded when a pass completes, and by the first backfill into an empty index.
 """
 
 from __future__ import annotations
