@@ -401,6 +401,23 @@ def test_a_next_link_to_an_address_the_source_does_not_allow_is_refused(
     assert stored_tags(store) == sorted(expected_tags(FR_PAGES, 1))
 
 
+def test_robots_txt_is_obeyed_for_older_pages_too(
+    site: PagedSite, settings: Any, tmp_path: Path
+) -> None:
+    source = serve_listing(site)
+    site.pages["/robots.txt"] = (
+        f"User-agent: *\nDisallow: {LISTING_PATH}2\n".encode(),
+        "text/plain",
+        {},
+    )
+    store = open_store(settings)
+    summary = backfill(store, [source], tmp_path / "work")
+    assert summary.sources[0].status == "failed"
+    assert "page 2" in summary.sources[0].detail and "robots.txt" in summary.sources[0].detail
+    assert site.count(f"{LISTING_PATH}2") == 0
+    assert stored_tags(store) == sorted(expected_tags(LISTING_PAGES, 1))
+
+
 # ----- a real kill -9 mid-run, then a rerun ---------------------------------------------------
 
 DRIVER = """
