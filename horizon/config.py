@@ -56,6 +56,7 @@ class ListingSelectors(_Strict):
     link: str
     date: str | None = None
     summary: str | None = None
+    next: str | None = None  # the next (older) page's link, for `horizon backfill`
 
 
 class JsonApiFields(_Strict):
@@ -69,6 +70,7 @@ class JsonApiFields(_Strict):
     id: str | None = None
     deadline: str | None = None
     effective: str | None = None
+    next: str | None = None  # the next (older) page's address, for `horizon backfill`
 
 
 class Source(_Strict):

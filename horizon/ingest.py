@@ -28,6 +28,7 @@ from horizon.store import Store
 Status = Literal["new", "duplicate", "unchanged", "error"]
 NEIGHBOURS = 8
 DEDUPE_BLOCK = 256
+INGEST_CHUNK = 500  # items committed together by `horizon ingest` and `horizon backfill`
 
 
 class Tagger(Protocol):

@@ -115,16 +115,7 @@ def parse_feed(
     entries, and says so in `warnings`, as feedparser's `bozo` flag does.
     """
     _check_size(body)
-    headers = {"content-type": _feed_content_type(content_type), "content-location": url}
-    utf8_body = convert_to_utf8(headers, _tidy_feed_start(body), {})
-    safe_body = _defuse_doctype(utf8_body)
-    parsed = feedparser.parse(
-        io.BytesIO(safe_body),
-        response_headers={
-            "content-type": "application/xml; charset=utf-8",
-            "content-location": url,
-        },
-    )
+    safe_body, parsed = _read_feed(body, content_type, url)
     entries = [entry for raw in parsed.entries if (entry := _feed_entry(raw, url)) is not None]
     if entries or parsed.entries:
         if parsed.bozo and warnings is not None:
@@ -153,6 +144,31 @@ def parse_feed(
             "another kind of document; check the source's url"
         )
     return []
+
+
+def feed_next_link(body: bytes, content_type: str | None, url: str) -> str | None:
+    """The feed's `<link rel="next">` (a paged feed, RFC 5005), read as safely as its entries."""
+    try:
+        _, parsed = _read_feed(body, content_type, url)
+    except ParseError:
+        return None
+    links = parsed.feed.get("links", []) if parsed.get("feed") else []
+    return next((link.get("href") for link in links if link.get("rel") == "next"), None)
+
+
+def _read_feed(body: bytes, content_type: str | None, url: str) -> tuple[bytes, Any]:
+    """The feed as UTF-8 with its DTD defused, and feedparser's reading of it."""
+    headers = {"content-type": _feed_content_type(content_type), "content-location": url}
+    utf8_body = convert_to_utf8(headers, _tidy_feed_start(body), {})
+    safe_body = _defuse_doctype(utf8_body)
+    parsed = feedparser.parse(
+        io.BytesIO(safe_body),
+        response_headers={
+            "content-type": "application/xml; charset=utf-8",
+            "content-location": url,
+        },
+    )
+    return safe_body, parsed
 
 
 def parse_json_feed(body: bytes, url: str) -> list[Entry]:

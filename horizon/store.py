@@ -189,6 +189,17 @@ class VectorIndex:
     def ids(self) -> list[str]:
         return list(self._collection.get(include=[])["ids"])
 
+    def passage_vectors(self) -> dict[str, np.ndarray]:
+        """Every passage vector by passage id (`ITEM#N`), for checks after re-indexing."""
+        result = self._passages.get(include=["embeddings"])
+        vectors = result["embeddings"]
+        if vectors is None:
+            return {}
+        return {
+            key: np.asarray(vector, dtype=np.float32)
+            for key, vector in zip(result["ids"], vectors, strict=True)
+        }
+
     def passage_count(self) -> int:
         return int(self._passages.count())
 
@@ -262,15 +273,34 @@ class Store:
         ]
         self.index.upsert(items, embeddings)
         if embedder is not None:
-            keys = [(item.id, n) for item in items for n in range(len(passages[item.id]))]
-            texts = [
-                passage_text_to_embed(item.title, text)
-                for item in items
-                for text in passages[item.id]
-            ]
-            self.index.upsert_passages(keys, embedder.embed(texts), stale)
+            self._embed_passages(items, passages, embedder, stale)
         self.lexical.replace_passages(passages)
         self.state.save_new_items(items, seen_at)
+
+    def replace_vectors(
+        self, items: Sequence[Item], embeddings: np.ndarray, embedder: Embedder
+    ) -> int:
+        """Rewrite stored items' vectors and their passages' vectors (after a model change),
+        leaving their rows alone; returns how many passages were embedded."""
+        if not items:
+            return 0
+        self.index.upsert(items, embeddings)
+        passages = {item.id: split_passages(item.summary) for item in items}
+        return self._embed_passages(items, passages, embedder, ())
+
+    def _embed_passages(
+        self,
+        items: Sequence[Item],
+        passages: dict[str, list[str]],
+        embedder: Embedder,
+        stale: Sequence[tuple[str, int]],
+    ) -> int:
+        keys = [(item.id, n) for item in items for n in range(len(passages[item.id]))]
+        texts = [
+            passage_text_to_embed(item.title, text) for item in items for text in passages[item.id]
+        ]
+        self.index.upsert_passages(keys, embedder.embed(texts), stale)
+        return len(keys)
 
 
 def open_store(settings: Settings) -> Store:

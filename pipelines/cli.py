@@ -12,12 +12,12 @@ from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
-from rich.progress import Progress, TaskID
 
 from horizon.cli.common import (
     ControlsOption,
     HomeOption,
     JsonOption,
+    ProgressReporter,
     SourcesOption,
     app,
     err,
@@ -33,32 +33,11 @@ from horizon.parallel import DaskAddressError, parse_dask_address
 from horizon.progress import use_reporter
 from horizon.runtime import HomeBusyError, Runtime
 from horizon.snapshot import SnapshotError, load_manifest
-from pipelines import schedule, sources_cli
+from pipelines import bulk_cli, schedule, sources_cli
 
-# importing `schedule` registers `serve` and `deploy`; `sources_cli`, `sources import`
-__all__ = ["app", "main", "schedule", "sources_cli"]
-
-
-class ProgressReporter:
-    """Shows each stage of a flow as a Rich progress bar on standard error."""
-
-    def __init__(self, progress: Progress) -> None:
-        self.progress = progress
-        self.current: TaskID | None = None
-
-    def start(self, stage: str, total: int | None = None) -> None:
-        self.current = self.progress.add_task(stage, total=total)
-
-    def advance(self, amount: int = 1) -> None:
-        if self.current is not None:
-            self.progress.advance(self.current, amount)
-
-    def finish(self, stage: str, detail: str = "") -> None:
-        if self.current is not None:
-            total = self.progress.tasks[-1].total
-            self.progress.update(
-                self.current, completed=total, description=f"{stage}: {detail}" if detail else stage
-            )
+# importing `schedule` registers `serve` and `deploy`; `sources_cli`, `sources import`;
+# `bulk_cli`, `backfill` and `reindex`
+__all__ = ["app", "bulk_cli", "main", "schedule", "sources_cli"]
 
 
 @app.command("run")

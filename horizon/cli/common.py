@@ -14,7 +14,16 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 from horizon.config import load_settings
 from horizon.runtime import Runtime
@@ -70,15 +79,39 @@ def make_runtime(
     return Runtime(load_settings(home, sources_file=sources, controls_file=controls))
 
 
-def progress_bar(transient: bool = True) -> Progress:
-    return Progress(
+def progress_bar(transient: bool = True, eta: bool = False) -> Progress:
+    """A progress bar on standard error; with `eta`, also the estimated time left."""
+    columns: list[ProgressColumn] = [
         TextColumn("[bold]{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
-        console=err,
-        transient=transient,
-    )
+    ]
+    if eta:
+        columns += [TextColumn("ETA"), TimeRemainingColumn()]
+    return Progress(*columns, console=err, transient=transient)
+
+
+class ProgressReporter:
+    """Shows each stage of long work (`horizon.progress`) as a Rich progress bar."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.current: TaskID | None = None
+
+    def start(self, stage: str, total: int | None = None) -> None:
+        self.current = self.progress.add_task(stage, total=total)
+
+    def advance(self, amount: int = 1) -> None:
+        if self.current is not None:
+            self.progress.advance(self.current, amount)
+
+    def finish(self, stage: str, detail: str = "") -> None:
+        if self.current is not None:
+            total = self.progress.tasks[-1].total
+            self.progress.update(
+                self.current, completed=total, description=f"{stage}: {detail}" if detail else stage
+            )
 
 
 def read_records(lines: Iterable[str]) -> Iterator[tuple[dict[str, Any] | None, str | None]]:

@@ -30,6 +30,7 @@ from horizon.cli.common import (
 )
 from horizon.config import ConfigError, Source
 from horizon.ingest import (
+    INGEST_CHUNK,
     IngestResult,
     commit_batch,
     embed_batch,
@@ -42,7 +43,6 @@ from horizon.normalise import RecordError, item_from_record
 from horizon.runtime import Runtime
 
 CLASSIFY_CHUNK = 256
-INGEST_CHUNK = 500
 
 
 @app.command("ingest")
