@@ -19,6 +19,7 @@ from horizon.fetch import CrawlJob, FetchOutcome
 from horizon.snapshot import load_manifest, page_history
 from horizon.state import StateDB
 from horizon.watch import PageVersions, check_fetch, check_history, history_texts
+from pipelines.cli import print_full_text, print_page_watch
 from spiders.crawl import run_crawl
 from spiders.render import CHROMIUM, chromium_available
 
@@ -146,3 +147,34 @@ def test_watched_page_history_gives_one_change_item_and_none_for_the_noise_only_
     assert first[2][1] is None  # "Last updated", the view counter and the banner changed only
     # A second replay into the same home compares only the current version, and finds it equal.
     assert replay_once() == [("unchanged", None)]
+
+
+def test_run_summary_shows_full_texts_and_the_page_change_with_its_diff(
+    replayed: tuple[dict[str, FetchOutcome], StateDB],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    _, state = replayed
+    source = next(s for s in load_sources(ROOT / "sources.yaml").sources if s.id == WATCHED)
+    versions = PageVersions(StateDB(tmp_path / "state.db"))
+    checks = check_history(
+        source, history_texts(source, page_history(SNAPSHOT, source.url)), versions
+    )
+    capsys.readouterr()
+
+    print_full_text(FullTextStore(state).fetched_since(datetime(2000, 1, 1, tzinfo=UTC)))
+    print_page_watch([check.to_dict() for check in checks])
+    printed = " ".join(capsys.readouterr().out.split())
+
+    assert "linked pages read (" in printed and "2 PDF" in printed
+    assert "× the snapshot being replayed holds no recording of the item's page" in printed
+    assert (
+        "e.g. https://www.drcf.org.uk/siteassets/drcf/pdf-files/fairness-in-ai.pdf (pdf" in printed
+    )
+    assert (
+        "anthropic-model-deprecations (2025-09-01): first version stored as the baseline" in printed
+    )
+    assert (
+        "anthropic-model-deprecations (2025-09-08): Anthropic model deprecations: page changed "
+        "Added: Customers still using Claude Sonnet 3.5" in printed
+    )

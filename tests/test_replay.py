@@ -302,3 +302,12 @@ def test_replay_settings_install_the_handler_and_drop_delays_but_keep_the_rest()
     assert settings["RETRY_TIMES"] == POLITE.retries
     assert settings["ROBOTSTXT_OBEY"] is True
     assert settings["HORIZON_REPLAY_DIR"] == "/snapshots/week-37"
+
+
+def test_replay_with_rendered_sources_renders_them_from_the_snapshot() -> None:
+    settings = scrapy_settings(POLITE, replay_dir="/snapshots/w37", render_hosts=["a.example"])
+
+    handlers = settings["DOWNLOAD_HANDLERS"]
+    assert handlers["http"] == handlers["https"] == "spiders.replay.ReplayRenderingHandler"
+    assert settings["HORIZON_REPLAY_DIR"] == "/snapshots/w37"
+    assert settings["PLAYWRIGHT_ABORT_REQUEST"] is not None  # the same guard as a live crawl
