@@ -230,14 +230,6 @@ def check_page(
     return WatchCheck(source.id, checked_at, "changed", item)
 
 
-def page_change_items(
-    outcome: FetchOutcome, source: Source, versions: PageVersions, checked_at: datetime
-) -> list[Item]:
-    """The "page changed" item for a watched page's fetch, if its text changed meaningfully."""
-    check = check_fetch(outcome, source, versions, checked_at)
-    return [check.item] if check is not None and check.item is not None else []
-
-
 def check_fetch(
     outcome: FetchOutcome, source: Source, versions: PageVersions, checked_at: datetime
 ) -> WatchCheck | None:
