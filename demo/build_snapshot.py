@@ -20,6 +20,7 @@ import hashlib
 import json
 import re
 import sys
+import textwrap
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -38,7 +39,10 @@ from protego import Protego
 from w3lib.url import canonicalize_url
 
 from horizon.config import ConfigError, Source, SourcesFile, load_sources, read_yaml
+from horizon.enrich.extract import ExtractionError, extract_text
+from horizon.enrich.model import FullTextCaps
 from horizon.normalise import canonical_url, parse_datetime
+from horizon.watch import page_diff, watched_text
 
 DEMO_DIR = Path(__file__).resolve().parent
 PROJECT_ROOT = DEMO_DIR.parent
@@ -46,6 +50,10 @@ ITEMS_DIR = DEMO_DIR / "items"
 TEMPLATES_DIR = DEMO_DIR / "templates"
 SNAPSHOT_DIR = DEMO_DIR / "snapshot"
 SOURCES_FILE = PROJECT_ROOT / "sources.yaml"
+PAGES_FILE = DEMO_DIR / "pages.yaml"
+WATCHED_DIR = DEMO_DIR / "watched"
+MIN_FULL_PAGES = 15
+MIN_PDFS = 2
 
 RECORDED_AT = datetime(2025, 9, 15, 6, 0, tzinfo=UTC)
 FIRST_WEEK = (2025, 28)
@@ -292,7 +300,6 @@ ROBOTS: dict[str, str] = {
 EXPECTED_OUTCOMES: dict[str, str] = {
     "ofcom-news": "404",
     "eurlex-legislation": "202",
-    "ec-ai-office": "200 with no items",
     "eeoc-newsroom": "301→200",
     "hn-ai-regulation": "blocked by robots.txt",
 }
@@ -576,14 +583,18 @@ class Snapshot:
         headers: Mapping[str, str],
         body_name: str | None = None,
         body: bytes | None = None,
+        recorded_at: datetime | None = None,
     ) -> None:
-        """Record one response; its Date header is the recording moment plus a second a request."""
-        served_at = RECORDED_AT + timedelta(seconds=len(self.responses))
+        """Record one response; its Date header is the recording moment plus a second a request.
+        With `recorded_at`, it is an earlier recording (a watched page's history), never served."""
+        served_at = (recorded_at or RECORDED_AT) + timedelta(seconds=len(self.responses))
         response: dict[str, Any] = {
             "url": url,
             "status": status,
             "headers": {"Date": format_datetime(served_at, usegmt=True), **headers},
         }
+        if recorded_at is not None:
+            response["recorded_at"] = recorded_at.strftime("%Y-%m-%dT%H:%M:%SZ")
         if body_name is not None and body is not None:
             response["body"] = f"bodies/{body_name}"
             self.bodies[body_name] = body
@@ -606,7 +617,11 @@ def build_snapshot(sources: SourcesFile) -> Snapshot:
         snapshot.add(
             robots_url, 200, {"Content-Type": "text/plain; charset=utf-8"}, template_name, text
         )
+    items_by_url: dict[str, tuple[Source, SampleItem]] = {}
     for source in sources.sources:
+        if source.kind == "page-watch":
+            add_watched_page(snapshot, environment, source)
+            continue
         if source.id in FAILURES:
             failure = FAILURES[source.id]
             page = environment.get_template(failure.template).render(source=source)
@@ -632,7 +647,225 @@ def build_snapshot(sources: SourcesFile) -> Snapshot:
         body = render_body(environment, profile, feed).encode("utf-8")
         headers = response_headers(profile, body, feed.newest)
         snapshot.add(served_at, 200, headers, f"{source.id}.{BODY_SUFFIX[source.kind]}", body)
+        if source.id in SCRIPT_RESOURCES:
+            for url, content_type, name, resource in SCRIPT_RESOURCES[source.id](feed):
+                snapshot.add(url, 200, {"Content-Type": content_type}, name, resource)
+        items_by_url.update((item.url, (source, item)) for item in feed.items)
+    for page in read_pages():
+        source, item = linked_item(page, items_by_url)
+        name, content_type, body = render_full_page(environment, page, source, item)
+        headers = {
+            "Content-Type": content_type,
+            "Last-Modified": format_datetime(item.published.astimezone(UTC), usegmt=True),
+        }
+        snapshot.add(page.url, 200, headers, name, body)
     return snapshot
+
+
+# --- full pages and PDFs that items link to --------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FullPage:
+    """A page or PDF an item links to, as demo/pages.yaml gives it."""
+
+    url: str
+    paragraphs: tuple[str, ...]
+
+    @property
+    def is_pdf(self) -> bool:
+        return urlsplit(self.url).path.lower().endswith(".pdf")
+
+
+def read_pages() -> list[FullPage]:
+    data = read_yaml(PAGES_FILE)
+    if not isinstance(data, dict) or not isinstance(data.get("pages"), list):
+        raise SampleDataError(f"{PAGES_FILE}: expected a 'pages' list")
+    pages = []
+    for number, raw in enumerate(data["pages"], 1):
+        if not isinstance(raw, dict) or not raw.get("url") or not raw.get("paragraphs"):
+            raise SampleDataError(f"{PAGES_FILE} page {number}: needs url and paragraphs")
+        paragraphs = tuple(" ".join(str(text).split()) for text in raw["paragraphs"])
+        pages.append(FullPage(str(raw["url"]).strip(), paragraphs))
+    return pages
+
+
+def linked_item(
+    page: FullPage, items_by_url: Mapping[str, tuple[Source, SampleItem]]
+) -> tuple[Source, SampleItem]:
+    if page.url not in items_by_url:
+        raise SampleDataError(
+            f"{PAGES_FILE}: {page.url} is not the link of any item in demo/items/"
+        )
+    return items_by_url[page.url]
+
+
+def render_full_page(
+    environment: jinja2.Environment, page: FullPage, source: Source, item: SampleItem
+) -> tuple[str, str, bytes]:
+    """The body file name, media type and bytes of an item's recorded page or PDF."""
+    name = f"page-{source.id}-{stable_hex(page.url, 10)}"
+    if page.is_pdf:
+        return f"{name}.pdf", "application/pdf", simple_pdf(item.title, page.paragraphs)
+    html = environment.get_template("article.html.j2").render(
+        url=page.url,
+        title=item.title,
+        publisher=source.publisher,
+        published=item.published,
+        paragraphs=page.paragraphs,
+    )
+    return f"{name}.html", HTML_UTF8, html.encode("utf-8")
+
+
+PDF_LINE_CHARS = 88
+PDF_PAGE_LINES = 46
+
+
+def simple_pdf(title: str, paragraphs: Sequence[str]) -> bytes:
+    """A small, deterministic text PDF (Helvetica, WinAnsi), written by hand: the kind of
+    document a publisher links to, with real text for pypdf to extract."""
+    lines: list[str] = []
+    for paragraph in paragraphs:
+        lines += [*textwrap.wrap(paragraph, PDF_LINE_CHARS), ""]
+    pages = [lines[at : at + PDF_PAGE_LINES] for at in range(0, len(lines), PDF_PAGE_LINES)]
+    objects: list[bytes] = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"",  # the page tree, once the page objects are numbered
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
+        b"<< /Title (" + _pdf_string(title) + b") /Producer (Horizon demo) >>",
+    ]
+    kids = []
+    for page_lines in pages:
+        text = b" T* ".join(b"(" + _pdf_string(line) + b") Tj" for line in page_lines)
+        stream = b"BT /F1 11 Tf 14 TL 56 786 Td " + text + b" ET"
+        objects.append(b"<< /Length %d >>\nstream\n%s\nendstream" % (len(stream), stream))
+        objects.append(
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] "
+            b"/Resources << /Font << /F1 3 0 R >> >> /Contents %d 0 R >>" % len(objects)
+        )
+        kids.append(b"%d 0 R" % len(objects))
+    objects[1] = b"<< /Type /Pages /Kids [%s] /Count %d >>" % (b" ".join(kids), len(kids))
+    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+    offsets = []
+    for number, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R /Info 4 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1,
+        xref,
+    )
+    return bytes(out)
+
+
+def _pdf_string(text: str) -> bytes:
+    encoded = text.encode("cp1252", errors="replace")
+    return encoded.replace(b"\\", b"\\\\").replace(b"(", b"\\(").replace(b")", b"\\)")
+
+
+# --- a watched page's versions ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PageVersion:
+    """One recorded version of a watched page; `recorded_at` None is the snapshot's own."""
+
+    recorded_at: datetime | None
+    expect: str
+    fields: Mapping[str, Any]
+
+
+def read_versions(source: Source) -> list[PageVersion]:
+    path = WATCHED_DIR / f"{source.id}.yaml"
+    data = read_yaml(path)
+    if not isinstance(data, dict) or not isinstance(data.get("versions"), list):
+        raise SampleDataError(f"{path}: expected a 'versions' list")
+    versions = []
+    for number, raw in enumerate(data["versions"], 1):
+        where = f"{path} version {number}"
+        moment = raw.get("recorded_at")
+        recorded_at = parse_required_datetime(str(moment), where) if moment else None
+        if recorded_at is not None and recorded_at >= RECORDED_AT:
+            raise SampleDataError(f"{where}: an earlier version must predate {RECORDED_AT}")
+        versions.append(PageVersion(recorded_at, str(raw.get("expect")), raw))
+    if [version.recorded_at for version in versions][-1:] != [None]:
+        raise SampleDataError(f"{path}: the last version must be the current one (no recorded_at)")
+    return versions
+
+
+def render_version(environment: jinja2.Environment, source: Source, version: PageVersion) -> bytes:
+    template = environment.get_template(f"{source.id}.html.j2")
+    return template.render(url=source.url, version=version.fields).encode("utf-8")
+
+
+def add_watched_page(snapshot: Snapshot, environment: jinja2.Environment, source: Source) -> None:
+    """Every version of a watched page: earlier ones as history, the last one served."""
+    for version in read_versions(source):
+        body = render_version(environment, source, version)
+        moment = version.recorded_at or RECORDED_AT
+        name = f"{source.id}-{moment:%Y-%m-%d}.html"
+        headers = {"Content-Type": HTML_UTF8, "ETag": f'"{stable_hex(body.decode(), 20)}"'}
+        snapshot.add(source.url, 200, headers, name, body, recorded_at=version.recorded_at)
+
+
+# --- resources a rendered page's scripts fetch -------------------------------------------------
+
+AI_OFFICE_SITE = "https://digital-strategy.ec.europa.eu"
+AI_OFFICE_SCRIPT = "/modules/custom/dsm_listing/js/listing.bundle.js?t1zx9q"
+AI_OFFICE_NEWS = (
+    "/en/search-api/listing?f%5B0%5D=topic%3A327&f%5B1%5D=type%3Anews&items_per_page=10&sort=date"
+)
+AI_OFFICE_LIBRARY = (
+    "/en/search-api/listing?f%5B0%5D=topic%3A327&f%5B1%5D=type%3Alibrary&items_per_page=6&sort=date"
+)
+JSON_UTF8 = "application/json; charset=utf-8"
+
+
+def ai_office_resources(feed: SampleFeed) -> list[tuple[str, str, str, bytes]]:
+    """The listing script and the search API answers it fetches: the list is built in the
+    browser, so a plain fetch of the page finds no items."""
+    news = {
+        "count": len(feed.items),
+        "results": [
+            {
+                "type": item.extra.get("type", "News article"),
+                "date": item.published.date().isoformat(),
+                "dateLabel": day_month_year(item.published),
+                "url": url_path(item.url),
+                "title": item.title,
+                "teaser": item.summary,
+            }
+            for item in feed.items
+        ],
+    }
+    library: dict[str, Any] = {"count": 0, "results": []}
+    return [
+        (
+            AI_OFFICE_SITE + AI_OFFICE_SCRIPT,
+            "text/javascript; charset=utf-8",
+            "ec-ai-office-listing.js",
+            (TEMPLATES_DIR / "ec-ai-office-listing.js").read_bytes(),
+        ),
+        (
+            AI_OFFICE_SITE + AI_OFFICE_NEWS,
+            JSON_UTF8,
+            "ec-ai-office-news.json",
+            (json.dumps(news, ensure_ascii=False, indent=1) + "\n").encode("utf-8"),
+        ),
+        (
+            AI_OFFICE_SITE + AI_OFFICE_LIBRARY,
+            JSON_UTF8,
+            "ec-ai-office-library.json",
+            (json.dumps(library) + "\n").encode("utf-8"),
+        ),
+    ]
+
+
+SCRIPT_RESOURCES: dict[str, Callable[[SampleFeed], list[tuple[str, str, str, bytes]]]] = {
+    "ec-ai-office": ai_office_resources,
+}
 
 
 def write_snapshot(snapshot: Snapshot, directory: Path) -> None:
@@ -682,7 +915,9 @@ class Replay:
         manifest = json.loads((directory / "manifest.json").read_text(encoding="utf-8"))
         self.manifest: dict[str, Any] = manifest
         self.responses = {
-            canonicalize_url(response["url"]): response for response in manifest["responses"]
+            canonicalize_url(response["url"]): response
+            for response in manifest["responses"]
+            if not response.get("recorded_at")
         }
 
     def get(self, url: str) -> tuple[int, dict[str, str], bytes]:
@@ -724,6 +959,8 @@ def parse_body(source: Source, body: bytes, base_url: str) -> list[Parsed]:
             )
             for entry in parsed_feed.entries
         ]
+    if source.kind == "page-watch":
+        return [Parsed(title=source.name, link=base_url, published=None)]
     if source.kind == "jsonfeed":
         document = json.loads(body)
         return [
@@ -756,6 +993,104 @@ def parse_body(source: Source, body: bytes, base_url: str) -> list[Parsed]:
     ]
 
 
+def rendered_listing(
+    replay: Replay, source: Source, body: bytes, url: str, report: SourceReport
+) -> list[Parsed]:
+    """The entries of a page whose list its script builds: the page itself must list nothing
+    (else render: true is not needed), and the search API answers its script fetches must."""
+    if report.parsed:
+        report.problems.append("the page lists items without JavaScript; render: true is unused")
+    page = parsel.Selector(text=body.decode("utf-8"), base_url=url)
+    if not page.css("script[src]"):
+        report.problems.append("the rendered page has no script to build its list")
+    entries = []
+    for listing in page.css(".dsm-listing[data-listing-source]"):
+        address = urljoin(url, listing.attrib["data-listing-source"])
+        status, _, answer = replay.get(address)
+        if status != 200:
+            report.problems.append(f"the listing data {address} answers {status}")
+            continue
+        entries += [
+            Parsed(result["title"], result["url"], result["date"])
+            for result in json.loads(answer)["results"]
+        ]
+    return entries
+
+
+def check_watched_page(replay: Replay, source: Source) -> list[str]:
+    """Each recorded version, compared with the one before it as horizon.watch compares them,
+    must give what its `expect` says (baseline, changed, noise-only)."""
+    recorded = sorted(
+        (
+            response
+            for response in replay.manifest["responses"]
+            if canonicalize_url(response["url"]) == canonicalize_url(source.url)
+        ),
+        key=lambda response: response.get("recorded_at") or "9999",
+    )
+    versions = read_versions(source)
+    if len(recorded) != len(versions):
+        return [f"{len(recorded)} recordings of {source.url}, {len(versions)} versions"]
+    problems, previous = [], None
+    for version, response in zip(versions, recorded, strict=True):
+        body = (replay.directory / response["body"]).read_bytes()
+        text = watched_text(body, HTML_UTF8, source.watch_selector, FullTextCaps())
+        if previous is None:
+            found = "baseline"
+        elif page_diff(previous, text) is not None:
+            found = "changed"
+        else:
+            found = "noise-only" if text != previous else "unchanged"
+        if found != version.expect:
+            moment = version.recorded_at or RECORDED_AT
+            problems.append(
+                f"version of {moment:%Y-%m-%d} compares as {found}, not {version.expect}"
+            )
+        previous = text
+    print(
+        f"  {source.id}: {len(versions)} versions — "
+        + ", ".join(version.expect for version in versions)
+    )
+    return problems
+
+
+def check_full_pages(
+    replay: Replay, reports: Sequence[SourceReport], feeds: Mapping[str, SampleFeed]
+) -> list[str]:
+    """Every recorded page must be read the way enrichment reads it (horizon.enrich), and be
+    the link of an item that a polite crawl reaches within the per-source budget."""
+    followed = {
+        item.url: report.source.id
+        for report in reports
+        if report.reachable and report.source.id in feeds
+        for item in feeds[report.source.id].items[: FullTextCaps().per_source]
+    }
+    problems: list[str] = []
+    kinds: Counter[str] = Counter()
+    sources_with_pages = set()
+    for page in read_pages():
+        if page.url not in followed:
+            problems.append(f"{page.url}: no reachable item within the budget links to it")
+            continue
+        sources_with_pages.add(followed[page.url])
+        status, headers, body = replay.get(page.url)
+        try:
+            extracted = extract_text(body, headers.get("Content-Type"), FullTextCaps())
+        except ExtractionError as error:
+            problems.append(f"{page.url}: answers {status} and gives no text ({error})")
+            continue
+        kinds[extracted.kind] += 1
+        if page.paragraphs[-1][:60] not in " ".join(extracted.text.split()):
+            problems.append(f"{page.url}: the extracted text lacks the page's last paragraph")
+    print(
+        f"\nFull pages linked by items: {kinds['html']} HTML pages and {kinds['pdf']} PDFs, "
+        f"from {len(sources_with_pages)} sources"
+    )
+    if kinds["html"] + kinds["pdf"] < MIN_FULL_PAGES or kinds["pdf"] < MIN_PDFS:
+        problems.append(f"{MIN_FULL_PAGES} full pages and {MIN_PDFS} PDFs wanted")
+    return problems
+
+
 def dig(record: Any, dotted: str | None) -> str | None:
     if not dotted:
         return None
@@ -782,6 +1117,8 @@ def fetch_like_a_crawl(replay: Replay, source: Source, user_agent: str) -> Sourc
         if status == 200:
             try:
                 report.parsed = parse_body(source, body, url)
+                if source.render:
+                    report.parsed = rendered_listing(replay, source, body, url, report)
             except (ValueError, KeyError, TypeError) as error:
                 report.problems.append(f"body does not parse as {source.kind}: {error}")
         return report
@@ -881,6 +1218,11 @@ def check(sources: SourcesFile, directory: Path) -> int:
 
     reachable = {report.source.id for report in reports if report.reachable}
     print_source_table(reports, feeds)
+    print("\nWatched pages (compared with horizon.watch):")
+    for source in sources.sources:
+        if source.kind == "page-watch":
+            problems.extend(f"{source.id}: {p}" for p in check_watched_page(replay, source))
+    problems.extend(check_full_pages(replay, reports, feeds))
     problems.extend(print_weeks(reports))
     window_items = [
         item

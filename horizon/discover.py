@@ -60,6 +60,23 @@ def autodiscovered_feeds(html: str, base_url: str) -> list[tuple[str, SourceKind
     return found
 
 
+def fallback_feed(html: str, page_url: str) -> tuple[str, SourceKind] | None:
+    """The feed a listing page announces, for a run whose selectors matched nothing there: the
+    first announced RSS, Atom, RDF or JSON Feed that is not the page itself."""
+    for url, kind in autodiscovered_feeds(html, page_url):
+        if url.split("#")[0] != page_url.split("#")[0]:
+            return url, kind
+    return None
+
+
+def fallback_note(feed_url: str, kind: SourceKind) -> str:
+    """What a run says when it read a listing's announced feed instead of its selectors."""
+    return (
+        f"the listing's selectors matched nothing; used the autodiscovered feed {feed_url} "
+        f"instead — update sources.yaml (kind: {kind}, url: {feed_url}) or fix the selectors"
+    )
+
+
 def propose_selectors(html: str) -> ListingSelectors | None:
     """Selectors for the most repeated block holding a link with a title-like text, if any."""
     page = Selector(text=html)

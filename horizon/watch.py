@@ -13,6 +13,8 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from http import HTTPStatus
+from typing import Literal
 
 from parsel import Selector
 
@@ -21,6 +23,7 @@ from horizon.enrich.extract import ExtractionError, extract_text
 from horizon.enrich.model import FullTextCaps
 from horizon.fetch import FetchOutcome
 from horizon.item import Item
+from horizon.snapshot import Recording
 from horizon.state import StateDB
 
 MAX_WATCHED_CHARS = 500_000  # a 10 MB page is compared on its first half-million characters
@@ -146,6 +149,13 @@ class PageVersions:
             ).fetchone()
         return None if row is None else str(row["text"])
 
+    def checked_at(self, source: str) -> datetime | None:
+        with self.state.connect() as connection:
+            row = connection.execute(
+                "SELECT checked_at FROM page_versions WHERE source = ?", (source,)
+            ).fetchone()
+        return None if row is None else datetime.fromisoformat(row["checked_at"])
+
     def save(self, source: str, url: str, text: str, checked_at: datetime) -> None:
         with self.state.connect() as connection:
             connection.execute(
@@ -155,38 +165,115 @@ class PageVersions:
             )
 
 
-def page_change_items(
-    outcome: FetchOutcome, source: Source, versions: PageVersions, checked_at: datetime
-) -> list[Item]:
-    """The "page changed" item for a watched page's fetch, if its text changed meaningfully.
+Verdict = Literal["baseline", "unchanged", "noise-only", "changed", "unreadable"]
+VERDICT_WORDS: dict[str, str] = {
+    "baseline": "first version stored as the baseline",
+    "unchanged": "unchanged",
+    "noise-only": "only dates, counters, time stamps or banners changed — no item",
+    "changed": "changed",
+    "unreadable": "no text to compare",
+}
+
+
+@dataclass(frozen=True)
+class WatchCheck:
+    """What one comparison of a watched page found, and the item it raised, if any."""
+
+    source: str
+    checked_at: datetime
+    verdict: Verdict
+    item: Item | None = None
+    detail: str = ""
+
+    def to_dict(self) -> dict[str, str | None]:
+        return {
+            "source": self.source,
+            "checked_at": self.checked_at.isoformat(),
+            "verdict": self.verdict,
+            "words": VERDICT_WORDS[self.verdict],
+            "item_title": self.item.title if self.item else None,
+            "item_url": self.item.url if self.item else None,
+            "diff": self.item.summary if self.item else None,
+            "detail": self.detail,
+        }
+
+
+def check_page(
+    source: Source, url: str, current: str, versions: PageVersions, checked_at: datetime
+) -> WatchCheck:
+    """Compare a watched page's text with its stored version, store it, and say what changed.
 
     The first fetch only stores the baseline. The stored version is replaced by every fetch, so
     each change is reported once."""
-    if outcome.outcome != "ok" or not outcome.entries:
-        return []
-    current = outcome.entries[0].summary_html
-    url = outcome.final_url or source.url
     previous = versions.get(source.id)
     versions.save(source.id, url, current, checked_at)
-    diff = page_diff(previous, current) if previous is not None else None
+    if previous is None:
+        return WatchCheck(source.id, checked_at, "baseline")
+    diff = page_diff(previous, current)
     if diff is None:
-        return []
+        verdict: Verdict = "unchanged" if previous == current else "noise-only"
+        return WatchCheck(source.id, checked_at, verdict)
     summary = diff.summary()
     digest = _hash(current)[7:19]
-    return [
-        Item(
-            id=f"{source.id}-change-{digest}",
-            title=f"{source.name}: page changed",
-            summary=summary,
-            url=f"{url}#change-{digest}",
-            publisher=source.publisher,
-            published=checked_at,
-            source=source.id,
-            source_category=source.category,
-            source_jurisdiction=source.jurisdiction,
-            content_hash=_hash(summary),
-        )
-    ]
+    item = Item(
+        id=f"{source.id}-change-{digest}",
+        title=f"{source.name}: page changed",
+        summary=summary,
+        url=f"{url}#change-{digest}",
+        publisher=source.publisher,
+        published=checked_at,
+        source=source.id,
+        source_category=source.category,
+        source_jurisdiction=source.jurisdiction,
+        content_hash=_hash(summary),
+    )
+    return WatchCheck(source.id, checked_at, "changed", item)
+
+
+def check_fetch(
+    outcome: FetchOutcome, source: Source, versions: PageVersions, checked_at: datetime
+) -> WatchCheck | None:
+    """`check_page` for a crawl's fetch of the page; None when the fetch gave no page."""
+    if outcome.outcome != "ok" or not outcome.entries:
+        return None
+    url = outcome.final_url or source.url
+    return check_page(source, url, outcome.entries[0].summary_html, versions, checked_at)
+
+
+def history_texts(source: Source, recordings: list[Recording]) -> list[tuple[datetime, str | None]]:
+    """The compared text of each earlier recording of a watched page (None where it gave
+    none: an error status, or no text)."""
+    texts: list[tuple[datetime, str | None]] = []
+    for recording in recordings:
+        text = None
+        if recording.status == HTTPStatus.OK:
+            try:
+                text = watched_text(
+                    recording.body, recording.content_type, source.watch_selector, FullTextCaps()
+                )
+            except WatchError:
+                text = None
+        texts.append((recording.recorded_at, text))
+    return texts
+
+
+def check_history(
+    source: Source, recordings: list[tuple[datetime, str | None]], versions: PageVersions
+) -> list[WatchCheck]:
+    """Earlier versions of a watched page (a replayed snapshot's history, oldest first),
+    compared in turn as the runs of their dates would have; versions no newer than the one
+    stored are skipped, so a second replay reports nothing twice. A recording with no text
+    (None) is reported as unreadable and not compared."""
+    stored_at = versions.checked_at(source.id)
+    checks = []
+    for recorded_at, text in recordings:
+        if stored_at is not None and recorded_at <= stored_at:
+            continue
+        if text is None:
+            checks.append(WatchCheck(source.id, recorded_at, "unreadable"))
+            continue
+        checks.append(check_page(source, source.url, text, versions, recorded_at))
+    return checks
 
 
 def _hash(text: str) -> str:

@@ -183,6 +183,10 @@ def print_summary(summary: dict[str, Any]) -> None:
         f"{items['duplicate']} duplicate, {items['unchanged']} unchanged; "
         f"{items['embedded']} embedded; the index holds {items['indexed']}"
     )
+    if summary.get("full_text"):
+        print_full_text(summary["full_text"])
+    if summary.get("page_watch"):
+        print_page_watch(summary["page_watch"])
     out.print(
         "Time per stage: "
         + " · ".join(
@@ -196,6 +200,36 @@ def print_summary(summary: dict[str, Any]) -> None:
     print_deliveries(report)
     if "readiness" in summary:
         print_readiness(summary["readiness"])
+
+
+def print_full_text(block: dict[str, Any]) -> None:
+    """How many new items' linked pages and PDFs were read, and one of them as evidence."""
+    kinds = ", ".join(f"{count} {kind.upper()}" for kind, count in sorted(block["by_kind"].items()))
+    out.print(
+        f"Full text: {block['read']} linked pages read ({kinds or 'none'}; "
+        f"{block['characters']:,} characters stored), {block['failed']} not read"
+    )
+    for reason, count in list(block["failures"].items())[:3]:
+        out.print(f"  {count} × {escape(reason)}")
+    example = block.get("example")
+    if example:
+        out.print(
+            f"  e.g. {escape(example['url'])} ({example['kind']}, {example['chars']:,} "
+            f"characters, {example['text_hash'][:19]}…): “{escape(example['excerpt'])}…”"
+        )
+
+
+def print_page_watch(checks: list[dict[str, Any]]) -> None:
+    """Every comparison of a watched page: baseline, noise only, or the change item and diff."""
+    out.print("Watched pages:")
+    for check in checks:
+        when = check["checked_at"][:10]
+        if check["verdict"] != "changed":
+            out.print(f"  {check['source']} ({when}): {check['words']}")
+            continue
+        out.print(f"  {check['source']} ({when}): [bold]{escape(check['item_title'])}[/bold]")
+        for line in (check["diff"] or "").splitlines():
+            out.print(f"    {escape(line)}")
 
 
 def print_readiness(block: dict[str, Any]) -> None:

@@ -58,9 +58,9 @@ from horizon.parallel import DaskTarget, chunked, parse_dask_address, shard_by_h
 from horizon.progress import reporter
 from horizon.readiness.weekly import ReadinessConfig, load_readiness_config, readiness_run
 from horizon.runtime import Runtime, exclusive_home
-from horizon.snapshot import load_manifest
+from horizon.snapshot import load_manifest, page_history
 from horizon.state import IngestCounts
-from horizon.watch import PageVersions, page_change_items
+from horizon.watch import PageVersions, WatchCheck, check_fetch, check_history, history_texts
 from spiders.crawl import run_crawl
 
 T = TypeVar("T")
@@ -140,12 +140,21 @@ def normalise_source(
 
 @task(cache_policy=NO_CACHE, name="watch", task_run_name="watch-{source.id}")
 def watch_page(
-    outcome: FetchOutcome, source: Source, runtime: Runtime, checked_at: datetime
-) -> tuple[FetchOutcome, list[Item], list[str]]:
-    """A watched page's "page changed" item, when its text changed meaningfully (shaped like
-    `normalise_source`'s answer: no field warnings)."""
+    outcome: FetchOutcome,
+    source: Source,
+    runtime: Runtime,
+    checked_at: datetime,
+    replay_dir: Path | None = None,
+) -> tuple[FetchOutcome, list[Item], list[WatchCheck]]:
+    """A watched page's "page changed" items, when its text changed meaningfully, and what
+    each comparison found. A replayed snapshot's earlier recordings of the page (its history)
+    are compared first, in date order, as the runs of their dates would have."""
     versions = PageVersions(runtime.store.state)
-    return outcome, page_change_items(outcome, source, versions, checked_at), []
+    history = history_texts(source, page_history(replay_dir, source.url)) if replay_dir else []
+    checks = check_history(source, history, versions)
+    current = check_fetch(outcome, source, versions, checked_at)
+    checks += [current] if current is not None else []
+    return outcome, [check.item for check in checks if check.item is not None], checks
 
 
 @task(cache_policy=NO_CACHE, name="plan")
@@ -329,7 +338,8 @@ def run_weekly(
     run_id = state.start_run("replay" if replay_dir else "live", as_of)
     sources = config.enabled()
     workdir = Path(tempfile.mkdtemp(prefix="crawl-", dir=_runs_dir(runtime)))
-    warc_path = warc_path_for(runtime.settings.home, datetime.now(UTC).date(), run_id)
+    started = datetime.now(UTC)
+    warc_path = warc_path_for(runtime.settings.home, started.date(), run_id)
     try:
         job = CrawlJob(
             crawl=config.crawl,
@@ -353,13 +363,25 @@ def run_weekly(
         )
         by_id = {source.id: source for source in sources}
         with clock.time("normalise"):
-            futures = [
-                watch_page.submit(o, by_id[o.source], runtime, as_of)
-                if by_id[o.source].kind == "page-watch"
-                else normalise_source.submit(o, by_id[o.source])
+            watched = {
+                o.source: watch_page.submit(o, by_id[o.source], runtime, as_of, replay_dir)
                 for o in outcomes
-            ]
-            normalised = [future.result() for future in futures]
+                if by_id[o.source].kind == "page-watch"
+            }
+            plain = {
+                o.source: normalise_source.submit(o, by_id[o.source])
+                for o in outcomes
+                if o.source not in watched
+            }
+            normalised: list[tuple[FetchOutcome, list[Item], list[str]]] = []
+            page_checks: list[WatchCheck] = []
+            for o in outcomes:
+                if o.source in watched:
+                    watched_outcome, changes, checks = watched[o.source].result()
+                    normalised.append((watched_outcome, changes, []))
+                    page_checks += checks
+                else:
+                    normalised.append(plain[o.source].result())
         outcomes = [outcome for outcome, _, _ in normalised]
         items = order_for_dedupe([item for _, batch, _ in normalised for item in batch], sources)
         plan = _timed(clock, "plan", lambda: plan_stage(items, runtime))
@@ -386,6 +408,8 @@ def run_weekly(
         summary = summarise(
             run_id, replay_dir, as_of, outcomes, results, embedded, folded, runtime, clock
         )
+        summary["full_text"] = FullTextStore(state).fetched_since(started)
+        summary["page_watch"] = [check.to_dict() for check in page_checks]
         summary["digest"] = published
         summary["readiness"] = readiness
         summary["warnings"] = [warning for _, _, notes in normalised for warning in notes]

@@ -29,17 +29,23 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.internet.error import ConnectError, ConnectionLost
 from twisted.python.failure import Failure
 
-from horizon.config import Source
+from horizon.config import Source, SourceKind
+from horizon.discover import fallback_feed, fallback_note
 from horizon.enrich.model import EnrichJob
 from horizon.fetch import FetchOutcome, Outcome, Validators
-from horizon.parse import MAX_BODY_BYTES, ParseError, parse_response
+from horizon.parse import MAX_BODY_BYTES, ParseError, decode_html, parse_response
 from spiders.address_check import AddressRefused
 from spiders.enrich import FullTextFetcher
 from spiders.middlewares import RetryLater
+from spiders.render import RENDER_GOTO
 
 OutcomeSink = Callable[[FetchOutcome], None]
 MAX_REDIRECTS = 20  # Scrapy's REDIRECT_MAX_TIMES
 
+FEED_ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/feed+json, application/xml;q=0.9, "
+    "*/*;q=0.8"
+)
 NO_ENTRIES = (
     "the page/feed parsed but held no items — its layout or address may have changed; open it "
     "in a browser and update the source in sources.yaml"
@@ -107,7 +113,11 @@ class SourceSpider(Spider):
             callback=self.parse_source,
             errback=self.source_failed,
             cb_kwargs={"source": source},
-            meta={"handle_httpstatus_list": [HTTPStatus.NOT_MODIFIED], "playwright": source.render},
+            meta={
+                "handle_httpstatus_list": [HTTPStatus.NOT_MODIFIED],
+                "playwright": source.render,
+                "playwright_page_goto_kwargs": dict(RENDER_GOTO) if source.render else {},
+            },
             dont_filter=True,
         )
 
@@ -133,6 +143,9 @@ class SourceSpider(Spider):
             self._finish(source, "failed", response=response, error=f"{response.url}: {error}")
             return ()
         if not entries:
+            fallback = self._feed_fallback(source, response)
+            if fallback is not None:
+                return (fallback,)
             self._finish(source, "failed", response=response, error=f"{response.url}: {NO_ENTRIES}")
             return ()
         self._finish(
@@ -147,6 +160,74 @@ class SourceSpider(Spider):
         if self.full_texts is None:
             return ()
         return self.full_texts.requests_for(source, entries, response.url)
+
+    def _feed_fallback(self, source: Source, response: Response) -> Request | None:
+        """A listing whose selectors matched nothing: a request for the feed its page
+        announces (`<link rel="alternate">`), if it announces one."""
+        if source.kind != "html-listing":
+            return None
+        found = fallback_feed(
+            decode_html(response.body, _header(response, "Content-Type")), response.url
+        )
+        if found is None:
+            return None
+        feed_url, kind = found
+        return Request(
+            feed_url,
+            headers={"Accept": FEED_ACCEPT},
+            callback=self.parse_fallback_feed,
+            errback=self.fallback_failed,
+            cb_kwargs={"source": source, "kind": kind, "listing_url": response.url},
+            dont_filter=True,
+        )
+
+    def parse_fallback_feed(
+        self, response: Response, source: Source, kind: SourceKind, listing_url: str
+    ) -> Iterable[Any]:
+        """The announced feed's entries stand in for the listing's; no validators are kept, so
+        the next run reads the listing again."""
+        as_feed = source.model_copy(update={"kind": kind})
+        warnings: list[str] = []
+        try:
+            entries = parse_response(
+                as_feed, response.body, _header(response, "Content-Type"), response.url, warnings
+            )
+        except ParseError as error:
+            entries, warnings = [], [str(error)]
+        if not entries:
+            why = "; ".join(warnings) or "it held no items"
+            self._finish(
+                source,
+                "failed",
+                response=response,
+                error=f"{listing_url}: {NO_ENTRIES} (the feed it announces, {response.url}, "
+                f"did not help: {why})",
+            )
+            return ()
+        self._finish(
+            source,
+            "ok",
+            response=response,
+            entries=entries,
+            warning="; ".join([fallback_note(response.url, kind), *warnings]),
+        )
+        if self.full_texts is None:
+            return ()
+        return self.full_texts.requests_for(source, entries, response.url)
+
+    def fallback_failed(self, failure: Failure) -> None:
+        request = failure.request  # type: ignore[attr-defined]
+        source: Source = request.cb_kwargs["source"]
+        explanation = describe_failure(
+            failure.value, request, self.settings.getfloat("DOWNLOAD_TIMEOUT")
+        )
+        self._finish(
+            source,
+            "failed",
+            final_url=request.url,
+            error=f"{request.cb_kwargs['listing_url']}: {NO_ENTRIES} (the feed it announces, "
+            f"{request.url}, could not be fetched: {explanation})",
+        )
 
     def source_failed(self, failure: Failure) -> None:
         request = failure.request  # type: ignore[attr-defined]

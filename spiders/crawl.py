@@ -181,7 +181,7 @@ def crawl_in_this_process(job: CrawlJob, report: Callable[[FetchOutcome], None])
             return
     sources = job.sources
     rendered = [source for source in sources if source.render]
-    if rendered and job.replay_dir is None and not chromium_available():
+    if rendered and not chromium_available():
         for source in rendered:
             report(FetchOutcome(source=source.id, outcome="failed", error=NO_CHROMIUM))
         sources = [source for source in sources if not source.render]

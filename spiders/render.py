@@ -17,9 +17,11 @@ CHROMIUM = Path("/usr/bin/chromium")
 PLAYWRIGHT_HANDLER = "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler"
 SKIPPED_RESOURCES = frozenset({"image", "media", "font"})
 NO_CHROMIUM = (
-    f"render: true needs Debian's chromium at {CHROMIUM}, which is not installed — install the "
-    "'chromium' package, or remove render: true from the source"
+    f"skipped, not fetched: render: true needs Debian's chromium at {CHROMIUM}, which is not "
+    "installed — install the 'chromium' package, or remove render: true from the source"
 )
+# A rendered page is read once its scripts have fetched what they fetch (the list they build).
+RENDER_GOTO = {"wait_until": "networkidle"}
 
 
 def chromium_available() -> bool:

@@ -7,10 +7,12 @@ The snapshot format is docs/snapshot-format.md.
 
 from __future__ import annotations
 
+import inspect
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from http import HTTPStatus
 from pathlib import Path
+from typing import Any
 
 from scrapy import Request
 from scrapy.core.downloader.handlers.base import BaseDownloadHandler
@@ -18,6 +20,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 from scrapy.http import Headers, Response
 from scrapy.responsetypes import responsetypes
+from scrapy_playwright.handler import ScrapyPlaywrightDownloadHandler
 from w3lib.url import canonicalize_url
 
 from horizon.snapshot import RecordedResponse, SnapshotError, SnapshotManifest, load_manifest
@@ -37,7 +40,7 @@ class ReplayDownloadHandler(BaseDownloadHandler):
             raise NotConfigured("HORIZON_REPLAY_DIR names no snapshot directory")
         self.directory = Path(directory)
         manifest = load_snapshot(self.directory)
-        self.recorded = {replay_key(entry.url): entry for entry in manifest.responses}
+        self.recorded = {replay_key(entry.url): entry for entry in manifest.served()}
 
     async def download_request(self, request: Request) -> Response:
         recorded = self.recorded.get(replay_key(request.url))
@@ -61,6 +64,47 @@ class ReplayDownloadHandler(BaseDownloadHandler):
         return response_class(
             request.url, status=recorded.status, headers=headers, body=body, request=request
         )
+
+
+class ReplayRenderingHandler(ScrapyPlaywrightDownloadHandler):
+    """A replay with `render: true` sources: chromium renders their recorded pages.
+
+    Every request the browser makes (the page itself, its scripts, the data its scripts fetch)
+    is answered from the snapshot, after the same guard as a live crawl (spiders.render), so a
+    replayed page is built by its own JavaScript exactly as it was live, and the browser
+    connects to nothing. Every other request is answered by `ReplayDownloadHandler`.
+    """
+
+    def __init__(self, crawler: Crawler) -> None:
+        super().__init__(crawler)
+        self.replay = ReplayDownloadHandler(crawler)
+
+    async def download_request(self, request: Request) -> Response:
+        if not request.meta.get("playwright"):
+            return await self.replay.download_request(request)
+        request.meta["playwright_page_init_callback"] = self._answer_from_snapshot
+        response: Response = await super().download_request(request)
+        return response
+
+    async def _answer_from_snapshot(self, page: Any, request: Request) -> None:
+        # Routes registered last run first: this one answers before scrapy-playwright's own,
+        # which would let the request through to the network.
+        await page.route("**/*", self._fulfil)
+
+    async def _fulfil(self, route: Any, browser_request: Any) -> None:
+        if self.abort_request is not None:
+            refused = self.abort_request(browser_request)
+            if inspect.isawaitable(refused):
+                refused = await refused
+            if refused:
+                await route.abort()
+                return
+        recorded = self.replay.recorded.get(replay_key(browser_request.url))
+        if recorded is None:
+            await route.fulfill(status=HTTPStatus.NOT_FOUND, body=b"")
+            return
+        body = (self.replay.directory / recorded.body).read_bytes() if recorded.body else b""
+        await route.fulfill(status=recorded.status, headers=recorded.headers, body=body)
 
 
 def load_snapshot(directory: Path) -> SnapshotManifest:

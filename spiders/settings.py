@@ -16,6 +16,7 @@ from spiders.render import render_settings
 MIN_RETRY_BACKOFF_S = 0.5
 MAX_RETRY_AFTER_S = 60.0
 REPLAY_HANDLER = "spiders.replay.ReplayDownloadHandler"
+REPLAY_RENDERING_HANDLER = "spiders.replay.ReplayRenderingHandler"
 NON_HTTP_SCHEMES = ("file", "data", "ftp", "s3")
 
 
@@ -37,7 +38,7 @@ def scrapy_settings(
     GET) except waiting: delays and backoff exist to spare live servers. With `archive`, every
     response is also written to a WARC file (spiders.archive). With `render_hosts` (the hosts of
     `render: true` sources), their requests go through headless chromium (spiders.render); a
-    replay answers them from the snapshot, which recorded the rendered page.
+    replay renders them too, the browser's every request answered from the snapshot.
     """
     replaying = replay_dir is not None
     settings: dict[str, Any] = {
@@ -78,11 +79,14 @@ def scrapy_settings(
     if replaying:
         settings["DOWNLOAD_HANDLERS"].update({"http": REPLAY_HANDLER, "https": REPLAY_HANDLER})
         settings["HORIZON_REPLAY_DIR"] = replay_dir
-    if render_hosts and not replaying:
+    if render_hosts:
         rendering = render_settings(
             render_hosts, crawl.timeout_seconds, crawl.concurrency_per_domain
         )
-        settings["DOWNLOAD_HANDLERS"].update(rendering.pop("DOWNLOAD_HANDLERS"))
+        handlers = rendering.pop("DOWNLOAD_HANDLERS")
+        if replaying:
+            handlers = {scheme: REPLAY_RENDERING_HANDLER for scheme in handlers}
+        settings["DOWNLOAD_HANDLERS"].update(handlers)
         settings.update(rendering)
     if archive is not None:
         settings["DOWNLOADER_MIDDLEWARES"]["spiders.archive.ArchiveMiddleware"] = 950

@@ -12,7 +12,7 @@ from horizon.config import CrawlSettings, Source
 from horizon.fetch import CrawlJob
 from horizon.item import Item
 from horizon.state import StateDB
-from horizon.watch import PageVersions, is_noise, page_change_items, page_diff
+from horizon.watch import PageVersions, check_fetch, is_noise, page_diff
 from spiders.crawl import run_crawl
 
 GUIDANCE = (
@@ -102,9 +102,8 @@ def crawl_once(sources: list[Source], home: Path, run: int) -> dict[str, list[It
     found = {}
     for outcome in outcomes:
         assert outcome.outcome == "ok", outcome.error
-        found[outcome.source] = page_change_items(
-            outcome, by_id[outcome.source], versions, checked_at
-        )
+        check = check_fetch(outcome, by_id[outcome.source], versions, checked_at)
+        found[outcome.source] = [check.item] if check is not None and check.item else []
     return found
 
 

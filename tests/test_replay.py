@@ -15,7 +15,7 @@ from scrapy.http import Headers
 
 from horizon.config import CrawlSettings, Source
 from horizon.fetch import CrawlJob, FetchOutcome, Validators
-from horizon.snapshot import RecordedResponse, SnapshotError
+from horizon.snapshot import RecordedResponse, SnapshotError, page_history
 from spiders.crawl import run_crawl
 from spiders.replay import is_not_modified, load_snapshot, replay_key
 from spiders.settings import scrapy_settings
@@ -227,6 +227,35 @@ def test_snapshot_recorded_at_is_read_as_the_moment_it_stands_for(tmp_path: Path
     assert manifest.sample_data is True
 
 
+def test_earlier_recordings_are_history_never_served(tmp_path: Path) -> None:
+    snapshot = write_snapshot(tmp_path / "snapshot")
+    manifest = json.loads((snapshot / "manifest.json").read_text())
+    (snapshot / "bodies" / "old.rss").write_bytes(b"<rss/>")
+    earlier = {**manifest["responses"][0], "body": "bodies/old.rss"}
+    manifest["responses"].insert(0, {**earlier, "recorded_at": "2025-09-08T06:00:00Z"})
+    (snapshot / "manifest.json").write_text(json.dumps(manifest))
+
+    loaded = load_snapshot(snapshot)
+    history = page_history(snapshot, f"{HOST}/news.rss")
+
+    assert loaded.served()[0].body == "bodies/news.rss"
+    assert len(loaded.served()) == len(loaded.responses) - 1
+    assert [(r.recorded_at.isoformat(), r.body) for r in history] == [
+        ("2025-09-08T06:00:00+00:00", b"<rss/>")
+    ]
+    assert page_history(snapshot, f"{HOST}/updates.atom") == []
+
+
+def test_an_earlier_recording_not_earlier_than_the_snapshot_is_refused(tmp_path: Path) -> None:
+    snapshot = write_snapshot(tmp_path / "snapshot")
+    manifest = json.loads((snapshot / "manifest.json").read_text())
+    manifest["responses"][0]["recorded_at"] = "2025-09-15T06:00:00Z"
+    (snapshot / "manifest.json").write_text(json.dumps(manifest))
+
+    with pytest.raises(SnapshotError, match="is not earlier than the snapshot's recorded_at"):
+        load_snapshot(snapshot)
+
+
 @pytest.mark.parametrize(
     ("request_headers", "expected"),
     [
@@ -273,3 +302,12 @@ def test_replay_settings_install_the_handler_and_drop_delays_but_keep_the_rest()
     assert settings["RETRY_TIMES"] == POLITE.retries
     assert settings["ROBOTSTXT_OBEY"] is True
     assert settings["HORIZON_REPLAY_DIR"] == "/snapshots/week-37"
+
+
+def test_replay_with_rendered_sources_renders_them_from_the_snapshot() -> None:
+    settings = scrapy_settings(POLITE, replay_dir="/snapshots/w37", render_hosts=["a.example"])
+
+    handlers = settings["DOWNLOAD_HANDLERS"]
+    assert handlers["http"] == handlers["https"] == "spiders.replay.ReplayRenderingHandler"
+    assert settings["HORIZON_REPLAY_DIR"] == "/snapshots/w37"
+    assert settings["PLAYWRIGHT_ABORT_REQUEST"] is not None  # the same guard as a live crawl

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from horizon.enrich.extract import Extracted
 from horizon.state import StateDB
@@ -82,6 +84,36 @@ class FullTextStore:
         if row is None:
             return None
         return FullText(**{**dict(row), "fetched_at": datetime.fromisoformat(row["fetched_at"])})
+
+    def fetched_since(self, since: datetime) -> dict[str, Any]:
+        """What the full-text fetches from `since` on gave: texts by kind, failures by reason,
+        and the longest text as an example (for a run's summary)."""
+        with self.state.connect() as connection:
+            rows = connection.execute(
+                "SELECT url, source, status, kind, length(text) AS chars, text_hash, error,"
+                " substr(text, 1, 400) AS opening"
+                " FROM full_texts WHERE fetched_at >= ? ORDER BY length(text) DESC, url",
+                (since.isoformat(),),
+            ).fetchall()
+        texts = [row for row in rows if row["status"] == "ok"]
+        return {
+            "read": len(texts),
+            "by_kind": dict(Counter(str(row["kind"]) for row in texts)),
+            "characters": sum(int(row["chars"]) for row in texts),
+            "failed": len(rows) - len(texts),
+            "failures": dict(
+                Counter(str(row["error"]) for row in rows if row["status"] != "ok").most_common()
+            ),
+            "example": (
+                {
+                    **{key: texts[0][key] for key in ("url", "source", "kind", "chars")},
+                    "text_hash": texts[0]["text_hash"],
+                    "excerpt": " ".join(str(texts[0]["opening"]).split())[:240],
+                }
+                if texts
+                else None
+            ),
+        }
 
     def known_urls(self) -> list[str]:
         """URLs already stored as items or already enriched: never followed again."""
