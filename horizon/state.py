@@ -99,6 +99,7 @@ CREATE TABLE IF NOT EXISTS source_checks (
     elapsed_s REAL NOT NULL DEFAULT 0,
     checked_at TEXT NOT NULL,
     consecutive_failures INTEGER NOT NULL DEFAULT 0,
+    warning TEXT,
     PRIMARY KEY (run_id, source)
 );
 """
@@ -172,6 +173,7 @@ class SourceCheck:
     elapsed_s: float
     checked_at: datetime
     consecutive_failures: int
+    warning: str | None = None
 
 
 @dataclass(frozen=True)
@@ -191,6 +193,16 @@ class StateDB:
         with self.connect() as connection:
             connection.execute("PRAGMA journal_mode=WAL")
         self.ensure_schema(SCHEMA)
+        self._add_missing_columns()
+
+    def _add_missing_columns(self) -> None:
+        """Columns added since a home was created (CREATE TABLE IF NOT EXISTS skips them)."""
+        with self.connect() as connection:
+            columns = {
+                row["name"] for row in connection.execute("PRAGMA table_info(source_checks)")
+            }
+            if "warning" not in columns:
+                connection.execute("ALTER TABLE source_checks ADD COLUMN warning TEXT")
 
     def ensure_schema(self, script: str) -> None:
         """Create tables and indexes (idempotent `CREATE ... IF NOT EXISTS` statements)."""
@@ -409,7 +421,7 @@ class StateDB:
             connection.execute(
                 "INSERT OR REPLACE INTO source_checks (run_id, source, outcome, http_status, "
                 "error, entries, new, duplicate, unchanged, elapsed_s, checked_at, "
-                "consecutive_failures) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "consecutive_failures, warning) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     run_id,
                     outcome.source,
@@ -423,6 +435,7 @@ class StateDB:
                     outcome.elapsed_s,
                     _iso(checked_at),
                     failures,
+                    outcome.warning,
                 ),
             )
         return failures
@@ -620,4 +633,5 @@ def _check(row: sqlite3.Row) -> SourceCheck:
         elapsed_s=row["elapsed_s"],
         checked_at=datetime.fromisoformat(row["checked_at"]),
         consecutive_failures=row["consecutive_failures"],
+        warning=row["warning"],
     )

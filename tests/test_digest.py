@@ -25,6 +25,7 @@ from horizon.digest import (
     digest_record,
     rank_score,
     render_html,
+    render_json,
     render_markdown,
     render_text,
     sanitise_html,
@@ -213,11 +214,17 @@ def seed_week(state: StateDB, extra: list[Seed] | None = None) -> None:
         ),
         "ftc": FetchOutcome(source="ftc", outcome="ok"),
         "anthropic": FetchOutcome(source="anthropic", outcome="ok"),
-        "hn": FetchOutcome(source="hn", outcome="ok"),
+        "hn": FetchOutcome(source="hn", outcome="ok", warning=LISTING_FELL_BACK),
     }
     for outcome in checks.values():
         state.record_check(run_id, outcome, IngestCounts(), AS_OF)
     state.finish_run(run_id, "completed", {})
+
+
+LISTING_FELL_BACK = (
+    "the listing's selectors matched nothing; used the autodiscovered feed URL instead — "
+    "update sources.yaml (kind: rss, url: https://example.org/feed.xml) or fix the selectors"
+)
 
 
 @pytest.fixture(scope="module")
@@ -392,6 +399,21 @@ def test_coverage_names_failed_sources_with_the_reason(state: StateDB) -> None:
     assert coverage.statement == (
         "6 sources checked: 5 OK (1 unchanged since the last check), 1 failed."
     )
+
+
+def test_coverage_lists_sources_that_answered_with_a_warning_in_every_format(
+    state: StateDB,
+) -> None:
+    digest = build_digest(state, W37, SOURCES, as_of=AS_OF)
+    assert [(line.source, line.detail) for line in digest.coverage.warned] == [
+        ("hn", LISTING_FELL_BACK)
+    ]
+    assert digest.coverage.ok == 4
+    for rendered in (render_markdown(digest), render_text(digest), render_html(digest)):
+        assert "Answered, with a problem worth fixing" in rendered
+        assert "autodiscovered feed URL instead" in rendered
+    warnings = json.loads(render_json(digest))["coverage"]["warnings"]
+    assert warnings == [{"source": "hn", "name": "Hacker News", "warning": LISTING_FELL_BACK}]
 
 
 def test_the_trend_counts_relevant_items_per_week_and_theme(state: StateDB) -> None:

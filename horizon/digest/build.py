@@ -216,5 +216,9 @@ def _coverage(checks: list[SourceCheck], sources: list[Source], excluded: list[s
             coverage.unchanged += 1
         else:
             coverage.ok += 1
+        if check.outcome != "failed" and check.warning:
+            coverage.warned.append(
+                CoverageLine(source_id, names[source_id], check.outcome, check.warning)
+            )
     coverage.never_checked = sorted(set(names) - set(checked))
     return coverage

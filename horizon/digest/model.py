@@ -129,6 +129,7 @@ class Coverage:
     ok: int = 0
     unchanged: int = 0
     failed: list[CoverageLine] = field(default_factory=list)
+    warned: list[CoverageLine] = field(default_factory=list)
     never_checked: list[str] = field(default_factory=list)
     excluded: list[str] = field(default_factory=list)
     muted: int = 0

@@ -166,6 +166,10 @@ def digest_record(digest: Digest, files: dict[str, str] | None = None) -> dict[s
                 {"source": line.source, "name": line.name, "reason": line.detail}
                 for line in digest.coverage.failed
             ],
+            "warnings": [
+                {"source": line.source, "name": line.name, "warning": line.detail}
+                for line in digest.coverage.warned
+            ],
             "never_checked": digest.coverage.never_checked,
             "excluded": digest.coverage.excluded,
         },
