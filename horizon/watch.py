@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from http import HTTPStatus
@@ -135,14 +136,30 @@ CREATE TABLE IF NOT EXISTS page_versions (
 """
 
 
+@dataclass(frozen=True)
+class PageVersion:
+    source: str
+    url: str
+    text: str
+    checked_at: datetime
+
+
 class PageVersions:
-    """The last stored text of each watched page."""
+    """The last stored text of each watched page, and the versions seen since, held back.
+
+    `save` only holds a version in `pending` (later comparisons see it); `commit` writes them.
+    The weekly flow commits after the run's items are stored, so a run killed in between
+    compares the same page again next time and raises its change item then, instead of losing
+    it (the item's id comes from the page's text, so it is never stored twice)."""
 
     def __init__(self, state: StateDB) -> None:
         self.state = state
+        self.pending: dict[str, PageVersion] = {}
         state.ensure_schema(PAGE_VERSIONS_SCHEMA)
 
     def get(self, source: str) -> str | None:
+        if source in self.pending:
+            return self.pending[source].text
         with self.state.connect() as connection:
             row = connection.execute(
                 "SELECT text FROM page_versions WHERE source = ?", (source,)
@@ -150,6 +167,8 @@ class PageVersions:
         return None if row is None else str(row["text"])
 
     def checked_at(self, source: str) -> datetime | None:
+        if source in self.pending:
+            return self.pending[source].checked_at
         with self.state.connect() as connection:
             row = connection.execute(
                 "SELECT checked_at FROM page_versions WHERE source = ?", (source,)
@@ -157,12 +176,22 @@ class PageVersions:
         return None if row is None else datetime.fromisoformat(row["checked_at"])
 
     def save(self, source: str, url: str, text: str, checked_at: datetime) -> None:
+        self.pending[source] = PageVersion(source, url, text, checked_at)
+
+    def commit(self, versions: Iterable[PageVersion] | None = None) -> None:
+        """Write the pending versions (or `versions`, another holder's) in one transaction."""
+        chosen = list(self.pending.values() if versions is None else versions)
         with self.state.connect() as connection:
-            connection.execute(
+            connection.executemany(
                 "INSERT OR REPLACE INTO page_versions (source, url, text, text_hash, checked_at)"
                 " VALUES (?, ?, ?, ?, ?)",
-                (source, url, text, _hash(text), checked_at.isoformat()),
+                [
+                    (v.source, v.url, v.text, _hash(v.text), v.checked_at.isoformat())
+                    for v in chosen
+                ],
             )
+        if versions is None:
+            self.pending.clear()
 
 
 Verdict = Literal["baseline", "unchanged", "noise-only", "changed", "unreadable"]
@@ -201,10 +230,11 @@ class WatchCheck:
 def check_page(
     source: Source, url: str, current: str, versions: PageVersions, checked_at: datetime
 ) -> WatchCheck:
-    """Compare a watched page's text with its stored version, store it, and say what changed.
+    """Compare a watched page's text with its last version, keep it (pending), and say what
+    changed.
 
-    The first fetch only stores the baseline. The stored version is replaced by every fetch, so
-    each change is reported once."""
+    The first fetch only gives the baseline. The version is replaced by every fetch, so each
+    change is reported once."""
     previous = versions.get(source.id)
     versions.save(source.id, url, current, checked_at)
     if previous is None:

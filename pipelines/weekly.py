@@ -60,7 +60,14 @@ from horizon.readiness.weekly import ReadinessConfig, load_readiness_config, rea
 from horizon.runtime import Runtime, exclusive_home
 from horizon.snapshot import load_manifest, page_history
 from horizon.state import IngestCounts
-from horizon.watch import PageVersions, WatchCheck, check_fetch, check_history, history_texts
+from horizon.watch import (
+    PageVersion,
+    PageVersions,
+    WatchCheck,
+    check_fetch,
+    check_history,
+    history_texts,
+)
 from spiders.crawl import run_crawl
 
 T = TypeVar("T")
@@ -145,16 +152,18 @@ def watch_page(
     runtime: Runtime,
     checked_at: datetime,
     replay_dir: Path | None = None,
-) -> tuple[FetchOutcome, list[Item], list[WatchCheck]]:
-    """A watched page's "page changed" items, when its text changed meaningfully, and what
-    each comparison found. A replayed snapshot's earlier recordings of the page (its history)
+) -> tuple[FetchOutcome, list[Item], list[WatchCheck], list[PageVersion]]:
+    """A watched page's "page changed" items, when its text changed meaningfully, what each
+    comparison found, and the page's new version, which the flow stores only after the items
+    (see `PageVersions`). A replayed snapshot's earlier recordings of the page (its history)
     are compared first, in date order, as the runs of their dates would have."""
     versions = PageVersions(runtime.store.state)
     history = history_texts(source, page_history(replay_dir, source.url)) if replay_dir else []
     checks = check_history(source, history, versions)
     current = check_fetch(outcome, source, versions, checked_at)
     checks += [current] if current is not None else []
-    return outcome, [check.item for check in checks if check.item is not None], checks
+    items = [check.item for check in checks if check.item is not None]
+    return outcome, items, checks, list(versions.pending.values())
 
 
 @task(cache_policy=NO_CACHE, name="plan")
@@ -375,11 +384,13 @@ def run_weekly(
             }
             normalised: list[tuple[FetchOutcome, list[Item], list[str]]] = []
             page_checks: list[WatchCheck] = []
+            page_versions: list[PageVersion] = []
             for o in outcomes:
                 if o.source in watched:
-                    watched_outcome, changes, checks = watched[o.source].result()
+                    watched_outcome, changes, checks, seen = watched[o.source].result()
                     normalised.append((watched_outcome, changes, []))
                     page_checks += checks
+                    page_versions += seen
                 else:
                     normalised.append(plain[o.source].result())
         outcomes = [outcome for outcome, _, _ in normalised]
@@ -393,6 +404,7 @@ def run_weekly(
         folded = _timed(clock, "dedupe", lambda: dedupe_stage(plan, runtime))
         _timed(clock, "tag", lambda: tag_stage(plan, runtime))
         results = _timed(clock, "store", lambda: commit_stage(plan, runtime, as_of))
+        PageVersions(state).commit(page_versions)
         record_health(runtime, run_id, outcomes, results, as_of)
         chosen = Week.parse(week) if week else Week.last_complete(as_of)
         published = _timed(

@@ -12,7 +12,7 @@ from horizon.config import CrawlSettings, Source
 from horizon.fetch import CrawlJob
 from horizon.item import Item
 from horizon.state import StateDB
-from horizon.watch import PageVersions, check_fetch, is_noise, page_diff
+from horizon.watch import PageVersions, check_fetch, check_page, is_noise, page_diff
 from spiders.crawl import run_crawl
 
 GUIDANCE = (
@@ -104,6 +104,7 @@ def crawl_once(sources: list[Source], home: Path, run: int) -> dict[str, list[It
         assert outcome.outcome == "ok", outcome.error
         check = check_fetch(outcome, by_id[outcome.source], versions, checked_at)
         found[outcome.source] = [check.item] if check is not None and check.item else []
+    versions.commit()
     return found
 
 
@@ -144,3 +145,22 @@ def test_watched_page_raises_one_item_for_a_real_change_and_none_for_noise(
     assert deadline.summary == (
         "Added: Notification: 9 August 2025\nRemoved: Notification: 2 August 2025"
     )
+
+
+def test_a_change_seen_by_a_run_that_died_before_storing_it_is_raised_again(
+    tmp_path: Path,
+) -> None:
+    source = loopback_source("ai-office", "http://127.0.0.1/ai-office", kind="page-watch")
+    state = StateDB(tmp_path / "state.db")
+    first = PageVersions(state)
+    check_page(source, source.url, " ".join(GUIDANCE), first, datetime(2026, 12, 1, tzinfo=UTC))
+    first.commit()
+    changed = " ".join((GUIDANCE[0], NEW_SENTENCE, GUIDANCE[2]))
+    dying = PageVersions(state)  # compares, then the run is killed before its items are stored
+    seen = check_page(source, source.url, changed, dying, datetime(2026, 12, 8, tzinfo=UTC))
+    assert seen.item is not None
+    again = check_page(
+        source, source.url, changed, PageVersions(state), datetime(2026, 12, 8, tzinfo=UTC)
+    )
+    assert again.verdict == "changed" and again.item is not None
+    assert again.item.id == seen.item.id  # the same item, so storing it twice cannot happen
