@@ -11,12 +11,15 @@ from dataclasses import dataclass, field
 from horizon.config import (
     Settings,
     instruments_path,
+    inventory_path,
     load_instruments,
+    load_inventory,
     load_organisation,
     organisation_path,
 )
 from horizon.instruments.catalogue import Instrument
 from horizon.instruments.linking import link_item
+from horizon.readiness.glance import ReadinessContext
 from horizon.readiness.tracker import FlagFact, ReadinessRow, readiness
 from horizon.state import StateDB, StoredItem
 
@@ -79,4 +82,14 @@ def organisation_readiness(settings: Settings, state: StateDB | None) -> list[Re
         facts.item_controls,
         facts.triage,
         facts.flags,
+    )
+
+
+def readiness_context(settings: Settings, state: StateDB | None) -> ReadinessContext:
+    """What a digest needs to assess impact: this home's catalogue, inventory and readiness
+    rows, read once. Raises ConfigError."""
+    return ReadinessContext(
+        instruments=load_instruments(instruments_path(settings)).instruments,
+        systems=load_inventory(inventory_path(settings)).systems,
+        obligations=organisation_readiness(settings, state),
     )
