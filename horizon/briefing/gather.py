@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from horizon.briefing.build import Briefing, Decision, StageNote, build_briefing
+from horizon.briefing.outlook import Outlook, classify_development
 from horizon.instruments.catalogue import InstrumentsFile
 from horizon.instruments.linking import Link, link_item
 from horizon.instruments.proposals import Proposals
@@ -38,6 +39,7 @@ def gather_briefing(
             stored_status[key] = proposal.status
     links: dict[str, list[Link]] = {}
     impacts: dict[str, Impact] = {}
+    outlooks: dict[str, Outlook] = {}
     notes: list[StageNote] = []
     hits: list[SupplierHit] = []
     for stored in facts.items:
@@ -70,7 +72,7 @@ def gather_briefing(
         controls = facts.item_controls.get(item.id, set())
         touched = [row for row in rows if row.instrument_id in linked and row.control in controls]
         tags = item.tags
-        impacts[item.id] = impact_level(
+        impact = impacts[item.id] = impact_level(
             tags.type if tags else "report",
             published or end,
             deadline=tags.deadline if tags else item.deadline_hint,
@@ -79,6 +81,9 @@ def gather_briefing(
             obligations=touched,
             supplier_hits=item_hits,
         )
+        outlooks[item.id] = classify_development(
+            item.title, item.summary, tags.type if tags else "report", impact, changes, item_hits
+        )
     titles = {stored.item.id: stored.item.title for stored in facts.items}
     return build_briefing(
         start,
@@ -86,6 +91,7 @@ def gather_briefing(
         organisation.name,
         facts.items,
         impacts,
+        outlooks,
         links,
         notes,
         rows,
@@ -129,6 +135,10 @@ def _decisions(state: StateDB | None, titles: dict[str, str]) -> list[Decision]:
                         rationale=row["rationale"],
                         by=row["raised_by"],
                         on=datetime.fromisoformat(row["raised_at"]).date(),
+                        flag_severity=row["severity"],
+                        flag_open=row["status"] == "open",
+                        flag_owner=row["owner"],
+                        flag_due=date.fromisoformat(row["due"]),
                     )
                 )
     return sorted(decisions, key=lambda decision: (decision.on, decision.item_id))

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from horizon.briefing.gather import gather_briefing
-from horizon.briefing.render import render_html, render_markdown, render_pdf
+from horizon.briefing.packs import write_pack
 from horizon.config import (
     Settings,
     instruments_path,
@@ -100,12 +100,7 @@ def readiness_run(
         state, config.catalogue, config.organisation, config.systems, start, end
     )
     soon = applies_within(briefing.readiness, today, SOON_DAYS)
-    briefing_dir.mkdir(parents=True, exist_ok=True)
-    stem = briefing_dir / f"briefing-{start}-{end}"
-    paths = [stem.with_suffix(".md"), stem.with_suffix(".html"), stem.with_suffix(".pdf")]
-    paths[0].write_text(render_markdown(briefing), encoding="utf-8")
-    paths[1].write_text(render_html(briefing), encoding="utf-8")
-    paths[2].write_bytes(render_pdf(briefing))
+    paths = write_pack(briefing, briefing_dir, state)
     return {
         "instruments": len(rows),
         "stages": dict(Counter(row["stage"] for row in rows)),

@@ -23,6 +23,7 @@ from typing import Literal
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
+from horizon.briefing.packs import recorded_packs
 from horizon.catalogue import Catalogue
 from horizon.config import Source
 from horizon.digest import Week, escape_markdown
@@ -245,7 +246,7 @@ def build_evidence(
         )
     log.entries += _digest_entries(digests_dir, activity, since, until)
     log.entries += _stage_entries(state, user.name, since, until)
-    log.entries += _briefing_entries(digests_dir / "briefing", start, end)
+    log.entries += _briefing_entries(state, user.name, digests_dir / "briefing", start, end)
     first_opened: dict[str, Activity] = {}
     for record in activity:
         if record.kind == "item-opened":
@@ -392,27 +393,43 @@ def _stage_entries(
     return entries
 
 
-def _briefing_entries(folder: Path, start: date, end: date) -> list[EvidenceEntry]:
-    """The board briefings written to the home whose period overlaps the log's."""
-    entries = []
+def _briefing_entries(
+    state: StateDB, user_name: str, folder: Path, start: date, end: date
+) -> list[EvidenceEntry]:
+    """The board briefings whose period overlaps the log's: every pack recorded in the run
+    state (wherever it was written) by this learner or by the weekly run, and any unrecorded
+    pack in the home's briefing folder. A pack written again counts once, at its last write."""
+    packs: dict[Path, tuple[date, date, datetime, list[Path]]] = {}
+    for record in recorded_packs(state):
+        if record.written_by not in (None, user_name):
+            continue
+        markdown = next((path for path in record.paths if path.suffix == ".md"), record.paths[0])
+        packs[markdown] = (record.start, record.end, record.written_at, list(record.paths))
     for path in sorted(folder.glob("briefing-*.md")):
         match = _BRIEFING_NAME.fullmatch(path.name)
-        if match is None:
+        if match is None or path.resolve() in packs:
             continue
-        first, last = date.fromisoformat(match[1]), date.fromisoformat(match[2])
+        siblings = sorted(folder.glob(f"{path.stem}.*"))
+        written = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+        packs[path.resolve()] = (
+            date.fromisoformat(match[1]),
+            date.fromisoformat(match[2]),
+            written,
+            siblings,
+        )
+    entries = []
+    for first, last, written, files in packs.values():
         if last < start or first > end:
             continue
-        written = ", ".join(
-            sibling.name for sibling in sorted(folder.glob(f"{path.stem}.*")) if sibling.is_file()
-        )
+        names = ", ".join(str(path) for path in files if path.is_file())
         entries.append(
             EvidenceEntry(
                 section="briefings",
-                when=datetime.fromtimestamp(path.stat().st_mtime, UTC),
+                when=written,
                 activity=f"Board briefing {first} to {last}",
                 item_id=None,
                 title=f"Briefing pack for {first:%-d %b %Y} to {last:%-d %b %Y}",
-                detail=f"written: {written}",
+                detail=f"written: {names}" if names else "written; the files have since moved",
                 ksbs=SECTION_KSBS["briefings"],
             )
         )
