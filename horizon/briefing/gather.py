@@ -9,6 +9,7 @@ from horizon.briefing.build import Briefing, Decision, StageNote, build_briefing
 from horizon.briefing.outlook import Outlook, classify_development
 from horizon.instruments.catalogue import InstrumentsFile
 from horizon.instruments.linking import Link, link_item
+from horizon.instruments.obligation_proposals import with_confirmed
 from horizon.instruments.proposals import Proposals
 from horizon.instruments.stages import propose_stages
 from horizon.readiness.facts import read_team_facts
@@ -27,7 +28,7 @@ def gather_briefing(
     start: date,
     end: date,
 ) -> Briefing:
-    instruments = catalogue.instruments
+    instruments = with_confirmed(catalogue.instruments, state)
     facts = read_team_facts(state, instruments)
     rows = readiness(
         instruments, organisation, facts.links, facts.item_controls, facts.triage, facts.flags

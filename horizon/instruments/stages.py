@@ -57,14 +57,19 @@ class StageProposal:
 
 def dates_in(text: str) -> list[date]:
     """Day-precise dates written in the text, in order."""
+    return [day for _, day in dated_spans(text)]
+
+
+def dated_spans(text: str) -> list[tuple[int, date]]:
+    """Day-precise dates written in the text with where each starts, in order."""
     found = []
     for match in _DATE.finditer(text):
         written = match.group(0)
         try:
             if written[:4].isdigit():
-                found.append(date.fromisoformat(written))
+                found.append((match.start(), date.fromisoformat(written)))
             else:
-                found.append(dateutil_parser.parse(written).date())
+                found.append((match.start(), dateutil_parser.parse(written).date()))
         except (ValueError, OverflowError):
             continue
     return found
