@@ -242,7 +242,11 @@ def print_readiness(block: dict[str, Any]) -> None:
             f"    {row['from'] or 'not set':<10}  {row['control']:<16} "
             f"{escape(row['instrument'])}: {escape(row['what'][:60])} [{row['status']}]"
         )
-    out.print(f"  Supplier hits: {len(block['supplier_hits'])}")
+    flags = block["supplier_flag_proposals"]
+    out.print(
+        f"  Supplier hits: {len(block['supplier_hits'])}; impact flags proposed: "
+        f"{flags['new']} new, {flags['open']} to confirm (horizon suppliers)"
+    )
     for hit in block["supplier_hits"][:5]:
         out.print(
             f"    {escape(hit['vendor'])} {escape(hit['model'])}: {hit['kind']} "

@@ -30,6 +30,7 @@ from horizon.instruments.proposals import Proposals
 from horizon.instruments.stages import StageProposal, propose_stages
 from horizon.instruments.timeline import instrument_row
 from horizon.readiness.profile import Organisation, System
+from horizon.readiness.supplier_flags import SupplierFlagProposals
 from horizon.readiness.suppliers import SupplierHit, match_item, supplier_timeline
 from horizon.readiness.tracker import ReadinessRow, applies_within
 from horizon.state import StateDB
@@ -90,6 +91,8 @@ def readiness_run(
         )
     proposals = Proposals(state)
     added = proposals.add(found)
+    flags = SupplierFlagProposals(state)
+    flags_added = flags.add(hits, config.systems)
     confirmed = proposals.confirmed_events()
     rows = [
         instrument_row(instrument, confirmed.get(instrument.id, []), today)
@@ -120,6 +123,7 @@ def readiness_run(
         "obligations": [_obligation(row) for row in briefing.readiness],
         "applies_soon": [_obligation(row) for row in soon],
         "supplier_hits": [hit.summary() for hit in supplier_timeline(hits)],
+        "supplier_flag_proposals": {"new": flags_added, "open": len(flags.find("proposed"))},
         "briefing": {
             "period": [start.isoformat(), end.isoformat()],
             "paths": [str(p) for p in paths],
