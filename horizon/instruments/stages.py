@@ -26,9 +26,11 @@ _CUE_TEXT: tuple[tuple[Stage, str], ...] = (
     ("adopted", r"\b(formally |finally )?adopt(s|ed)\b"),
 )
 _CUES = tuple((stage, re.compile(pattern, re.IGNORECASE)) for stage, pattern in _CUE_TEXT)
+# News of a stage change follows the event by days: a report dated by its publication matches
+# a stage on record this long before it.
+_REPORTING_LAG = timedelta(days=14)
 # A cue that states a rule or asks a question is not an event: "it enters into force after
 # five ratifications", "how and when the changes take effect".
-_REPORTING_LAG = timedelta(days=14)
 _CONDITION_AFTER = re.compile(r"\s*(after|once|when|upon|if|unless)\b", re.IGNORECASE)
 _QUESTION_BEFORE = re.compile(r"\b(how|when|whether|if|once|until|unless)\b", re.IGNORECASE)
 # A name that belongs to someone else: "Colorado delays its AI Act", "Korea's AI Act".
