@@ -226,6 +226,11 @@ def print_readiness(block: dict[str, Any]) -> None:
     out.print(f"[bold]Readiness[/bold]: {block['instruments']} instruments ({stages})")
     proposals = block["proposals"]
     out.print(f"  Stage changes: {proposals['new']} new proposals, {proposals['open']} to confirm")
+    duties = block["obligation_proposals"]
+    out.print(
+        f"  Obligations from items: {duties['new']} new proposals, {duties['open']} to confirm "
+        "(horizon readiness propose)"
+    )
     for proposal in block["proposed_stages"][:5]:
         when = proposal["date"] or "date not stated"
         out.print(

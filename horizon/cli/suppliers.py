@@ -29,6 +29,11 @@ from horizon.readiness.supplier_flags import SupplierFlagProposal, SupplierFlagP
 from horizon.readiness.suppliers import SupplierHit, match_item, supplier_timeline
 from horizon.state import StateDB
 from horizon.workspace.models import SEVERITIES, FlagRequest
+from horizon.workspace.suppliers import (
+    confirm_flag_proposal,
+    open_proposal,
+    reject_flag_proposal,
+)
 
 suppliers_app = typer.Typer(invoke_without_command=True)
 app.add_typer(suppliers_app, name="suppliers")
@@ -187,7 +192,7 @@ def confirm_command(
     flag_id) and flag (the impact flag as `horizon flag list --json` gives it)."""
     store = _store(home)
     with plain_errors():
-        proposal = store.get(proposal_id)
+        proposal = open_proposal(store, proposal_id)
     given = {"controls": control, "severity": severity, "owner": owner, "due": due}
     fields = proposal.default_request() | {k: v for k, v in given.items() if v}
     if rationale:
@@ -195,7 +200,9 @@ def confirm_command(
     request = validated(FlagRequest, fields, {"controls": "--control"})
     workspace = open_workspace(make_runtime(home, controls=controls))
     with plain_errors():
-        decided, flag = store.confirm(proposal_id, workspace, workspace.active_user(actor), request)
+        decided, flag = confirm_flag_proposal(
+            store, proposal_id, workspace, workspace.active_user(actor), request
+        )
     if json_output:
         out.print_json(
             data={"proposal": _proposal_json(decided), "flag": flag.model_dump(mode="json")}
@@ -221,7 +228,9 @@ def reject_command(
     store = _store(home)
     workspace = open_workspace(make_runtime(home), check_controls=False)
     with plain_errors():
-        decided = store.reject(proposal_id, workspace.active_user(actor), rationale.strip())
+        decided = reject_flag_proposal(
+            store, proposal_id, workspace.active_user(actor), rationale.strip()
+        )
     if json_output:
         out.print_json(data=_proposal_json(decided))
         return

@@ -1,7 +1,8 @@
 """Impact flag proposals from the supplier watch: a dated retirement of a model one of our
 systems runs on proposes an impact flag for that system. An analyst confirms it (a real
-impact flag is raised on the vendor's item, with the system's controls and owner by default)
-or rejects it with a reason; either decision is on record for the learner's evidence log."""
+impact flag is raised on the vendor's item, with the system's controls and owner by default:
+`horizon.workspace.suppliers`) or rejects it with a reason; either decision is kept here, on
+record for the learner's evidence log."""
 
 from __future__ import annotations
 
@@ -15,10 +16,6 @@ from typing import Literal
 from horizon.readiness.profile import System
 from horizon.readiness.suppliers import SupplierHit
 from horizon.state import StateDB, utc_now
-from horizon.workspace.errors import WorkspaceError
-from horizon.workspace.models import Flag, FlagRequest, User
-from horizon.workspace.records import require
-from horizon.workspace.service import Workspace
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS supplier_flag_proposals (
@@ -128,47 +125,29 @@ class SupplierFlagProposals:
             ).fetchall()
         return [_proposal(row) for row in rows]
 
-    def get(self, proposal_id: int) -> SupplierFlagProposal:
+    def get(self, proposal_id: int) -> SupplierFlagProposal | None:
         with self.state.connect() as connection:
             row = connection.execute(
                 "SELECT * FROM supplier_flag_proposals WHERE id = ?", (proposal_id,)
             ).fetchone()
-        if row is None:
-            raise WorkspaceError(f"there is no supplier flag proposal {proposal_id}")
-        return _proposal(row)
+        return _proposal(row) if row is not None else None
 
-    def confirm(
-        self, proposal_id: int, workspace: Workspace, actor: User, request: FlagRequest
-    ) -> tuple[SupplierFlagProposal, Flag]:
-        """Raise the impact flag on the vendor's item and mark the proposal confirmed."""
-        self._still_open(proposal_id)
-        flag = workspace.raise_flag(actor, self.get(proposal_id).item_id, request)
-        self._decide(proposal_id, "confirmed", actor, request.rationale, flag.id)
-        return self.get(proposal_id), flag
-
-    def reject(self, proposal_id: int, actor: User, note: str) -> SupplierFlagProposal:
-        """Record that the retirement does not need a flag, and why."""
-        require(actor, "analyst", "deciding supplier flag proposals")
-        self._still_open(proposal_id)
-        self._decide(proposal_id, "rejected", actor, note, None)
-        return self.get(proposal_id)
-
-    def _still_open(self, proposal_id: int) -> None:
-        proposal = self.get(proposal_id)
-        if proposal.status != "proposed":
-            raise WorkspaceError(
-                f"supplier flag proposal {proposal_id} is already {proposal.status}"
-            )
-
-    def _decide(
-        self, proposal_id: int, status: str, actor: User, note: str, flag_id: int | None
-    ) -> None:
+    def record_decision(
+        self,
+        proposal_id: int,
+        status: Literal["confirmed", "rejected"],
+        by: str,
+        note: str,
+        flag_id: int | None,
+    ) -> bool:
+        """Record the decision on a proposal still open; False when it was not open."""
         with self.state.connect() as connection:
-            connection.execute(
+            cursor = connection.execute(
                 "UPDATE supplier_flag_proposals SET status = ?, decided_by = ?, decided_at = ?,"
-                " note = ?, flag_id = ? WHERE id = ?",
-                (status, actor.name, utc_now().isoformat(), note, flag_id, proposal_id),
+                " note = ?, flag_id = ? WHERE id = ? AND status = 'proposed'",
+                (status, by, utc_now().isoformat(), note, flag_id, proposal_id),
             )
+        return cursor.rowcount == 1
 
 
 def _proposal(row: sqlite3.Row) -> SupplierFlagProposal:

@@ -26,6 +26,8 @@ from horizon.config import (
 )
 from horizon.instruments.catalogue import InstrumentsFile
 from horizon.instruments.linking import link_item
+from horizon.instruments.obligation_proposals import ObligationProposals
+from horizon.instruments.obligations import ObligationProposal, propose_obligations
 from horizon.instruments.proposals import Proposals
 from horizon.instruments.stages import StageProposal, propose_stages
 from horizon.instruments.timeline import instrument_row
@@ -76,21 +78,29 @@ def _obligation(row: ReadinessRow) -> dict[str, Any]:
 def readiness_run(
     state: StateDB, config: ReadinessConfig, today: date, briefing_dir: Path
 ) -> dict[str, Any]:
-    """Store new stage proposals from the stored items (one already stored is not added
-    again), write the quarter's briefing pack, and return the run summary's readiness block."""
+    """Store new stage, obligation and supplier flag proposals from the stored items (one
+    already stored is not added again), write the quarter's briefing pack, and return the run
+    summary's readiness block."""
     instruments = config.catalogue.instruments
     items = [stored.item for stored in state.get_items(state.item_ids()).values()]
     found: list[StageProposal] = []
+    duties: list[ObligationProposal] = []
     hits: list[SupplierHit] = []
     for item in items:
         links = link_item(item.id, item.title, item.summary, instruments)
         published = item.published.date() if item.published else None
         found += propose_stages(item.id, item.title, item.summary, links, instruments, published)
+        controls = item.tags.control_ids() if item.tags else []
+        duties += propose_obligations(
+            item.id, item.title, item.summary, links, instruments, controls
+        )
         hits += match_item(
             item.id, item.title, item.summary, item.url, item.publisher, config.systems
         )
     proposals = Proposals(state)
     added = proposals.add(found)
+    obligations = ObligationProposals(state)
+    obligations_added = obligations.add(duties)
     flags = SupplierFlagProposals(state)
     flags_added = flags.add(hits, config.systems)
     confirmed = proposals.confirmed_events()
@@ -123,6 +133,10 @@ def readiness_run(
         "obligations": [_obligation(row) for row in briefing.readiness],
         "applies_soon": [_obligation(row) for row in soon],
         "supplier_hits": [hit.summary() for hit in supplier_timeline(hits)],
+        "obligation_proposals": {
+            "new": obligations_added,
+            "open": len(obligations.find("proposed")),
+        },
         "supplier_flag_proposals": {"new": flags_added, "open": len(flags.find("proposed"))},
         "briefing": {
             "period": [start.isoformat(), end.isoformat()],
