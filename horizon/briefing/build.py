@@ -88,17 +88,18 @@ def build_briefing(
     supplier_hits: Sequence[SupplierHit],
     decisions: Sequence[Decision],
 ) -> Briefing:
-    """The briefing for [start, end]: items published in the period ranked by impact, the top
-    few risks (of medium or high impact) and the top few opportunities (any impact), the stage
-    changes and supplier hits they brought, decisions taken in the period, and the asks of the
-    board."""
+    """The briefing for [start, end]: items published in the period and assessed (an impact
+    and an outlook) ranked by impact, the top few risks (of medium or high impact) and the top
+    few opportunities (any impact), the stage changes and supplier hits they brought, decisions
+    taken in the period, and the asks of the board."""
     in_period = [
         stored
         for stored in items
         if stored.item.published and start <= stored.item.published.date() <= end
     ]
+    assessed = impacts.keys() & outlooks.keys()
     ranked = sorted(
-        (stored for stored in in_period if {stored.item.id} <= impacts.keys() & outlooks.keys()),
+        (stored for stored in in_period if stored.item.id in assessed),
         key=lambda stored: (
             _IMPACT_ORDER[impacts[stored.item.id].level],
             -impacts[stored.item.id].score,
