@@ -239,6 +239,11 @@ def print_readiness(block: dict[str, Any]) -> None:
     out.print(f"[bold]Readiness[/bold]: {block['instruments']} instruments ({stages})")
     proposals = block["proposals"]
     out.print(f"  Stage changes: {proposals['new']} new proposals, {proposals['open']} to confirm")
+    duties = block["obligation_proposals"]
+    out.print(
+        f"  Obligations from items: {duties['new']} new proposals, {duties['open']} to confirm "
+        "(horizon readiness propose)"
+    )
     for proposal in block["proposed_stages"][:5]:
         when = proposal["date"] or "date not stated"
         out.print(
@@ -255,7 +260,11 @@ def print_readiness(block: dict[str, Any]) -> None:
             f"    {row['from'] or 'not set':<10}  {row['control']:<16} "
             f"{escape(row['instrument'])}: {escape(row['what'][:60])} [{row['status']}]"
         )
-    out.print(f"  Supplier hits: {len(block['supplier_hits'])}")
+    flags = block["supplier_flag_proposals"]
+    out.print(
+        f"  Supplier hits: {len(block['supplier_hits'])}; impact flags proposed: "
+        f"{flags['new']} new, {flags['open']} to confirm (horizon suppliers)"
+    )
     for hit in block["supplier_hits"][:5]:
         out.print(
             f"    {escape(hit['vendor'])} {escape(hit['model'])}: {hit['kind']} "

@@ -342,3 +342,23 @@ def test_stage_decisions_and_board_briefings_are_evidence_for_k6_and_s12(scene: 
     assert briefing.ksbs == ("K14", "S12", "S14")
     assert "briefing-2025-07-01-2025-09-30.pdf" in briefing.detail
     assert "S12" in render_evidence(september_log, "md")
+
+
+def test_a_briefing_written_anywhere_is_cited_once_for_whoever_wrote_it(
+    scene: Scene, tmp_path: Path
+) -> None:
+    from horizon.briefing.build import Briefing
+    from horizon.briefing.packs import write_pack
+
+    state = scene.workspace.state
+    quarter = Briefing(start=date(2025, 7, 1), end=date(2025, 9, 30), organisation="Example")
+    elsewhere = tmp_path / "board-papers"
+    write_pack(quarter, elsewhere, state, by="ann")
+    written = write_pack(quarter, elsewhere, state, by="ann")
+    write_pack(quarter, tmp_path / "bobs", state, by="bob")
+
+    [briefing] = september(scene).section("briefings")
+    assert briefing.activity == "Board briefing 2025-07-01 to 2025-09-30"
+    assert str(written[2].resolve()) in briefing.detail
+    assert "bobs" not in briefing.detail
+    assert briefing.ksbs == ("K14", "S12", "S14")

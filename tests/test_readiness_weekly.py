@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from horizon.config import load_settings
-from horizon.item import Item
+from horizon.item import ControlTag, Item, Tags
 from horizon.readiness.weekly import load_readiness_config, quarter_of, readiness_run
 from horizon.state import StateDB
 
@@ -48,6 +48,17 @@ def test_readiness_stage_proposes_once_finds_the_retirement_and_writes_the_brief
     tmp_path: Path,
 ) -> None:
     state = _state(tmp_path)
+    duty = Item(
+        id="co-records",
+        title="Colorado AI Act rules",
+        summary="Under the Colorado AI Act, deployers must keep records of each impact "
+        "assessment for three years from 1 January 2027.",
+        published=datetime(2025, 9, 1, tzinfo=UTC),
+        content_hash="c",
+    )
+    state.save_new_items([duty], datetime(2025, 9, 15, tzinfo=UTC))
+    records = ControlTag(id="RECORDS-DOCS", score=0.9, evidence="")
+    state.set_tags([("co-records", Tags(relevant=True, type="legislation", controls=[records]))])
     config = load_readiness_config(load_settings(tmp_path / "home", env={}))
     folder = tmp_path / "digests" / "briefing"
 
@@ -77,4 +88,8 @@ def test_readiness_stage_proposes_once_finds_the_retirement_and_writes_the_brief
 
     again = readiness_run(state, config, date(2025, 9, 15), folder)
     assert again["proposals"] == {"new": 0, "open": first["proposals"]["open"]}
+    assert first["obligation_proposals"] == {"new": 1, "open": 1}
+    assert again["obligation_proposals"] == {"new": 0, "open": 1}
+    assert first["supplier_flag_proposals"] == {"new": 1, "open": 1}
+    assert again["supplier_flag_proposals"] == {"new": 0, "open": 1}
     assert again["proposed_stages"] == first["proposed_stages"]

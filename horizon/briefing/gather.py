@@ -6,8 +6,10 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from horizon.briefing.build import Briefing, Decision, StageNote, build_briefing
+from horizon.briefing.outlook import Outlook, classify_development
 from horizon.instruments.catalogue import InstrumentsFile
 from horizon.instruments.linking import Link, link_item
+from horizon.instruments.obligation_proposals import with_confirmed
 from horizon.instruments.proposals import Proposals
 from horizon.instruments.stages import propose_stages
 from horizon.readiness.facts import read_team_facts
@@ -26,7 +28,7 @@ def gather_briefing(
     start: date,
     end: date,
 ) -> Briefing:
-    instruments = catalogue.instruments
+    instruments = with_confirmed(catalogue.instruments, state)
     facts = read_team_facts(state, instruments)
     rows = readiness(
         instruments, organisation, facts.links, facts.item_controls, facts.triage, facts.flags
@@ -38,6 +40,7 @@ def gather_briefing(
             stored_status[key] = proposal.status
     links: dict[str, list[Link]] = {}
     impacts: dict[str, Impact] = {}
+    outlooks: dict[str, Outlook] = {}
     notes: list[StageNote] = []
     hits: list[SupplierHit] = []
     for stored in facts.items:
@@ -70,7 +73,7 @@ def gather_briefing(
         controls = facts.item_controls.get(item.id, set())
         touched = [row for row in rows if row.instrument_id in linked and row.control in controls]
         tags = item.tags
-        impacts[item.id] = impact_level(
+        impact = impacts[item.id] = impact_level(
             tags.type if tags else "report",
             published or end,
             deadline=tags.deadline if tags else item.deadline_hint,
@@ -79,6 +82,9 @@ def gather_briefing(
             obligations=touched,
             supplier_hits=item_hits,
         )
+        outlooks[item.id] = classify_development(
+            item.title, item.summary, tags.type if tags else "report", impact, changes, item_hits
+        )
     titles = {stored.item.id: stored.item.title for stored in facts.items}
     return build_briefing(
         start,
@@ -86,6 +92,7 @@ def gather_briefing(
         organisation.name,
         facts.items,
         impacts,
+        outlooks,
         links,
         notes,
         rows,
@@ -129,6 +136,10 @@ def _decisions(state: StateDB | None, titles: dict[str, str]) -> list[Decision]:
                         rationale=row["rationale"],
                         by=row["raised_by"],
                         on=datetime.fromisoformat(row["raised_at"]).date(),
+                        flag_severity=row["severity"],
+                        flag_open=row["status"] == "open",
+                        flag_owner=row["owner"],
+                        flag_due=date.fromisoformat(row["due"]),
                     )
                 )
     return sorted(decisions, key=lambda decision: (decision.on, decision.item_id))

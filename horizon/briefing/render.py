@@ -1,5 +1,5 @@
 """The briefing as Markdown, HTML (with its chart inline) and PDF (matplotlib's PdfPages:
-a cover page with the readiness chart, then the Markdown text, wrapped)."""
+the readiness chart atop the first page, then the Markdown text, wrapped)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader
+from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
@@ -20,6 +21,7 @@ STATUSES = ("not-started", "in-progress", "ready")
 STATUS_COLOURS = {"not-started": "#a4262c", "in-progress": "#8e6c00", "ready": "#2e7d32"}
 _LINES_PER_PAGE = 62
 _WRAP = 100
+_A4 = (8.27, 11.69)
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
@@ -41,10 +43,8 @@ def render_markdown(briefing: Briefing) -> str:
     return template.render(b=briefing, next_dates=_next_dates(briefing))
 
 
-def _chart_figure(briefing: Briefing) -> Figure:
+def _draw_chart(axes: Axes, briefing: Briefing) -> None:
     controls = sorted(briefing.readiness_by_control)
-    figure = Figure(figsize=(7.5, 3.2))
-    axes = figure.add_subplot()
     left = [0] * len(controls)
     for status in STATUSES:
         counts = [briefing.readiness_by_control[control][status] for control in controls]
@@ -53,6 +53,11 @@ def _chart_figure(briefing: Briefing) -> Figure:
     axes.set_xlabel("obligations that apply")
     axes.invert_yaxis()
     axes.legend(loc="lower right", fontsize=8)
+
+
+def _chart_figure(briefing: Briefing) -> Figure:
+    figure = Figure(figsize=(7.5, 3.2))
+    _draw_chart(figure.add_subplot(), briefing)
     figure.tight_layout()
     return figure
 
@@ -75,19 +80,26 @@ def render_html(briefing: Briefing) -> str:
 
 
 def render_pdf(briefing: Briefing) -> bytes:
-    """The chart on the first page, the Markdown text wrapped on the pages after."""
+    """Two A4 pages for a quarter: the readiness chart at the top of the first page, the
+    Markdown text wrapped below it and on the pages after."""
     lines: list[str] = []
     for line in render_markdown(briefing).splitlines():
         lines += textwrap.wrap(line, _WRAP, subsequent_indent="  ") or [""]
     buffer = io.BytesIO()
     with PdfPages(buffer) as pdf:
+        first = Figure(figsize=_A4)
+        top = 0.97
         if briefing.readiness_by_control:
-            cover = _chart_figure(briefing)
-            cover.set_size_inches(8.27, 5)
-            cover.suptitle(f"Readiness by control, {briefing.start} to {briefing.end}")
-            pdf.savefig(cover)
-        for page in _pages(lines):
-            figure = Figure(figsize=(8.27, 11.69))
+            axes = first.add_axes((0.22, 0.74, 0.72, 0.2))
+            _draw_chart(axes, briefing)
+            axes.tick_params(labelsize=7)
+            axes.set_title(f"Readiness by control, {briefing.start} to {briefing.end}", fontsize=9)
+            top = 0.69
+        on_first = round(_LINES_PER_PAGE * (top - 0.03) / 0.94)
+        first.text(0.06, top, "\n".join(lines[:on_first]), va="top", family="monospace", fontsize=7)
+        pdf.savefig(first)
+        for page in _pages(lines[on_first:]):
+            figure = Figure(figsize=_A4)
             figure.text(0.06, 0.97, "\n".join(page), va="top", family="monospace", fontsize=7)
             pdf.savefig(figure)
     return buffer.getvalue()

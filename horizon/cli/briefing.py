@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from horizon.briefing.gather import gather_briefing
-from horizon.briefing.render import render_html, render_markdown, render_pdf
+from horizon.briefing.packs import write_pack
 from horizon.cli.common import HomeOption, JsonOption, app, fail, out
 from horizon.config import (
     ConfigError,
@@ -41,15 +41,21 @@ def briefing_command(
         Path | None,
         typer.Option("--out", file_okay=False, help="Folder to write to. Default: HOME/briefings."),
     ] = None,
+    by: Annotated[
+        str | None,
+        typer.Option("--by", help="Who writes the pack (a workspace user, for the evidence log)."),
+    ] = None,
     home: HomeOption = None,
     json_output: JsonOption = False,
 ) -> None:
-    """Write the board briefing for a period (a quarter): asks of the board, developments of
-    medium or high impact and why, stage changes, readiness by control with a chart, supplier
-    changes and the team's decisions, as Markdown, HTML and PDF.
+    """Write the board briefing for a period (a quarter): what we need from the board, the
+    risks (medium or high impact) and the opportunities, each with its reason, stage changes,
+    readiness by control with a chart, supplier changes and the team's decisions, as Markdown,
+    HTML and PDF. The pack is recorded in the run state, so the evidence log cites it.
 
-    Prints the paths written; with --json an object: paths, developments, stage_changes,
-    supplier_hits, decisions, asks (counts, asks as text)."""
+    Prints the paths written; with --json an object: paths, developments (risks plus
+    opportunities), risks, opportunities, stage_changes, supplier_hits, decisions (counts) and
+    asks (as text)."""
     start, end = _day("--from", start_text), _day("--to", end_text)
     if end < start:
         fail([f"--to {end} is before --from {start}; give the period's first day first"])
@@ -62,18 +68,14 @@ def briefing_command(
         fail(error.problems)
     state = StateDB(settings.state_db) if settings.state_db.exists() else None
     briefing = gather_briefing(state, catalogue, organisation, systems, start, end)
-    folder = output or settings.home / "briefings"
-    folder.mkdir(parents=True, exist_ok=True)
-    stem = folder / f"briefing-{start}-{end}"
-    paths = [stem.with_suffix(".md"), stem.with_suffix(".html"), stem.with_suffix(".pdf")]
-    paths[0].write_text(render_markdown(briefing), encoding="utf-8")
-    paths[1].write_text(render_html(briefing), encoding="utf-8")
-    paths[2].write_bytes(render_pdf(briefing))
+    paths = write_pack(briefing, output or settings.home / "briefings", state, by)
     if json_output:
         out.print_json(
             data={
                 "paths": [str(path) for path in paths],
-                "developments": len(briefing.developments),
+                "developments": len(briefing.risks) + len(briefing.opportunities),
+                "risks": len(briefing.risks),
+                "opportunities": len(briefing.opportunities),
                 "stage_changes": len(briefing.stage_changes),
                 "supplier_hits": len(briefing.supplier_hits),
                 "decisions": len(briefing.decisions),

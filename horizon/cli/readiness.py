@@ -1,11 +1,13 @@
 """`horizon readiness`: per control, the obligations that apply to the organisation, from
-when, and how ready it is; as a table, JSON, CSV or iCalendar."""
+when, and how ready it is; as a table, JSON, CSV or iCalendar. `propose`, `confirm` and
+`reject` handle obligations that items state ("deployers must … from DAY"): confirmed, they
+join the tracker."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -14,19 +16,31 @@ from horizon.cli.common import HomeOption, JsonOption, app, err, fail, out
 from horizon.config import (
     ConfigError,
     instruments_path,
+    load_catalogue,
     load_instruments,
     load_organisation,
     load_settings,
     organisation_path,
 )
+from horizon.instruments.obligation_proposals import (
+    ObligationProposals,
+    StoredObligation,
+    with_confirmed,
+)
+from horizon.instruments.proposals import Decision, ProposalError
 from horizon.readiness.export import readiness_calendar, readiness_csv, row_json
-from horizon.readiness.facts import read_team_facts
+from horizon.readiness.facts import obligations_from_items, read_team_facts
 from horizon.readiness.tracker import readiness
 from horizon.state import StateDB
 
+readiness_app = typer.Typer(invoke_without_command=True)
+app.add_typer(readiness_app, name="readiness")
+ByOption = Annotated[str, typer.Option("--by", help="Who decides (your name, for the record).")]
 
-@app.command("readiness")
+
+@readiness_app.callback()
 def readiness_command(
+    context: typer.Context,
     organisation: Annotated[
         Path | None,
         typer.Option(
@@ -49,8 +63,13 @@ def readiness_command(
     status: not-started, in-progress (an open flag, or an item under review or with impact)
     or ready (a closed flag, or an item actioned or closed).
 
+    Obligations confirmed from items (`horizon readiness propose`, then `confirm`) join the
+    catalogue's.
+
     With --json, a list of objects: control, instrument, obligation, who, what, from,
     articles, status, reasons."""
+    if context.invoked_subcommand is not None:
+        return
     settings = load_settings(home)
     try:
         catalogue = load_instruments(instruments_path(settings))
@@ -58,9 +77,10 @@ def readiness_command(
     except ConfigError as error:
         fail(error.problems)
     state = StateDB(settings.state_db) if settings.state_db.exists() else None
-    facts = read_team_facts(state, catalogue.instruments)
+    instruments = with_confirmed(catalogue.instruments, state)
+    facts = read_team_facts(state, instruments)
     rows = readiness(
-        catalogue.instruments, profile, facts.links, facts.item_controls, facts.triage, facts.flags
+        instruments, profile, facts.links, facts.item_controls, facts.triage, facts.flags
     )
     if csv_file is not None:
         csv_file.write_text(readiness_csv(rows), encoding="utf-8")
@@ -81,3 +101,109 @@ def readiness_command(
             when += " (applies)"
         table.add_row(row.control, row.instrument_id, when, row.status, row.what)
     out.print(table)
+
+
+def _proposal_json(proposal: StoredObligation) -> dict[str, Any]:
+    return {
+        "id": proposal.id,
+        "instrument": proposal.instrument_id,
+        "item_id": proposal.item_id,
+        "control": proposal.control,
+        "who": proposal.who,
+        "what": proposal.what,
+        "from": proposal.from_date.isoformat(),
+        "evidence": proposal.evidence,
+        "status": proposal.status,
+        "decided_by": proposal.decided_by,
+    }
+
+
+def _print_proposals(proposals: list[StoredObligation], json_output: bool) -> None:
+    if json_output:
+        out.print_json(data=[_proposal_json(proposal) for proposal in proposals])
+        return
+    if not proposals:
+        err.print("No obligation proposal is open.")
+    for proposal in proposals:
+        out.print(
+            f"{proposal.id}: {proposal.instrument_id} {proposal.control}, {proposal.who} from "
+            f"{proposal.from_date} [{proposal.status}]: {proposal.what}\n"
+            f"      from item {proposal.item_id}: “{proposal.evidence}”"
+        )
+
+
+@readiness_app.command("propose")
+def propose_command(home: HomeOption = None, json_output: JsonOption = False) -> None:
+    """Store the obligations stored items state for an instrument, to confirm.
+
+    An item proposes one where a sentence says a role must do something from a day
+    ("deployers must … from 30 June 2026") and names the instrument; one the catalogue already
+    holds is not proposed.
+
+    Prints the open proposals; with --json a list of objects: id, instrument, item_id, control,
+    who, what, from, evidence, status, decided_by."""
+    settings = load_settings(home)
+    try:
+        catalogue = load_instruments(instruments_path(settings))
+    except ConfigError as error:
+        fail(error.problems)
+    if not settings.state_db.exists():
+        fail([f"{settings.state_db}: no run state yet; run `horizon run` or ingest items first"])
+    state = StateDB(settings.state_db)
+    store = ObligationProposals(state)
+    added = store.add(obligations_from_items(state, catalogue.instruments))
+    err.print(f"{added} new obligation proposals")
+    _print_proposals(store.find("proposed"), json_output)
+
+
+def _decide(
+    proposal_id: int,
+    decision: Decision,
+    by: str,
+    control: str | None,
+    home: Path | None,
+    json_output: bool,
+) -> None:
+    settings = load_settings(home)
+    if not settings.state_db.exists():
+        fail([f"{settings.state_db}: no run state yet, so no proposals"])
+    if control is not None:
+        try:
+            known = load_catalogue([settings.controls_file]).control_ids()
+        except ConfigError as error:
+            fail(error.problems)
+        if control not in known:
+            fail([f"--control: '{control}' is not a control of {settings.controls_file}"])
+    try:
+        decided = ObligationProposals(StateDB(settings.state_db)).decide(
+            proposal_id, decision, by, control
+        )
+    except ProposalError as error:
+        fail([str(error)])
+    _print_proposals([decided], json_output)
+
+
+@readiness_app.command("confirm")
+def confirm_command(
+    proposal_id: Annotated[int, typer.Argument(help="The proposal's number.")],
+    by: ByOption,
+    control: Annotated[
+        str | None,
+        typer.Option("--control", help="File it under this control instead of the proposed one."),
+    ] = None,
+    home: HomeOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Confirm an obligation proposal: it joins its instrument's obligations in the tracker."""
+    _decide(proposal_id, "confirmed", by, control, home, json_output)
+
+
+@readiness_app.command("reject")
+def reject_command(
+    proposal_id: Annotated[int, typer.Argument(help="The proposal's number.")],
+    by: ByOption,
+    home: HomeOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Reject an obligation proposal; it stays on record as rejected."""
+    _decide(proposal_id, "rejected", by, None, home, json_output)

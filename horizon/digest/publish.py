@@ -16,10 +16,6 @@ from horizon.config import (
     Settings,
     SmtpSettings,
     Source,
-    instruments_path,
-    inventory_path,
-    load_instruments,
-    load_inventory,
     load_profiles,
     load_smtp_settings,
     profiles_path,
@@ -39,8 +35,7 @@ from horizon.digest.model import Digest, Week
 from horizon.digest.render import RenderedDigest, render_html, write_formats
 from horizon.feed import write_feed, write_profile_feeds
 from horizon.profiles import ALL_ITEMS
-from horizon.readiness.facts import organisation_readiness
-from horizon.readiness.glance import ReadinessContext
+from horizon.readiness.facts import readiness_context
 from horizon.state import StateDB
 
 
@@ -83,12 +78,7 @@ def publish_week(
     SMTP settings are wrong) before anything is written.
     """
     profiles = load_profiles(profiles_path(settings))
-    catalogue = load_instruments(instruments_path(settings))
-    context = ReadinessContext(
-        instruments=catalogue.instruments,
-        systems=load_inventory(inventory_path(settings)).systems,
-        obligations=organisation_readiness(settings, state),
-    )
+    context = readiness_context(settings, state)
     chosen = [profiles.named(profile)] if profile else list(profiles.profiles)
     smtp = load_smtp_settings() if send else SmtpSettings()
     carrier = transport or _transport(smtp, settings)

@@ -11,12 +11,17 @@ from dataclasses import dataclass, field
 from horizon.config import (
     Settings,
     instruments_path,
+    inventory_path,
     load_instruments,
+    load_inventory,
     load_organisation,
     organisation_path,
 )
 from horizon.instruments.catalogue import Instrument
 from horizon.instruments.linking import Linker, link_item
+from horizon.instruments.obligation_proposals import with_confirmed
+from horizon.instruments.obligations import ObligationProposal, propose_obligations
+from horizon.readiness.glance import ReadinessContext
 from horizon.readiness.tracker import FlagFact, ReadinessRow, readiness
 from horizon.state import StateDB, StoredItem
 
@@ -69,16 +74,43 @@ def read_team_facts(
 
 
 def organisation_readiness(settings: Settings, state: StateDB | None) -> list[ReadinessRow]:
-    """The readiness rows of this home: its (or the project's) instruments.yaml and
-    organisation.yaml, and the team's decisions in its state. Raises ConfigError."""
-    catalogue = load_instruments(instruments_path(settings))
+    """The readiness rows of this home: its (or the project's) instruments.yaml with the
+    obligations confirmed from items, organisation.yaml, and the team's decisions in its
+    state. Raises ConfigError."""
+    instruments = with_confirmed(load_instruments(instruments_path(settings)).instruments, state)
     organisation = load_organisation(organisation_path(settings)).organisation
-    facts = read_team_facts(state, catalogue.instruments)
+    facts = read_team_facts(state, instruments)
     return readiness(
-        catalogue.instruments,
+        instruments,
         organisation,
         facts.links,
         facts.item_controls,
         facts.triage,
         facts.flags,
     )
+
+
+def readiness_context(settings: Settings, state: StateDB | None) -> ReadinessContext:
+    """What a digest needs to assess impact: this home's catalogue, inventory and readiness
+    rows, read once. Raises ConfigError."""
+    return ReadinessContext(
+        instruments=load_instruments(instruments_path(settings)).instruments,
+        systems=load_inventory(inventory_path(settings)).systems,
+        obligations=organisation_readiness(settings, state),
+    )
+
+
+def obligations_from_items(
+    state: StateDB, instruments: Sequence[Instrument]
+) -> list[ObligationProposal]:
+    """The obligations every stored item states for the instruments it names (with its best
+    control tag), for an analyst to confirm."""
+    found: list[ObligationProposal] = []
+    for stored in state.get_items(state.item_ids()).values():
+        item = stored.item
+        links = link_item(item.id, item.title, item.summary, instruments)
+        controls = item.tags.control_ids() if item.tags else []
+        found += propose_obligations(
+            item.id, item.title, item.summary, links, instruments, controls
+        )
+    return found

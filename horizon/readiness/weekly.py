@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from horizon.briefing.gather import gather_briefing
-from horizon.briefing.render import render_html, render_markdown, render_pdf
+from horizon.briefing.packs import write_pack
 from horizon.config import (
     Settings,
     instruments_path,
@@ -26,10 +26,13 @@ from horizon.config import (
 )
 from horizon.instruments.catalogue import InstrumentsFile
 from horizon.instruments.linking import link_item
+from horizon.instruments.obligation_proposals import ObligationProposals
+from horizon.instruments.obligations import ObligationProposal, propose_obligations
 from horizon.instruments.proposals import Proposals
 from horizon.instruments.stages import StageProposal, propose_stages
 from horizon.instruments.timeline import instrument_row
 from horizon.readiness.profile import Organisation, System
+from horizon.readiness.supplier_flags import SupplierFlagProposals
 from horizon.readiness.suppliers import SupplierHit, match_item, supplier_timeline
 from horizon.readiness.tracker import ReadinessRow, applies_within
 from horizon.state import StateDB
@@ -75,21 +78,31 @@ def _obligation(row: ReadinessRow) -> dict[str, Any]:
 def readiness_run(
     state: StateDB, config: ReadinessConfig, today: date, briefing_dir: Path
 ) -> dict[str, Any]:
-    """Store new stage proposals from the stored items (one already stored is not added
-    again), write the quarter's briefing pack, and return the run summary's readiness block."""
+    """Store new stage, obligation and supplier flag proposals from the stored items (one
+    already stored is not added again), write the quarter's briefing pack, and return the run
+    summary's readiness block."""
     instruments = config.catalogue.instruments
     items = [stored.item for stored in state.get_items(state.item_ids()).values()]
     found: list[StageProposal] = []
+    duties: list[ObligationProposal] = []
     hits: list[SupplierHit] = []
     for item in items:
         links = link_item(item.id, item.title, item.summary, instruments)
         published = item.published.date() if item.published else None
         found += propose_stages(item.id, item.title, item.summary, links, instruments, published)
+        controls = item.tags.control_ids() if item.tags else []
+        duties += propose_obligations(
+            item.id, item.title, item.summary, links, instruments, controls
+        )
         hits += match_item(
             item.id, item.title, item.summary, item.url, item.publisher, config.systems
         )
     proposals = Proposals(state)
     added = proposals.add(found)
+    obligations = ObligationProposals(state)
+    obligations_added = obligations.add(duties)
+    flags = SupplierFlagProposals(state)
+    flags_added = flags.add(hits, config.systems)
     confirmed = proposals.confirmed_events()
     rows = [
         instrument_row(instrument, confirmed.get(instrument.id, []), today)
@@ -100,12 +113,7 @@ def readiness_run(
         state, config.catalogue, config.organisation, config.systems, start, end
     )
     soon = applies_within(briefing.readiness, today, SOON_DAYS)
-    briefing_dir.mkdir(parents=True, exist_ok=True)
-    stem = briefing_dir / f"briefing-{start}-{end}"
-    paths = [stem.with_suffix(".md"), stem.with_suffix(".html"), stem.with_suffix(".pdf")]
-    paths[0].write_text(render_markdown(briefing), encoding="utf-8")
-    paths[1].write_text(render_html(briefing), encoding="utf-8")
-    paths[2].write_bytes(render_pdf(briefing))
+    paths = write_pack(briefing, briefing_dir, state)
     return {
         "instruments": len(rows),
         "stages": dict(Counter(row["stage"] for row in rows)),
@@ -125,6 +133,11 @@ def readiness_run(
         "obligations": [_obligation(row) for row in briefing.readiness],
         "applies_soon": [_obligation(row) for row in soon],
         "supplier_hits": [hit.summary() for hit in supplier_timeline(hits)],
+        "obligation_proposals": {
+            "new": obligations_added,
+            "open": len(obligations.find("proposed")),
+        },
+        "supplier_flag_proposals": {"new": flags_added, "open": len(flags.find("proposed"))},
         "briefing": {
             "period": [start.isoformat(), end.isoformat()],
             "paths": [str(p) for p in paths],

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict
 from horizon.config import ConfigError, Source
 from horizon.digest import Digest, Week, WeekError, build_digest
 from horizon.item import Item
+from horizon.readiness.facts import readiness_context
 from horizon.state import StateDB
 from horizon.web.context import WebContext
 from horizon.workspace import InvalidField, NotFound, Workspace, build_evidence, render_evidence
@@ -103,8 +104,9 @@ def configured_sources(ctx: WebContext) -> tuple[list[Source], str]:
 
 
 def week_digest(ctx: WebContext, week: str) -> tuple[Digest, str]:
-    """The digest of an ISO week (InvalidField names a bad `week`), and any problem with the
-    sources file that leaves its coverage incomplete."""
+    """The digest of an ISO week (InvalidField names a bad `week`), with the impact levels and
+    at-a-glance box the published digest has, and any problem with the sources file (or the
+    instruments, organisation or inventory files) that leaves it incomplete."""
     try:
         chosen = Week.parse(week)
     except WeekError as error:
@@ -112,7 +114,13 @@ def week_digest(ctx: WebContext, week: str) -> tuple[Digest, str]:
     if not EARLIEST_DAY <= chosen.start.date() <= LATEST_DAY:
         raise InvalidField("week", f"a week between {EARLIEST_DAY:%Y} and {LATEST_DAY:%Y}")
     sources, problem = configured_sources(ctx)
-    return build_digest(ctx.runtime.store.state, chosen, sources), problem
+    state = ctx.runtime.store.state
+    try:
+        context = readiness_context(ctx.runtime.settings, state)
+    except ConfigError as error:
+        context = None
+        problem = "; ".join(filter(None, [problem, *error.problems]))
+    return build_digest(state, chosen, sources, context=context), problem
 
 
 def evidence_document(

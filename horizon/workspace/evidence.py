@@ -23,10 +23,12 @@ from typing import Literal
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
+from horizon.briefing.packs import recorded_packs
 from horizon.catalogue import Catalogue
 from horizon.config import Source
 from horizon.digest import Week, escape_markdown
 from horizon.instruments.proposals import Proposals
+from horizon.readiness.supplier_flags import SupplierFlagProposals
 from horizon.state import StateDB, utc_now
 from horizon.workspace.audit import safe_cell
 from horizon.workspace.models import RECORDED_LABELS, STATE_LABELS, Activity, AuditEntry, User
@@ -41,6 +43,7 @@ SECTIONS: dict[str, str] = {
     "opened": "Items opened",
     "triage": "Items triaged: decisions and rationales",
     "flags": "Impact flags raised",
+    "suppliers": "Supplier decisions",
     "tags": "Tag verdicts",
     "searches": "Searches saved",
     "stages": "Instrument stages confirmed or rejected",
@@ -50,14 +53,15 @@ SECTIONS: dict[str, str] = {
 # scanning) apply to the whole log; decisions with a rationale add S9, impact flags add K7 and
 # S7, stage decisions on instruments K6, board briefings S12. The controls an entry concerns
 # add the AU0002 references the catalogue gives them (K11 for monitoring and incidents, for
-# instance). Readiness updates are the flags and triage decisions; supplier decisions are
-# impact flags on vendor items.
+# instance). Readiness updates are the flags and triage decisions; supplier decisions (a
+# retirement's flag proposal confirmed or rejected, with the reason) add K7, S7 and S9.
 SECTION_KSBS: dict[str, tuple[str, ...]] = {
     "sources": ("K14", "S14"),
     "digests": ("K14", "S14"),
     "opened": ("K14", "S14"),
     "triage": ("K14", "S14", "S9"),
     "flags": ("K14", "S14", "K7", "S7"),
+    "suppliers": ("K7", "K14", "S7", "S9", "S14"),
     "tags": ("K14", "S14"),
     "searches": ("K14", "S14"),
     "stages": ("K6", "K14", "S14"),
@@ -68,10 +72,12 @@ KSB_EVIDENCE: dict[str, str] = {
     "changing: the sources monitored, the digests and items read",
     "S14": "scanning the horizon systematically: sources checked every run, items read, "
     "assessed, searched for and recorded",
-    "K7": "the impact of a regulatory change on the organisation's controls: impact flags "
-    "naming the controls affected and the severity",
+    "K7": "the impact of a regulatory or supplier change on the organisation's controls and "
+    "systems: impact flags naming the controls affected and the severity, supplier retirements "
+    "weighed against the inventory",
     "S7": "turning a change into action: impact flags with an owner, a due date and a rationale",
-    "S9": "decisions recorded with their reasons: triage decisions and their rationales",
+    "S9": "decisions recorded with their reasons: triage decisions and supplier decisions with "
+    "their rationales",
     "K6": "the legal and regulatory instruments and where each stands: stage changes of laws "
     "and standards confirmed or rejected against the item that signalled them",
     "S12": "briefing leaders: the quarter's board briefing packs on readiness, suppliers and "
@@ -245,7 +251,8 @@ def build_evidence(
         )
     log.entries += _digest_entries(digests_dir, activity, since, until)
     log.entries += _stage_entries(state, user.name, since, until)
-    log.entries += _briefing_entries(digests_dir / "briefing", start, end)
+    log.entries += _supplier_entries(state, user.name, since, until)
+    log.entries += _briefing_entries(state, user.name, digests_dir / "briefing", start, end)
     first_opened: dict[str, Activity] = {}
     for record in activity:
         if record.kind == "item-opened":
@@ -394,27 +401,72 @@ def _stage_entries(
     return entries
 
 
-def _briefing_entries(folder: Path, start: date, end: date) -> list[EvidenceEntry]:
-    """The board briefings written to the home whose period overlaps the log's."""
+def _supplier_entries(
+    state: StateDB, user_name: str, since: datetime, until: datetime
+) -> list[EvidenceEntry]:
+    """The supplier watch's flag proposals the learner confirmed or rejected in the period."""
     entries = []
-    for path in sorted(folder.glob("briefing-*.md")):
-        match = _BRIEFING_NAME.fullmatch(path.name)
-        if match is None:
+    for proposal in SupplierFlagProposals(state).find():
+        decided = proposal.decided_at
+        if proposal.decided_by != user_name or decided is None or not since <= decided < until:
             continue
-        first, last = date.fromisoformat(match[1]), date.fromisoformat(match[2])
-        if last < start or first > end:
-            continue
-        written = ", ".join(
-            sibling.name for sibling in sorted(folder.glob(f"{path.stem}.*")) if sibling.is_file()
+        outcome = (
+            f"raised impact flag {proposal.flag_id}"
+            if proposal.status == "confirmed"
+            else "no flag"
         )
         entries.append(
             EvidenceEntry(
+                section="suppliers",
+                when=decided,
+                activity=f"Supplier change {proposal.status}: {proposal.vendor} {proposal.model} "
+                f"{proposal.kind} on {proposal.date.isoformat()}, {outcome}",
+                item_id=proposal.item_id,
+                title=f"affects: {proposal.system_name}",
+                detail=proposal.note,
+                ksbs=SECTION_KSBS["suppliers"],
+            )
+        )
+    return entries
+
+
+def _briefing_entries(
+    state: StateDB, user_name: str, folder: Path, start: date, end: date
+) -> list[EvidenceEntry]:
+    """The board briefings whose period overlaps the log's: every pack recorded in the run
+    state (wherever it was written) by this learner or by the weekly run, and any unrecorded
+    pack in the home's briefing folder. A pack written again counts once, at its last write."""
+    packs: dict[Path, tuple[date, date, datetime, list[Path]]] = {}
+    for record in recorded_packs(state):
+        if record.written_by not in (None, user_name):
+            continue
+        markdown = next((path for path in record.paths if path.suffix == ".md"), record.paths[0])
+        packs[markdown] = (record.start, record.end, record.written_at, list(record.paths))
+    for path in sorted(folder.glob("briefing-*.md")):
+        match = _BRIEFING_NAME.fullmatch(path.name)
+        if match is None or path.resolve() in packs:
+            continue
+        siblings = sorted(folder.glob(f"{path.stem}.*"))
+        written = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+        packs[path.resolve()] = (
+            date.fromisoformat(match[1]),
+            date.fromisoformat(match[2]),
+            written,
+            siblings,
+        )
+    entries = []
+    for first, last, written, files in packs.values():
+        if last < start or first > end:
+            continue
+        names = ", ".join(str(path) for path in files if path.is_file())
+        entries.append(
+            EvidenceEntry(
                 section="briefings",
-                when=datetime.fromtimestamp(path.stat().st_mtime, UTC),
+                when=written,
                 activity=f"Board briefing {first} to {last}",
                 item_id=None,
                 title=f"Briefing pack for {first:%-d %b %Y} to {last:%-d %b %Y}",
-                detail=f"written: {written}",
+                detail=f"written: {names}" if names else "written; the files have since moved",
                 ksbs=SECTION_KSBS["briefings"],
             )
         )
