@@ -27,6 +27,7 @@ def _home(tmp_path: Path) -> Path:
         Item(
             id="co",
             title="Colorado AI Act <script>alert(1)</script> delayed again",
+            url="javascript:alert(2)",
             summary="A special session bill amends the Colorado AI Act; deployers must now "
             "comply from 30 June 2026.",
             published=datetime(2026, 2, 3, tzinfo=UTC),
@@ -90,6 +91,8 @@ def test_briefing_writes_three_formats_with_every_section(tmp_path: Path) -> Non
     assert any("Colorado AI Act" in ask and "2026-06-30" in ask for ask in summary["asks"])
     html = html_path.read_text(encoding="utf-8")
     assert "&lt;script&gt;" in html and "<script>" not in html
+    assert "javascript:" not in html  # a link only for http(s) addresses
+    assert "<script>" not in markdown and "&lt;script&gt;" in markdown
     assert "data:image/png;base64," in html
     pdf = PdfReader(io.BytesIO(pdf_path.read_bytes()))
     assert len(pdf.pages) <= 2

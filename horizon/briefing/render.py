@@ -16,6 +16,7 @@ from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 
 from horizon.briefing.build import Briefing
+from horizon.digest.text import escape_markdown, web_url
 
 STATUSES = ("not-started", "in-progress", "ready")
 STATUS_COLOURS = {"not-started": "#a4262c", "in-progress": "#8e6c00", "ready": "#2e7d32"}
@@ -39,6 +40,7 @@ def render_markdown(briefing: Briefing) -> str:
     environment = Environment(
         loader=FileSystemLoader(TEMPLATES), autoescape=False, keep_trailing_newline=True
     )
+    environment.filters["md"] = escape_markdown  # scraped and typed text, never markup
     template = environment.get_template("briefing.md.j2")
     return template.render(b=briefing, next_dates=_next_dates(briefing))
 
@@ -75,6 +77,7 @@ def render_html(briefing: Briefing) -> str:
         else ""
     )
     environment = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True)
+    environment.filters["url"] = web_url  # only http(s) addresses become links
     template = environment.get_template("briefing.html.j2")
     return template.render(b=briefing, chart=chart, next_dates=_next_dates(briefing))
 
