@@ -14,7 +14,7 @@ from horizon.config import (
 )
 from horizon.digest.text import counted, shorten
 from horizon.instruments.stages import StageProposal
-from horizon.item import Item
+from horizon.item import Item, Quote
 from horizon.profiles import ALL_ITEMS
 from horizon.readiness.glance import ItemReadiness
 from horizon.readiness.suppliers import SupplierHit
@@ -113,6 +113,14 @@ class DatedEntry:
     @property
     def kind(self) -> str:
         return "deadline" if self.what == "closes" else "effective"
+
+    @property
+    def quote(self) -> Quote | None:
+        """The sentence the date was read from (None for a publisher's structured date)."""
+        tags = self.entry.item.tags
+        if tags is None:
+            return None
+        return tags.deadline_quote if self.kind == "deadline" else tags.effective_quote
 
 
 @dataclass(frozen=True)
