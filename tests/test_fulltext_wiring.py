@@ -4,6 +4,9 @@ real loopback site."""
 
 from __future__ import annotations
 
+import hashlib
+import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -12,8 +15,10 @@ from typing import Any
 
 import pytest
 import yaml
+from fastapi.testclient import TestClient
 from loopback_site import LoopbackSite, Page
 from test_full_text import make_pdf
+from test_web_pages import PASSWORD, sign_in, text_of
 
 from horizon.catalogue import Catalogue
 from horizon.classify import Classifier
@@ -24,9 +29,14 @@ from horizon.enrich.store import FullTextStore
 from horizon.item import Item
 from horizon.normalise import canonical_url, item_from_record
 from horizon.passages import MAX_FULL_TEXT_PASSAGES, full_text_passages
+from horizon.runtime import Runtime
 from horizon.search import search
 from horizon.state import StateDB
 from horizon.store import open_store
+from horizon.web import create_app
+from horizon.web.context import item_path
+from horizon.workspace import COMMAND_LINE
+from horizon.workspace.models import UserRequest
 
 GPAI_TITLE = "AI Office guidance for providers of general-purpose AI models"
 GPAI_SUMMARY = "The AI Office published guidance for providers of general-purpose AI models."
@@ -303,3 +313,39 @@ def test_an_item_whose_page_failed_is_tagged_and_stored_from_its_summary(
     [stored] = state.get_items([flow_run.item_id("/gone")]).values()
     assert stored.item.tags is not None and stored.item.tags.relevant
     assert all(not control.from_full_text for control in stored.item.tags.controls)
+
+
+@pytest.mark.slow
+def test_digest_lines_show_when_the_item_was_last_verified_and_the_content_hash(
+    flow_run: FlowRun,
+) -> None:
+    page_hash = "sha256:" + hashlib.sha256(GUIDANCE_PAGE).hexdigest()
+    markdown = (flow_run.home / "digests" / "2025-W37.md").read_text(encoding="utf-8")
+    entry = markdown[markdown.index(f"[{GPAI_TITLE}]") :]
+    entry = entry[: entry.index("\n\n", entry.index("Last verified"))]
+    assert re.search(r"Last verified \d{1,2} \w{3} \d{4} \d\d:\d\d UTC · sha256:\w{12}", entry)
+    assert page_hash[:19] in entry
+    record = json.loads((flow_run.home / "digests" / "2025-W37.json").read_text(encoding="utf-8"))
+    lines = [e for e in record["top_changes"] if e["title"] == GPAI_TITLE]
+    assert lines and lines[0]["last_verified"]["content_hash"] == page_hash
+
+
+@pytest.mark.slow
+def test_the_web_item_page_shows_last_verified_the_hash_and_the_full_text_evidence(
+    flow_run: FlowRun,
+) -> None:
+    settings = load_settings(home=flow_run.home, env={})
+    runtime = Runtime(settings, embedder_override=HashingEmbedder())
+    app = create_app(runtime)
+    app.state.web.workspace.add_user(
+        COMMAND_LINE, UserRequest(name="ada", role="admin", password=PASSWORD)
+    )
+    client = TestClient(app, follow_redirects=False, headers={"Sec-Fetch-Site": "same-origin"})
+    sign_in(client, "ada")
+    page = client.get(item_path(flow_run.item_id("/guidance")))
+    assert page.status_code == 200
+    shown = text_of(page.text)
+    page_hash = "sha256:" + hashlib.sha256(GUIDANCE_PAGE).hexdigest()
+    assert "Last verified" in shown and page_hash[:19] in shown
+    assert f"{BODY_EVIDENCE} (from the full text)" in shown
+    assert f"Deadline from the full text: {DEADLINE_SENTENCE}" in shown

@@ -16,6 +16,7 @@ from horizon.digest.text import counted, shorten
 from horizon.instruments.stages import StageProposal
 from horizon.item import Item, Quote
 from horizon.profiles import ALL_ITEMS
+from horizon.provenance import Provenance
 from horizon.readiness.glance import ItemReadiness
 from horizon.readiness.suppliers import SupplierHit
 from horizon.readiness.tracker import ReadinessRow
@@ -91,6 +92,7 @@ class DigestEntry:
     first_seen_late: bool = False
     pinned_by: str | None = None
     readiness: ItemReadiness | None = None
+    provenance: Provenance | None = None
 
     @property
     def item(self) -> Item:
