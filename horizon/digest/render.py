@@ -72,7 +72,7 @@ def _environment(autoescape: bool) -> Environment:
 
 
 def verified_line(provenance: Provenance | None) -> str:
-    """"Last verified …" for an entry, or "" when nothing confirming it is archived."""
+    """ "Last verified …" for an entry, or "" when nothing confirming it is archived."""
     if provenance is None or provenance.verified_at is None:
         return ""
     replayed = " (replayed from a snapshot)" if provenance.replayed else ""
