@@ -253,10 +253,9 @@ class Classifier:
                 for cid, phrases in self._untrained.items()
                 if _phrases_say_so(phrases, reading)
             ]
-        evidence = {cid: self._evidence(cid, reading, body) for cid in ids}
-        evidence.update(
-            (cid, self._evidence(cid, reading, body)) for cid, _ in chosen if cid not in evidence
-        )
+        # the full text is searched for the chosen controls' evidence only: it is what is shown
+        evidence = {cid: self._evidence(cid, reading, _NO_BODY) for cid in ids}
+        evidence.update((cid, self._evidence(cid, reading, body)) for cid, _ in chosen)
         scores = tuple(
             ControlScore(
                 id=cid,
@@ -467,9 +466,16 @@ class _Body:
 
     def best_by_phrases(self, phrases: PhraseSet, at_least: int) -> tuple[str, bool] | None:
         """The sentence with the most of these phrases, if it has `at_least`; on a tie one
-        that states a duty, then the first."""
+        that states a duty, then the first. The whole text is scanned once, and only the
+        sentences holding a phrase it found are scanned again."""
+        anywhere = set(phrases.occurrences(" ".join(self.sentences)))
+        if not anywhere:
+            return None
         best: tuple[int, bool, int] | None = None
         for position, sentence in enumerate(self.sentences):
+            lowered = sentence.lower()
+            if not any(phrase in lowered for phrase in anywhere):
+                continue
             found = len(phrases.find(sentence))
             if found < at_least:
                 continue
@@ -501,3 +507,6 @@ def classify_output(item_id: str | None, tags: Tags) -> dict[str, object]:
         "deadline": tags.deadline.isoformat() if tags.deadline else None,
         "effective": tags.effective.isoformat() if tags.effective else None,
     }
+
+
+_NO_BODY = _Body([])

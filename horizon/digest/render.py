@@ -72,7 +72,8 @@ def _environment(autoescape: bool) -> Environment:
 
 
 def verified_line(provenance: Provenance | None) -> str:
-    """ "Last verified …" for an entry, or "" when nothing confirming it is archived."""
+    """An entry's line saying when it was last verified and the content hash; "" when no
+    archived fetch confirms it."""
     if provenance is None or provenance.verified_at is None:
         return ""
     replayed = " (replayed from a snapshot)" if provenance.replayed else ""

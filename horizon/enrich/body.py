@@ -1,8 +1,10 @@
 """What the stages read of an item's full text: a bounded excerpt and its sentences.
 
-A linked page or PDF can run to 200,000 characters; dates, evidence sentences and search
-passages are read from its first `EXCERPT_CHARS` characters, where a notice states what it is,
-who must do what and by when. Pure functions.
+A linked page or PDF can run to 200,000 characters. Dates are read from its first
+`EXCERPT_CHARS` characters and evidence sentences from its first `EVIDENCE_CHARS`, where a
+notice states what it is, who must do what and by when: matching the catalogue's phrases costs
+about 8 ms per 1,000 characters per control, so the evidence window is the tighter one. Pure
+functions.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import re
 
 EXCERPT_CHARS = 20_000
+EVIDENCE_CHARS = 8_000
 # A body "sentence" shorter than this is a heading or a menu remnant, longer a table or a list
 # run together by the extractor: neither reads as evidence.
 MIN_SENTENCE_WORDS = 5
@@ -32,9 +35,10 @@ def excerpt(full_text: str) -> str:
 
 
 def body_sentences(full_text: str) -> list[str]:
-    """The excerpt's sentences that can stand as evidence, in order, whitespace collapsed."""
+    """The sentences of the evidence window that can stand as evidence, in order, whitespace
+    collapsed."""
     result: list[str] = []
-    for paragraph in _PARAGRAPH_BREAK.split(excerpt(full_text)):
+    for paragraph in _PARAGRAPH_BREAK.split(full_text[:EVIDENCE_CHARS]):
         for sentence in _SENTENCE_END.split(" ".join(paragraph.split())):
             words = len(sentence.split())
             if MIN_SENTENCE_WORDS <= words <= MAX_SENTENCE_WORDS:
