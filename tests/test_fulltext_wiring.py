@@ -9,7 +9,7 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ from horizon.catalogue import Catalogue
 from horizon.classify import Classifier
 from horizon.config import PROJECT_ROOT, load_catalogue, load_settings
 from horizon.dates import stated_dates
+from horizon.digest import Week, build_digest, render_markdown, render_text
 from horizon.embed import HashingEmbedder, default_embedder
 from horizon.enrich.store import FullTextStore
 from horizon.item import Item
@@ -349,3 +350,17 @@ def test_the_web_item_page_shows_last_verified_the_hash_and_the_full_text_eviden
     assert "Last verified" in shown and page_hash[:19] in shown
     assert f"{BODY_EVIDENCE} (from the full text)" in shown
     assert f"Deadline from the full text: {DEADLINE_SENTENCE}" in shown
+
+
+@pytest.mark.slow
+def test_a_dated_digest_line_quotes_the_full_text_sentence_its_date_came_from(
+    flow_run: FlowRun,
+) -> None:
+    state = StateDB(flow_run.home / "state.db")
+    as_of = datetime(2027, 1, 10, 9, tzinfo=UTC)  # the deadline is 20 days away
+    digest = build_digest(state, Week.parse("2025-W37"), [], as_of=as_of)
+    [line] = [d for d in digest.closing if d.entry.item.title == GPAI_TITLE]
+    assert line.when == date(2027, 1, 30)
+    markdown = render_markdown(digest)
+    assert f'Date from the full text: "{DEADLINE_SENTENCE}"' in markdown
+    assert f'Date from the full text: "{DEADLINE_SENTENCE}"' in render_text(digest)
