@@ -60,7 +60,7 @@ def provenance_of(state: StateDB, items: Sequence[Item]) -> dict[str, Provenance
         return {}
     archive = ArchiveIndex(state, state.path.parent)
     full_texts = FullTextStore(state)
-    item_pages = _item_page_urls(state)
+    item_pages = item_page_urls(state)
     by_source: dict[str, list[ArchivedResponse]] = {}
     result: dict[str, Provenance] = {}
     for item in items:
@@ -92,7 +92,8 @@ def provenance_of(state: StateDB, items: Sequence[Item]) -> dict[str, Provenance
     return result
 
 
-def _item_page_urls(state: StateDB) -> set[str]:
+def item_page_urls(state: StateDB) -> set[str]:
+    """Every address fetched for an item's full text (as linked and as canonical)."""
     with state.connect() as connection:
         rows = connection.execute("SELECT fetched_url, url FROM full_texts").fetchall()
     return {url for row in rows for url in row}

@@ -20,6 +20,7 @@ from loopback_site import LoopbackSite, Page
 from test_full_text import make_pdf
 from test_web_pages import PASSWORD, sign_in, text_of
 
+from horizon.archive import ArchivedResponse
 from horizon.catalogue import Catalogue
 from horizon.classify import Classifier
 from horizon.config import PROJECT_ROOT, load_catalogue, load_settings
@@ -30,6 +31,7 @@ from horizon.enrich.store import FullTextStore
 from horizon.item import Item
 from horizon.normalise import canonical_url, item_from_record
 from horizon.passages import MAX_FULL_TEXT_PASSAGES, full_text_passages
+from horizon.provenance import confirming
 from horizon.runtime import Runtime
 from horizon.search import search
 from horizon.state import StateDB
@@ -364,3 +366,27 @@ def test_a_dated_digest_line_quotes_the_full_text_sentence_its_date_came_from(
     markdown = render_markdown(digest)
     assert f'Date from the full text: "{DEADLINE_SENTENCE}"' in markdown
     assert f'Date from the full text: "{DEADLINE_SENTENCE}"' in render_text(digest)
+
+
+def _fetch(status: int, digest: str, hour: int, url: str = "https://a.example/page") -> Any:
+    return ArchivedResponse(
+        url=url,
+        source="news",
+        fetched_at=datetime(2025, 9, 10, hour, tzinfo=UTC),
+        http_status=status,
+        content_type="text/html",
+        warc_file="crawl.warc.gz",
+        warc_offset=0,
+        warc_length=0,
+        content_hash=digest,
+        replayed=False,
+    )
+
+
+def test_a_304_verifies_the_content_of_the_last_200_before_it() -> None:
+    records = [_fetch(200, "sha256:first", 8), _fetch(304, "sha256:empty", 9)]
+    found = confirming([*records, _fetch(503, "sha256:error", 10)])
+    assert found is not None
+    verified, content = found
+    assert verified.fetched_at.hour == 9 and content == "sha256:first"
+    assert confirming([_fetch(404, "sha256:gone", 8)]) is None
