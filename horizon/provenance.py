@@ -37,7 +37,13 @@ class Provenance:
 
 def confirming(records: Sequence[ArchivedResponse]) -> tuple[ArchivedResponse, str] | None:
     """The latest confirming fetch among `records` (oldest first) and the content hash it
-    confirms."""
+    confirms. A live fetch counts before any replayed one: a replay only says what a snapshot
+    held."""
+    live = [record for record in records if not record.replayed]
+    return _confirming(live) or _confirming(records)
+
+
+def _confirming(records: Sequence[ArchivedResponse]) -> tuple[ArchivedResponse, str] | None:
     chosen = last_verified(list(records))
     if chosen is None:
         return None

@@ -8,7 +8,7 @@ import hashlib
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -26,12 +26,13 @@ from horizon.classify import Classifier
 from horizon.config import PROJECT_ROOT, load_catalogue, load_settings
 from horizon.dates import stated_dates
 from horizon.digest import Week, build_digest, render_markdown, render_text
+from horizon.digest.render import verified_line
 from horizon.embed import HashingEmbedder, default_embedder
 from horizon.enrich.store import FullTextStore
 from horizon.item import Item
 from horizon.normalise import canonical_url, item_from_record
 from horizon.passages import MAX_FULL_TEXT_PASSAGES, full_text_passages
-from horizon.provenance import confirming
+from horizon.provenance import Provenance, confirming
 from horizon.runtime import Runtime
 from horizon.search import search
 from horizon.state import StateDB
@@ -390,3 +391,13 @@ def test_a_304_verifies_the_content_of_the_last_200_before_it() -> None:
     verified, content = found
     assert verified.fetched_at.hour == 9 and content == "sha256:first"
     assert confirming([_fetch(404, "sha256:gone", 8)]) is None
+
+
+def test_a_live_fetch_verifies_before_a_later_replay() -> None:
+    replayed = replace(_fetch(200, "sha256:snapshot", 11), replayed=True)
+    found = confirming([_fetch(200, "sha256:live", 8), replayed])
+    assert found is not None and found[1] == "sha256:live"
+    only_replayed = confirming([replayed])
+    assert only_replayed is not None and only_replayed[0].replayed
+    line = verified_line(Provenance(verified_at=replayed.fetched_at, replayed=True))
+    assert line.startswith("Verified only from a replayed snapshot") and "11:00" not in line

@@ -76,13 +76,13 @@ def verified_line(provenance: Provenance | None) -> str:
     archived fetch confirms it."""
     if provenance is None or provenance.verified_at is None:
         return ""
-    replayed = " (replayed from a snapshot)" if provenance.replayed else ""
+    content = (provenance.content_hash or "")[:19]
+    if provenance.replayed:
+        # the time of a replay is when the snapshot was played back, which verifies nothing
+        return f"Verified only from a replayed snapshot · {content}"
     when = provenance.verified_at
     when = when.astimezone(UTC) if when.tzinfo else when
-    return (
-        f"Last verified {when:%-d %b %Y %H:%M} UTC{replayed}"
-        f" · {(provenance.content_hash or '')[:19]}"
-    )
+    return f"Last verified {when:%-d %b %Y %H:%M} UTC · {content}"
 
 
 def _scores(controls: list[ControlTag]) -> str:
