@@ -8,6 +8,13 @@ control whose calibrated probability is at least 0.5, or its likeliest control w
 Each control's evidence is the sentence with the most of its phrases (a body sentence over the
 title when they tie), else the one sharing most words with the control's description.
 
+An item's full text (the linked page or PDF, `Item.full_text`) is read by the rules, never by
+the learned heads, which were trained on titles and summaries (docs/full-text.md says why): a
+deadline or effective date the summary does not state is read from the full text's excerpt,
+and a full-text sentence with at least as many of a control's phrases as the best summary
+sentence (a duty stated breaks ties) becomes that control's evidence, marked as such. Each date
+keeps the sentence it was read from.
+
 Analysts' verdicts act twice: a home's model is retrained with them (`horizon.tagging.home`),
 and a verdict decides outright for items that say the same thing (cosine >= 0.85). Themes come
 from the controls, the type and theme phrases; dates from `horizon.dates` unless the
@@ -26,9 +33,10 @@ from functools import lru_cache
 import numpy as np
 
 from horizon.catalogue import Catalogue
-from horizon.dates import extract_dates
+from horizon.dates import StatedDate, stated_dates
 from horizon.embed import Embedder
-from horizon.item import ControlTag, Item, Tags
+from horizon.enrich.body import body_sentences, excerpt, states_a_duty
+from horizon.item import ControlTag, Item, Quote, Tags
 from horizon.normalise import item_from_record
 from horizon.tagging.features import FeatureBuilder, Reading
 from horizon.tagging.model import PACKAGED, TaggerModel, load_model
@@ -160,6 +168,9 @@ class Classifier:
         self._vocabulary = {
             control.id: control_vocabulary(control) for control in catalogue.controls
         }
+        self._control_phrases = {
+            control.id: PhraseSet(control.keywords) for control in catalogue.controls
+        }
         self._theme_order = {theme.id: rank for rank, theme in enumerate(catalogue.themes)}
         self._feedback = self._embed_feedback(feedback)
         trained_on = self.model.metadata.get("embedder")
@@ -197,6 +208,7 @@ class Classifier:
             self._explain_one(
                 item,
                 reading,
+                _Body.read(item),
                 float(predictions.relevance[row]),
                 predictions.controls[row],
                 predictions.types[row],
@@ -210,6 +222,7 @@ class Classifier:
         self,
         item: Item,
         reading: Reading,
+        body: _Body,
         relevance: float,
         control_probabilities: np.ndarray,
         types: np.ndarray,
@@ -240,11 +253,14 @@ class Classifier:
                 for cid, phrases in self._untrained.items()
                 if _phrases_say_so(phrases, reading)
             ]
+        # the full text is searched for the chosen controls' evidence only: it is what is shown
+        evidence = {cid: self._evidence(cid, reading, _NO_BODY) for cid in ids}
+        evidence.update((cid, self._evidence(cid, reading, body)) for cid, _ in chosen)
         scores = tuple(
             ControlScore(
                 id=cid,
                 score=float(probabilities[index]),
-                evidence=self._evidence(cid, reading),
+                evidence=evidence[cid][0],
                 keywords=tuple(
                     dict.fromkeys(hit for hits in reading.hits.get(cid, []) for hit in hits)
                 ),
@@ -254,11 +270,16 @@ class Classifier:
             if cid in self._heads
         )
         controls = [
-            ControlTag(id=cid, score=round(score, 3), evidence=self._evidence(cid, reading))
+            ControlTag(
+                id=cid,
+                score=round(score, 3),
+                evidence=evidence[cid][0],
+                from_full_text=evidence[cid][1],
+            )
             for cid, score in chosen
         ]
         item_type = self.model.types[decision.type]
-        deadline, effective = _dates(item)
+        (deadline, deadline_quote), (effective, effective_quote) = _dates(item)
         tags = Tags(
             relevant=bool(controls),
             controls=controls,
@@ -269,6 +290,8 @@ class Classifier:
             ),
             deadline=deadline,
             effective=effective,
+            deadline_quote=deadline_quote,
+            effective_quote=effective_quote,
         )
         return Explanation(
             item_id=item.id,
@@ -330,19 +353,31 @@ class Classifier:
                 vote = self._feedback.signs[column] * min(1.0, closeness)
         return vote
 
-    def _evidence(self, control_id: str, reading: Reading) -> str:
-        """The sentence with the most of the control's phrases, a body sentence winning a tie
-        with the title; without any, the sentence sharing most words with the control's
-        description and examples (again a body sentence over the title on a tie)."""
+    def _evidence(self, control_id: str, reading: Reading, body: _Body) -> tuple[str, bool]:
+        """The sentence that says why the control applies, and whether it is the full text's.
+
+        In the title and summary: the sentence with the most of the control's phrases, a
+        summary sentence winning a tie with the title; without any, the sentence sharing most
+        words with the control's description and examples (again the summary over the title).
+        A full-text sentence with at least as many phrases (and at least one) wins over that,
+        as does the full text's best sentence by words when only the title was left: a title
+        repeated is not evidence."""
         sentences = reading.sentences
         hits = reading.hits.get(control_id, [[] for _ in sentences])
         order = [*range(1, len(sentences)), 0]
         if any(hits):
-            return sentences[max(order, key=lambda index: len(hits[index]))]
-        vocabulary = self._vocabulary.get(control_id, set())
-        return sentences[
-            max(order, key=lambda index: len(content_words(sentences[index]) & vocabulary))
-        ]
+            chosen = max(order, key=lambda index: len(hits[index]))
+        else:
+            vocabulary = self._vocabulary.get(control_id, set())
+            chosen = max(order, key=lambda index: len(content_words(sentences[index]) & vocabulary))
+        phrases = self._control_phrases.get(control_id)
+        if body.sentences and phrases is not None:
+            from_body = body.best_by_phrases(phrases, at_least=max(1, len(hits[chosen])))
+            if from_body is None and chosen == 0:
+                from_body = body.best_by_words(self._vocabulary.get(control_id, set()))
+            if from_body is not None:
+                return from_body
+        return sentences[chosen], False
 
     def _themes(self, item: Item, item_type: str, control_ids: list[str]) -> list[str]:
         themes: set[str] = set()
@@ -381,11 +416,80 @@ def _with_feedback(score: float, vote: float) -> float:
     return score
 
 
-def _dates(item: Item) -> tuple[date | None, date | None]:
-    """Deadline and effective date: the publisher's structured fields, else the text's."""
+DatedQuote = tuple[date | None, Quote | None]
+
+
+def _dates(item: Item) -> tuple[DatedQuote, DatedQuote]:
+    """Deadline and effective date, each with the sentence that states it: the publisher's
+    structured field (no sentence), else the title and summary's, else the full text's."""
     published = item.published.date() if item.published else None
-    deadline, effective = extract_dates(item.text(), published)
-    return item.deadline_hint or deadline, item.effective_hint or effective
+    found = list(stated_dates(item.text(), published))
+    in_full_text = [False, False]
+    body = excerpt(item.full_text)
+    if body and None in found:
+        for kind, stated in enumerate(stated_dates(body, published)):
+            if found[kind] is None and stated is not None:
+                found[kind], in_full_text[kind] = stated, True
+    return (
+        _dated(item.deadline_hint, found[0], in_full_text[0]),
+        _dated(item.effective_hint, found[1], in_full_text[1]),
+    )
+
+
+def _dated(hint: date | None, stated: StatedDate | None, in_full_text: bool) -> DatedQuote:
+    if hint is not None:
+        return hint, None
+    if stated is None:
+        return None, None
+    return stated.value, Quote(sentence=stated.sentence, from_full_text=in_full_text)
+
+
+@dataclass(frozen=True)
+class _Body:
+    """The full text's candidate evidence sentences (none for an item without one); those the
+    title or summary already hold are left out, so a page that repeats them adds nothing."""
+
+    sentences: list[str]
+
+    @classmethod
+    def read(cls, item: Item) -> _Body:
+        if not item.full_text:
+            return cls([])
+        said = " ".join(item.text().split()).casefold()
+        return cls(
+            [
+                sentence
+                for sentence in body_sentences(item.full_text)
+                if sentence.casefold().rstrip(".") not in said
+            ]
+        )
+
+    def best_by_phrases(self, phrases: PhraseSet, at_least: int) -> tuple[str, bool] | None:
+        """The sentence with the most of these phrases, if it has `at_least`; on a tie one
+        that states a duty, then the first. The whole text is scanned once, and only the
+        sentences holding a phrase it found are scanned again."""
+        anywhere = set(phrases.occurrences(" ".join(self.sentences)))
+        if not anywhere:
+            return None
+        best: tuple[int, bool, int] | None = None
+        for position, sentence in enumerate(self.sentences):
+            lowered = sentence.lower()
+            if not any(phrase in lowered for phrase in anywhere):
+                continue
+            found = len(phrases.find(sentence))
+            if found < at_least:
+                continue
+            rank = (found, states_a_duty(sentence), -position)
+            if best is None or rank > best:
+                best = rank
+        return (self.sentences[-best[2]], True) if best is not None else None
+
+    def best_by_words(self, vocabulary: set[str]) -> tuple[str, bool] | None:
+        """The sentence sharing most words with a control's description, if any does."""
+        shared = [len(content_words(sentence) & vocabulary) for sentence in self.sentences]
+        if not shared or max(shared) == 0:
+            return None
+        return self.sentences[shared.index(max(shared))], True
 
 
 def classify_output(item_id: str | None, tags: Tags) -> dict[str, object]:
@@ -403,3 +507,6 @@ def classify_output(item_id: str | None, tags: Tags) -> dict[str, object]:
         "deadline": tags.deadline.isoformat() if tags.deadline else None,
         "effective": tags.effective.isoformat() if tags.effective else None,
     }
+
+
+_NO_BODY = _Body([])

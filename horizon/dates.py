@@ -130,10 +130,26 @@ class _FoundDate:
     kind: DateKind
     priority: int
     replaces_earlier: bool
+    sentence: str
+
+
+@dataclass(frozen=True)
+class StatedDate:
+    """A deadline or effective date and the sentence of the text that states it."""
+
+    value: date
+    sentence: str
 
 
 def extract_dates(text: str, published: date | None) -> tuple[date | None, date | None]:
-    """(deadline, effective) stated in `text`; None where the text states none.
+    """(deadline, effective) stated in `text`; None where the text states none (see
+    `stated_dates`)."""
+    deadline, effective = stated_dates(text, published)
+    return (deadline.value if deadline else None, effective.value if effective else None)
+
+
+def stated_dates(text: str, published: date | None) -> tuple[StatedDate | None, StatedDate | None]:
+    """(deadline, effective) stated in `text`, each with the sentence it was read from.
 
     The first date of each kind stands unless a later one changes it ("extended to ...",
     "postponed ... to ..."), or it lies well before publication (background such as "in effect
@@ -145,9 +161,11 @@ def extract_dates(text: str, published: date | None) -> tuple[date | None, date 
         current = chosen.get(found.kind)
         if current is None or _outranks(found, current, published):
             chosen[found.kind] = found
-    deadline = chosen.get(DateKind.DEADLINE)
-    effective = chosen.get(DateKind.EFFECTIVE)
-    return (deadline.value if deadline else None, effective.value if effective else None)
+    return _stated(chosen.get(DateKind.DEADLINE)), _stated(chosen.get(DateKind.EFFECTIVE))
+
+
+def _stated(found: _FoundDate | None) -> StatedDate | None:
+    return StatedDate(found.value, found.sentence) if found is not None else None
 
 
 def _outranks(candidate: _FoundDate, current: _FoundDate, published: date | None) -> bool:
@@ -183,7 +201,9 @@ def _typed_dates(text: str, published: date | None) -> list[_FoundDate]:
             continue
         sentence_kinds[sentence_start] = kind
         priority = cue.priority if cue is not None else 1
-        found.append(_FoundDate(value, kind, priority, replaces_earlier=changed))
+        following = sentences[sentence_index + 1] if sentence_index + 1 < len(sentences) else None
+        sentence = " ".join(text[sentence_start:following].split())
+        found.append(_FoundDate(value, kind, priority, replaces_earlier=changed, sentence=sentence))
     return found
 
 

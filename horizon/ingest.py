@@ -3,7 +3,8 @@
     plan   what is new, what is a known report (unchanged or changed), what repeats a URL
     embed  only new items and items whose content changed — never an unchanged one
     dedupe fold near-duplicates from other sources into the item they report
-    tag    classify each item that will be stored
+    tag    classify each item that will be stored (reading its full text, when the crawl
+           fetched one, for dates and evidence; see `Item.full_text`)
     commit write vectors to Chroma, then state to SQLite; say what happened to each input
 
 Each stage is a function on a `BatchPlan`, so the Prefect flow can run and time them as tasks,
@@ -21,6 +22,7 @@ import numpy as np
 
 from horizon.dedupe import DEFAULT_POLICY, BatchIndex, DedupePolicy, best_duplicate, distinct_items
 from horizon.embed import Embedder
+from horizon.enrich.store import FullTextStore
 from horizon.item import Item, Tags
 from horizon.state import Report
 from horizon.store import Store
@@ -276,7 +278,7 @@ class Ingestor:
         seen_at: datetime,
         on_progress: Callable[[int], None] | None = None,
     ) -> list[IngestResult]:
-        plan = plan_batch(items, self.store)
+        plan = plan_batch(FullTextStore(self.store.state).attach(items), self.store)
         embed_batch(plan, self.embedder, on_progress)
         fold_near_duplicates(plan, self.store, self.policy)
         tag_batch(plan, self.tagger)

@@ -48,11 +48,20 @@ class Entry(BaseModel):
 
 
 class ControlTag(BaseModel):
-    """A control the item matters to, how sure the tagger is, and the sentence that said so."""
+    """A control the item matters to, how sure the tagger is, and the sentence that said so
+    (`from_full_text`: read in the linked page or PDF, not in the feed's title or summary)."""
 
     id: str
     score: float
     evidence: str
+    from_full_text: bool = False
+
+
+class Quote(BaseModel):
+    """The sentence a date was read from, and whether it is in the item's full text."""
+
+    sentence: str
+    from_full_text: bool = False
 
 
 class Tags(BaseModel):
@@ -65,6 +74,8 @@ class Tags(BaseModel):
     jurisdiction: str = "GLOBAL"
     deadline: date | None = None
     effective: date | None = None
+    deadline_quote: Quote | None = None
+    effective_quote: Quote | None = None
 
     def control_ids(self) -> list[str]:
         return [control.id for control in self.controls]
@@ -87,7 +98,12 @@ class Item(BaseModel):
     deadline_hint: date | None = None
     effective_hint: date | None = None
     tags: Tags | None = None
+    # The linked page's or PDF's main text (`horizon.enrich`), when the crawl fetched it. Never
+    # part of `text()`, the content hash or any serialised form: de-duplication keeps comparing
+    # feed texts with feed texts; tagging reads it for dates and evidence, the store for
+    # search passages.
+    full_text: str = Field(default="", exclude=True, repr=False)
 
     def text(self) -> str:
-        """The text that is embedded, classified and searched."""
+        """The title and summary: what is embedded, de-duplicated and classified."""
         return f"{self.title}. {self.summary}".strip() if self.summary else self.title

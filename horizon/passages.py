@@ -58,3 +58,21 @@ def split_passages(text: str) -> list[str]:
         else:
             windows.append(current)
     return [" ".join(window) for window in windows]
+
+
+# An item's full text adds at most this many passages (its first ~1,400 words): each is
+# embedded once when the item is stored, so the cap bounds the embedding cost of a long PDF.
+MAX_FULL_TEXT_PASSAGES = 12
+
+
+def full_text_passages(text: str) -> list[str]:
+    """The passages of an item's full text (the linked page or PDF), in order and at most
+    `MAX_FULL_TEXT_PASSAGES`; a short text is one passage, as nothing else indexes it."""
+    text = text.strip()
+    if not text:
+        return []
+    if len(text) <= MIN_CHARS:
+        return [" ".join(text.split())]
+    # enough characters for the capped number of windows, never the whole of a long document
+    head = text[: MAX_FULL_TEXT_PASSAGES * MAX_WORDS * 12]
+    return split_passages(head)[:MAX_FULL_TEXT_PASSAGES]

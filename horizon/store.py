@@ -8,12 +8,14 @@ Writes go to Chroma first and SQLite second: upserts are idempotent by item id, 
 between the two leaves an item the state does not know yet, which the next run processes again
 and upserts over itself — never a duplicate, never a loss.
 
-A long item is also stored as passages (`horizon.passages`): their vectors in a second Chroma
-collection, `passages` (ids `ITEM#N`, metadata `item_id` and `passage`), and their text in the
-state's full-text index. `Store.save_items` writes, in this order, the item vectors, the
-passage vectors (and removes those of passages the item no longer has), the passage text, and
-last the item rows: a run killed anywhere before the last step leaves an item the state does
-not know (or knows with its old content hash), which the next run writes again, over itself.
+A long item, and an item with a full text (the linked page or PDF, at most
+`MAX_FULL_TEXT_PASSAGES` of it), is also stored as passages (`horizon.passages`): their
+vectors in a second Chroma collection, `passages` (ids `ITEM#N`, metadata `item_id` and
+`passage`), and their text in the state's full-text index. `Store.save_items` writes, in
+this order, the item vectors, the passage vectors (and removes those of passages the item no
+longer has), the passage text, and last the item rows: a run killed anywhere before the last
+step leaves an item the state does not know (or knows with its old content hash), which the
+next run writes again, over itself.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from horizon.config import Settings
 from horizon.embed import Embedder
 from horizon.item import Item
 from horizon.lexical import LexicalIndex
-from horizon.passages import split_passages
+from horizon.passages import full_text_passages, split_passages
 from horizon.state import StateDB
 
 COLLECTION = "items"
@@ -105,6 +107,11 @@ class PassageNeighbour:
 
 def passage_id(item_id: str, number: int) -> str:
     return f"{item_id}#{number}"
+
+
+def item_passages(item: Item) -> list[str]:
+    """The passages an item is searched by: its long summary's, then its full text's."""
+    return split_passages(item.summary) + full_text_passages(item.full_text)
 
 
 def passage_text_to_embed(title: str, passage: str) -> str:
@@ -264,7 +271,7 @@ class Store:
         without one, passages are indexed for their words only."""
         if not items:
             return
-        passages = {item.id: split_passages(item.summary) for item in items}
+        passages = {item.id: item_passages(item) for item in items}
         before = self.lexical.passage_counts(list(passages))
         stale = [
             (item_id, number)

@@ -395,6 +395,8 @@ def run_weekly(
                     normalised.append(plain[o.source].result())
         outcomes = [outcome for outcome, _, _ in normalised]
         items = order_for_dedupe([item for _, batch, _ in normalised for item in batch], sources)
+        # the crawl has stored each new item's full text by now; the stages read it from here
+        items = FullTextStore(state).attach(items)
         plan = _timed(clock, "plan", lambda: plan_stage(items, runtime))
         embedded = _timed(
             clock,

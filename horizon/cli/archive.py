@@ -12,6 +12,7 @@ from horizon.archive import ArchivedResponse, ArchiveIndex, last_verified
 from horizon.cli.common import HomeOption, JsonOption, app, fail, out
 from horizon.config import load_settings
 from horizon.enrich.store import FullText, FullTextStore
+from horizon.provenance import item_page_urls
 from horizon.state import StateDB
 
 archive_app = typer.Typer(help="The archive of every fetched response (WARC files).")
@@ -52,8 +53,10 @@ def show_command(
         key=lambda record: record.fetched_at,
     )
     source = index.for_source(stored.item.source) if stored.item.source else []
+    # the source's own fetches, not the pages of its other items fetched for their full text
+    feed = [record for record in source if record.url not in item_page_urls(state)]
     if replay:
-        chosen = last_verified(page) or last_verified(source)
+        chosen = last_verified(page) or last_verified(feed)
         if chosen is None:
             fail([f"nothing confirming item '{item_id}' is archived (no 200 or 304 response)"])
         body = index.body(chosen)
@@ -63,7 +66,7 @@ def show_command(
         else:
             sys.stdout.buffer.write(body)
         return
-    verified = last_verified(page) or last_verified(source)
+    verified = last_verified(page) or last_verified(feed)
     if json_output:
         report: dict[str, Any] = {
             "item": item_id,

@@ -29,6 +29,7 @@ from horizon.cli.common import (
     record_id,
 )
 from horizon.config import ConfigError, Source
+from horizon.enrich.store import FullTextStore
 from horizon.ingest import (
     INGEST_CHUNK,
     IngestResult,
@@ -151,7 +152,7 @@ def ingest_items(runtime: Runtime, items: list[Item], seen_at: datetime) -> list
     if not items:
         return []
     store = runtime.store
-    plan = plan_batch(items, store)
+    plan = plan_batch(FullTextStore(store.state).attach(items), store)
     if plan.to_embed():
         embed_batch(plan, runtime.embedder)
         fold_near_duplicates(plan, store)

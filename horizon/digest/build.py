@@ -25,6 +25,7 @@ from horizon.digest.rank import ACTION_HORIZON_DAYS, action_for, rank_score, top
 from horizon.digest.text import ordinal
 from horizon.item import Item
 from horizon.profiles import ALL_ITEMS, matches
+from horizon.provenance import provenance_of
 from horizon.readiness.glance import ReadinessContext, assess_item
 from horizon.readiness.tracker import ReadinessRow, applies_within
 from horizon.rules import combined, judge
@@ -80,6 +81,10 @@ def build_digest(
         if entry.item.id not in top_ids:
             by_control[entry.primary_control].append(entry)
     dated = _dated(state, today, chosen)
+    shown = [*entries, *(line.entry for line in dated)]
+    provenance = provenance_of(state, [entry.item for entry in shown])
+    for entry in shown:
+        entry.provenance = provenance.get(entry.item.id)
     excluded = set(chosen.exclude_sources)
     coverage = _coverage(
         state.latest_checks(before=moment + timedelta(days=1)),

@@ -14,8 +14,9 @@ from horizon.config import (
 )
 from horizon.digest.text import counted, shorten
 from horizon.instruments.stages import StageProposal
-from horizon.item import Item
+from horizon.item import Item, Quote
 from horizon.profiles import ALL_ITEMS
+from horizon.provenance import Provenance
 from horizon.readiness.glance import ItemReadiness
 from horizon.readiness.suppliers import SupplierHit
 from horizon.readiness.tracker import ReadinessRow
@@ -91,6 +92,7 @@ class DigestEntry:
     first_seen_late: bool = False
     pinned_by: str | None = None
     readiness: ItemReadiness | None = None
+    provenance: Provenance | None = None
 
     @property
     def item(self) -> Item:
@@ -113,6 +115,14 @@ class DatedEntry:
     @property
     def kind(self) -> str:
         return "deadline" if self.what == "closes" else "effective"
+
+    @property
+    def quote(self) -> Quote | None:
+        """The sentence the date was read from (None for a publisher's structured date)."""
+        tags = self.entry.item.tags
+        if tags is None:
+            return None
+        return tags.deadline_quote if self.kind == "deadline" else tags.effective_quote
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import UTC
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from horizon.digest.text import (
     web_url,
 )
 from horizon.item import ControlTag
+from horizon.provenance import Provenance
 from horizon.readiness.export import row_json
 from horizon.state import Report
 
@@ -56,6 +58,7 @@ def _environment(autoescape: bool) -> Environment:
     environment.filters["url"] = web_url
     environment.filters["away"] = days_away
     environment.filters["evidence"] = lambda text: shorten(text or "", EVIDENCE_CHARS)
+    environment.filters["verified"] = verified_line
     environment.filters["count"] = counted
     environment.filters["scores"] = _scores
     environment.filters["tally"] = lambda counts: " · ".join(f"{k} {v}" for k, v in counts.items())
@@ -66,6 +69,20 @@ def _environment(autoescape: bool) -> Environment:
     environment.filters["reporters_text"] = _reporters_text
     environment.globals["type_label"] = TYPE_LABEL
     return environment
+
+
+def verified_line(provenance: Provenance | None) -> str:
+    """An entry's line saying when it was last verified and the content hash; "" when no
+    archived fetch confirms it."""
+    if provenance is None or provenance.verified_at is None:
+        return ""
+    content = (provenance.content_hash or "")[:19]
+    if provenance.replayed:
+        # the time of a replay is when the snapshot was played back, which verifies nothing
+        return f"Verified only from a replayed snapshot · {content}"
+    when = provenance.verified_at
+    when = when.astimezone(UTC) if when.tzinfo else when
+    return f"Last verified {when:%-d %b %Y %H:%M} UTC · {content}"
 
 
 def _scores(controls: list[ControlTag]) -> str:
@@ -203,6 +220,7 @@ def _entry_record(entry: DigestEntry) -> dict[str, Any]:
         "effective": tags.effective.isoformat() if tags and tags.effective else None,
         "action": entry.action,
         "pinned_by": entry.pinned_by,
+        "last_verified": _verified_record(entry),
         "rank_score": entry.rank_score,
         "impact": {
             "level": entry.readiness.impact.level,
@@ -214,6 +232,18 @@ def _entry_record(entry: DigestEntry) -> dict[str, Any]:
             {"publisher": report.publisher, "source": report.source, "url": report.url}
             for report in entry.also_reported_by
         ],
+    }
+
+
+def _verified_record(entry: DigestEntry) -> dict[str, Any] | None:
+    provenance = entry.provenance
+    if provenance is None or provenance.verified_at is None:
+        return None
+    return {
+        "at": provenance.verified_at.isoformat(),
+        "url": provenance.verified_url,
+        "content_hash": provenance.content_hash,
+        "replayed": provenance.replayed,
     }
 
 

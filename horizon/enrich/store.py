@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from horizon.enrich.extract import Extracted
+from horizon.item import Item
 from horizon.state import StateDB
+
+_QUERY_CHUNK = 500
 
 FULL_TEXT_SCHEMA = """
 CREATE TABLE IF NOT EXISTS full_texts (
@@ -114,6 +118,31 @@ class FullTextStore:
                 else None
             ),
         }
+
+    def texts(self, urls: Iterable[str]) -> dict[str, str]:
+        """The stored full text of each of these URLs that has one (failures are absent)."""
+        wanted = sorted(set(urls))
+        found: dict[str, str] = {}
+        with self.state.connect() as connection:
+            for start in range(0, len(wanted), _QUERY_CHUNK):
+                chunk = wanted[start : start + _QUERY_CHUNK]
+                marks = ",".join("?" * len(chunk))
+                rows = connection.execute(
+                    f"SELECT url, text FROM full_texts WHERE status = 'ok' AND url IN ({marks})",
+                    chunk,
+                ).fetchall()
+                found.update((row["url"], row["text"]) for row in rows if row["text"])
+        return found
+
+    def attach(self, items: Sequence[Item]) -> list[Item]:
+        """The items, each with its stored full text as `Item.full_text` where there is one:
+        how the stages after the crawl get the bodies the crawl fetched."""
+        texts = self.texts(item.url for item in items if item.url)
+        attached = []
+        for item in items:
+            text = texts.get(item.url) if item.url else None
+            attached.append(item.model_copy(update={"full_text": text}) if text else item)
+        return attached
 
     def known_urls(self) -> list[str]:
         """URLs already stored as items or already enriched: never followed again."""

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict
 from horizon.config import ConfigError, Source
 from horizon.digest import Digest, Week, WeekError, build_digest
 from horizon.item import Item
+from horizon.provenance import Provenance, provenance_of
 from horizon.readiness.facts import readiness_context
 from horizon.state import StateDB
 from horizon.web.context import WebContext
@@ -55,6 +56,7 @@ class ItemView(BaseModel):
     comments: list[Comment]
     verdicts: list[TagVerdict]
     audit: list[AuditEntry]
+    provenance: Provenance | None = None
 
     def verdict_on(self, control: str) -> TagVerdict | None:
         return next((verdict for verdict in self.verdicts if verdict.control == control), None)
@@ -91,6 +93,7 @@ def item_view(state: StateDB, workspace: Workspace, item_id: str) -> ItemView:
         comments=workspace.comments(item_id),
         verdicts=workspace.verdicts(item_id=item_id),
         audit=workspace.audit(item_id=item_id),
+        provenance=provenance_of(state, [stored.item]).get(item_id),
     )
 
 
