@@ -378,7 +378,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SharedDataMissing as missing:
         print(f"shared dev.jsonl {missing}")
     print(f"\nchosen by cross-validation: {json.dumps(model.metadata['choices'])}")
-    print(f"relevance threshold {model.relevance_threshold:.3f} (recall first, by CV)\n")
+    print(f"relevance threshold {model.relevance_threshold:.3f} (recall first, by CV)")
+    print(f"control threshold {model.control_threshold:.3f} (best micro-F1, by CV)\n")
     print_side_by_side(columns)
     for name, result in columns.items():
         if not isinstance(result, list):

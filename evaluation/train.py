@@ -60,6 +60,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     model.save(arguments.output)
     print(f"chosen: {model.metadata['choices']}")
     print(f"relevance threshold {model.relevance_threshold:.3f}")
+    print(f"control threshold {model.control_threshold:.3f}")
     print(f"wrote {arguments.output} in {time.perf_counter() - started:.0f} s")
     return 0
 

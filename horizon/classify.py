@@ -4,7 +4,8 @@ The judgement is learned (`horizon.tagging`): linear heads over the item's MiniL
 catalogue's phrase hits, AI terms, the publisher's kind and the rules' type and jurisdiction
 cues, trained on the labelled items and chosen by cross-validation (`make train`). An item is
 relevant when the relevance head reaches the model's recall-first threshold; it then gets every
-control whose calibrated probability is at least 0.5, or its likeliest control when none is.
+control whose calibrated probability reaches the model's control threshold (chosen by
+cross-validation), or its likeliest control when none does.
 Each control's evidence is the sentence with the most of its phrases (a body sentence over the
 title when they tie), else the one sharing most words with the control's description.
 
@@ -233,7 +234,10 @@ class Classifier:
         probabilities = control_probabilities.astype(float).copy()
         votes = np.array([self._feedback_vote(cid, feedback_similarity) for cid in ids])
         probabilities = np.array(
-            [_with_feedback(p, vote) for p, vote in zip(probabilities, votes, strict=True)]
+            [
+                _with_feedback(p, vote, self.model.control_threshold)
+                for p, vote in zip(probabilities, votes, strict=True)
+            ]
         )
         for index, cid in enumerate(ids):
             if cid not in self._heads:
@@ -245,6 +249,7 @@ class Classifier:
             types,
             jurisdictions,
             self.model.relevance_threshold,
+            self.model.control_threshold,
         )
         chosen = [(ids[index], score) for index, score in decision.controls]
         if decision.relevant:
@@ -406,13 +411,13 @@ def _phrases_say_so(phrases: PhraseSet, reading: Reading) -> bool:
     return bool(phrases.find(title)) or len(phrases.find(" ".join(body))) >= 2
 
 
-def _with_feedback(score: float, vote: float) -> float:
+def _with_feedback(score: float, vote: float, threshold: float) -> float:
     """A confirmed near neighbour lifts the probability past the tagging threshold, a rejected
     one holds it below; the closer the neighbour, the further from the threshold."""
     if vote > 0:
-        return max(score, CONTROL_THRESHOLD + (1.0 - CONTROL_THRESHOLD) * vote)
+        return max(score, threshold + (1.0 - threshold) * vote)
     if vote < 0:
-        return min(score, CONTROL_THRESHOLD * (1.0 + vote) * 0.99)
+        return min(score, threshold * (1.0 + vote) * 0.99)
     return score
 
 

@@ -18,10 +18,12 @@ from horizon.embed import HashingEmbedder
 from horizon.normalise import item_from_record
 from horizon.tagging.features import FeatureBuilder
 from horizon.tagging.model import PACKAGED, ModelError, TaggerModel, load_model
+from horizon.tagging.rules import host_jurisdiction
 from horizon.tagging.training import (
     Choice,
     Example,
     Verdict,
+    best_control_threshold,
     data_hash,
     decide,
     example_from_record,
@@ -169,6 +171,36 @@ def test_a_relevant_item_gets_every_likely_control_or_else_its_likeliest() -> No
     assert not not_relevant.relevant and not_relevant.controls == []
 
 
+def test_a_lower_control_threshold_tags_controls_below_one_half() -> None:
+    types, places = np.eye(7)[0], np.eye(6)[0]
+
+    tagged = decide(0.8, np.array([0.7, 0.4, 0.3]), types, places, 0.5, control_threshold=0.35)
+
+    assert [index for index, _ in tagged.controls] == [0, 1]
+
+
+def test_the_control_threshold_is_the_one_with_the_best_micro_f1() -> None:
+    # Half the positives score between 0.3 and 0.45; every negative scores 0.22 or less.
+    probabilities = np.array([[0.9, 0.1], [0.45, 0.2], [0.3, 0.35], [0.1, 0.6], [0.2, 0.22]])
+    gold = np.array([[1, 0], [1, 0], [1, 1], [0, 1], [0, 0]])
+
+    threshold = best_control_threshold(probabilities, gold)
+
+    assert threshold == 0.225  # the lowest threshold that tags every positive and no negative
+
+
+def test_the_host_of_an_address_names_its_jurisdiction() -> None:
+    assert host_jurisdiction("https://www.gov.uk/guidance/x") == "UK"
+    assert host_jurisdiction("https://ico.org.uk/for-organisations/") == "UK"
+    assert host_jurisdiction("https://eur-lex.europa.eu/eli/reg/2024/1689") == "EU"
+    assert host_jurisdiction("https://www.ftc.gov/news") == "US"
+    assert host_jurisdiction("https://www.industry.gov.au/ai") == "AU"
+    assert host_jurisdiction("https://www.cnil.fr/fr/ia") == "FR"
+    assert host_jurisdiction("https://www.oecd.org/ai") is None
+    assert host_jurisdiction("https://openai.com/index/x") is None
+    assert host_jurisdiction(None) is None
+
+
 def test_folds_are_fixed_disjoint_and_cover_every_example() -> None:
     examples = [example_from_record(record) for record in tiny_records()]
 
@@ -196,6 +228,7 @@ def test_a_saved_model_loads_identically_and_a_changed_file_is_refused(
     model.save(path)
 
     loaded = load_model(path)
+    assert loaded.control_threshold == model.control_threshold
     features = model.rows.features[:5]
     np.testing.assert_allclose(
         loaded.predict(features).controls, model.predict(features).controls, atol=1e-3

@@ -6,7 +6,8 @@
 - `lexical`: each control's catalogue phrases found in the title, in the body and among the
   weaker `related` phrases, and AI terms in the headline and the summary;
 - `publisher`: the source's category, what the publisher's name says (vendor, standards body,
-  legislature) and its jurisdiction;
+  legislature) and its jurisdiction, and the jurisdiction of the address's host (.gov.uk,
+  europa.eu, a country's domain);
 - `cues`: the rules' type cue scores and verdict, and the jurisdiction marks in the text.
 
 Groups are column ranges, so a head can be trained on some of them (chosen by
@@ -96,7 +97,7 @@ class FeatureBuilder:
             "embedding": self.dimensions,
             "similarity": controls + 1,
             "lexical": 3 * controls + 2,
-            "publisher": len(CATEGORIES) + 1 + 3 + len(JURISDICTIONS) + 1,
+            "publisher": len(CATEGORIES) + 1 + 3 + 2 * (len(JURISDICTIONS) + 1),
             "cues": 2 * len(ITEM_TYPES) + 3 * len(JURISDICTIONS) + 1 + 1,
         }
         slices = {}
@@ -175,6 +176,7 @@ class FeatureBuilder:
         values += _one_hot_jurisdiction(
             item.source_jurisdiction or rules.publisher_jurisdiction(item.publisher)
         )
+        values += _one_hot_jurisdiction(rules.host_jurisdiction(item.url))
         values += [math.log1p(max(reading.type_scores[t], 0.0)) for t in ITEM_TYPES]
         values += [float(reading.rule_type == t) for t in ITEM_TYPES]
         values += _one_hot_jurisdiction(reading.rule_jurisdiction)[:-1]

@@ -3,8 +3,9 @@ stored (`model.npz` for the numbers, `model.json` for what they mean and how the
 
 - relevance: one logistic head; an item is relevant when its probability reaches
   `relevance_threshold`, chosen by cross-validation for recall first;
-- controls: one logistic head per control, Platt-calibrated on out-of-fold scores, so a control
-  is tagged where its calibrated probability is at least 0.5;
+- controls: one logistic head per control, Platt-calibrated on out-of-fold scores; a control is
+  tagged where its calibrated probability reaches `control_threshold`, chosen by
+  cross-validation for the best micro-F1;
 - type and jurisdiction: one multinomial logistic head each.
 
 The artefact also keeps the rows it was trained on, so a home can retrain the heads with its
@@ -22,7 +23,7 @@ from typing import Any
 import numpy as np
 
 PACKAGED = Path(__file__).with_name("model.npz")
-FORMAT = 1
+FORMAT = 2
 
 
 class ModelError(Exception):
@@ -77,6 +78,7 @@ class TaggerModel:
     heads: Heads
     rows: TrainingRows
     relevance_threshold: float
+    control_threshold: float
     metadata: dict[str, Any] = field(default_factory=dict)
 
     def predict(self, features: np.ndarray) -> Predictions:
@@ -106,6 +108,7 @@ class TaggerModel:
             "types": list(self.types),
             "jurisdictions": list(self.jurisdictions),
             "relevance_threshold": self.relevance_threshold,
+            "control_threshold": self.control_threshold,
             **self.metadata,
             "weights_sha256": _file_hash(path),
         }
@@ -136,7 +139,14 @@ def load_model(path: Path = PACKAGED) -> TaggerModel:
             **{name: stored[f"rows_{name}"] for name in TrainingRows.__dataclass_fields__}
         )
     rows = replace(rows, features=rows.features.astype(np.float32))
-    known = {"format", "controls", "types", "jurisdictions", "relevance_threshold"}
+    known = {
+        "format",
+        "controls",
+        "types",
+        "jurisdictions",
+        "relevance_threshold",
+        "control_threshold",
+    }
     return TaggerModel(
         controls=tuple(meta["controls"]),
         types=tuple(meta["types"]),
@@ -144,6 +154,7 @@ def load_model(path: Path = PACKAGED) -> TaggerModel:
         heads=heads,
         rows=rows,
         relevance_threshold=float(meta["relevance_threshold"]),
+        control_threshold=float(meta["control_threshold"]),
         metadata={k: v for k, v in meta.items() if k not in known},
     )
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from urllib.parse import urlsplit
 
 from horizon.catalogue import Control
 from horizon.item import ITEM_TYPES, Item
@@ -406,6 +407,7 @@ JURISDICTION_MARKS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
             r"(Science|Business|Culture|Education|Work)|HM (Treasury|Government)|Bank of England"
             r"|PRA|Prudential Regulation Authority|NCSC|National Cyber Security Centre"
             r"|Intellectual Property Office|House of (Commons|Lords)|GOV\.UK|Westminster|DRCF"
+            r"|British Standards Institution"
             r"|Digital Regulation Cooperation Forum|EHRC|Equality and Human Rights Commission"
             r"|CDEI|Alan Turing Institute|MHRA|Home Office|Cabinet Office|Downing Street"
             r"|AI (Safety|Security) Institute)\b",
@@ -434,7 +436,7 @@ JURISDICTION_MARKS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("JP", r"\b(Japan|Japanese)\b"),
         ("IT", r"\b(Italy|Italian|Italiana|Garante|AgID)\b"),
         ("FR", r"\b(France|French|CNIL)\b"),
-        ("DE", r"\b(Germany|German|BfDI|BSI|Bundes\w+)\b"),
+        ("DE", r"\b(Germany|German|BfDI|Bundes\w+)\b"),
         ("ES", r"\b(Spain|Spanish|AEPD|AESIA)\b"),
         ("NL", r"\b(Netherlands|Dutch)\b"),
         ("IE", r"\b(Ireland|Irish|Data Protection Commission)\b"),
@@ -503,3 +505,20 @@ def text_jurisdiction(text: str) -> str | None:
         if match is not None and (first is None or match.start() < first[0]):
             first = (match.start(), code)
     return first[1] if first else None
+
+
+# Where an address is hosted says whose it is: a country's top-level domain (.uk, .fr; .eu for
+# the EU) for every jurisdiction the marks above know, the US federal .gov and .mil, and .int
+# for treaty bodies; .com, .org and the like say nothing.
+_DOMAIN_JURISDICTIONS = {code.lower(): code for code, _ in JURISDICTION_MARKS} | {
+    "gov": "US",
+    "mil": "US",
+    "int": "INT",
+}
+
+
+def host_jurisdiction(url: str | None) -> str | None:
+    """The jurisdiction the address's host belongs to, by its last label (None when it says
+    nothing or there is no address)."""
+    host = (urlsplit(url or "").hostname or "").lower()
+    return _DOMAIN_JURISDICTIONS.get(host.rsplit(".", 1)[-1]) if host else None
