@@ -39,6 +39,7 @@ from horizon.embed import Embedder
 from horizon.enrich.body import body_sentences, excerpt, states_a_duty
 from horizon.item import ControlTag, Item, Quote, Tags
 from horizon.normalise import item_from_record
+from horizon.tagging.decision import CONTROL_THRESHOLD, decide, resolve_jurisdiction
 from horizon.tagging.features import FeatureBuilder, Reading
 from horizon.tagging.model import PACKAGED, TaggerModel, load_model
 from horizon.tagging.rules import (
@@ -48,7 +49,6 @@ from horizon.tagging.rules import (
     item_type_of,
     jurisdiction_of,
 )
-from horizon.tagging.training import CONTROL_THRESHOLD, decide, resolve_jurisdiction
 
 __all__ = [
     "CONTROL_THRESHOLD",

@@ -59,3 +59,24 @@ def test_storing_a_batch_with_nothing_new_never_loads_the_model(settings: Settin
     runtime = Runtime(settings)
     assert commit_stage.fn(BatchPlan(items=[]), runtime, datetime.now(UTC)) == []
     assert "embedder" not in vars(runtime)
+
+
+def test_starting_the_command_line_imports_neither_torch_nor_scikit_learn() -> None:
+    """Both are only needed to embed or to train: a run that finds nothing new, and every
+    command that only reads, start without them."""
+    import subprocess
+    import sys
+
+    loaded = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, pipelines.cli; print(sorted(set(sys.modules) & "
+            "{'torch', 'sklearn', 'sentence_transformers'}))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+    assert loaded.stdout.strip() == "[]"

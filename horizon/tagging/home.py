@@ -20,7 +20,6 @@ from horizon.catalogue import Catalogue
 from horizon.embed import Embedder
 from horizon.tagging.features import FeatureBuilder
 from horizon.tagging.model import ModelError, TaggerModel, load_model
-from horizon.tagging.training import Verdict, retrain_with_feedback
 
 if TYPE_CHECKING:
     from horizon.classify import Feedback
@@ -79,6 +78,8 @@ def retrain_home(
     feedback: Sequence[Feedback],
 ) -> TaggerModel:
     """Retrain `base` with these verdicts and store the result in the home."""
+    from horizon.tagging.training import Verdict, retrain_with_feedback  # scikit-learn: only here
+
     builder = FeatureBuilder(catalogue, embedder, base.controls)
     items = [f.as_item() for f in feedback]
     missing = [index for index, f in enumerate(feedback) if f.embedding is None]

@@ -29,6 +29,7 @@ from sklearn.model_selection import StratifiedKFold
 
 from horizon.item import ITEM_TYPES, Item
 from horizon.normalise import item_from_record
+from horizon.tagging.decision import CONTROL_THRESHOLD, decide, resolve_jurisdiction
 from horizon.tagging.features import (
     GROUPS,
     JURISDICTIONS,
@@ -42,7 +43,6 @@ from horizon.tagging.model import Heads, Predictions, TaggerModel, TrainingRows
 FOLDS = 5
 SEED = 0
 RECALL_TARGET = 0.97
-CONTROL_THRESHOLD = 0.5
 # The control threshold is chosen on out-of-fold calibrated probabilities among these, for the
 # best micro-F1 (cross-validation: 0.5 left recall at 0.64 with precision 0.82).
 CONTROL_THRESHOLDS = tuple(round(0.2 + 0.025 * step, 3) for step in range(17))
@@ -409,49 +409,6 @@ def calibrate(raw: dict[str, np.ndarray], targets: Targets) -> Calibration:
             _sigmoid(raw["controls"] * platt_a + platt_b), targets.controls
         ),
     )
-
-
-# ---- decisions, shared with the classifier -------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Decision:
-    relevant: bool
-    controls: list[tuple[int, float]]
-    type: int
-    jurisdiction: int
-
-
-def decide(
-    relevance: float,
-    controls: np.ndarray,
-    types: np.ndarray,
-    jurisdictions: np.ndarray,
-    threshold: float,
-    control_threshold: float = CONTROL_THRESHOLD,
-) -> Decision:
-    """Relevant when the relevance probability reaches `threshold`; then every control whose
-    probability reaches `control_threshold`, or the likeliest one when none does (a relevant
-    item has a control)."""
-    relevant = relevance >= threshold
-    chosen: list[tuple[int, float]] = []
-    if relevant:
-        order = np.argsort(-controls, kind="stable")
-        chosen = [(int(i), float(controls[i])) for i in order if controls[i] >= control_threshold]
-        if not chosen:
-            chosen = [(int(order[0]), float(controls[order[0]]))]
-    return Decision(bool(relevant), chosen, int(np.argmax(types)), int(np.argmax(jurisdictions)))
-
-
-def resolve_jurisdiction(predicted: str, reading: Reading) -> str:
-    """`OTHER` means a single country the head does not know by name: the rules name it (the
-    jurisdiction rules' answer, else the first such country the text or publisher names)."""
-    if predicted != "OTHER":
-        return predicted
-    rule = reading.rule_jurisdiction
-    if jurisdiction_class(rule) == "OTHER":
-        return rule
-    return reading.other_country or "INT"
 
 
 # ---- choosing and training -----------------------------------------------------------------
