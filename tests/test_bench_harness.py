@@ -5,8 +5,12 @@ a stage's memory is read from a process of its own. No timings are checked."""
 from __future__ import annotations
 
 import json
+import re
+import sqlite3
+from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import feedparser
 import numpy as np
@@ -23,6 +27,7 @@ from horizon.store import Store
 from tests.conftest import KeywordTagger
 
 STORED = 600
+TABLE_SCAN = re.compile(r"SCAN (items|reports)\b")  # SEARCH is a lookup by key or index
 
 
 def stored_items() -> list[Item]:
@@ -92,3 +97,33 @@ def test_weekly_batches_of_different_runs_share_no_new_ids() -> None:
     second = weekly_batch(items, base, vectors, "b", seed=2)[:NEW_ITEMS]
     assert not {item.id for item in first} & {item.id for item in second}
     assert np.all([item.tags is None for item in first])
+
+
+def test_a_weekly_run_reads_stored_rows_by_index_never_by_scanning_a_table(
+    store: Store, embedder: HashingEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What keeps a weekly run's time flat as the store grows (bench/README.md): every
+    statement the ingest stages send to SQLite finds items and reports by key or index."""
+    items = stored_items()
+    vectors = embedder.embed([item.text() for item in items])
+    store.save_items(items, vectors, datetime(2025, 1, 1, tzinfo=UTC), None)
+    batch = weekly_batch(items, [item.model_dump() for item in items], vectors, "scan", seed=4)
+    statements: list[str] = []
+    connect = sqlite3.connect
+
+    def traced(*args: Any, **kwargs: Any) -> sqlite3.Connection:
+        connection = connect(*args, **kwargs)
+        connection.set_trace_callback(statements.append)
+        return connection
+
+    monkeypatch.setattr(sqlite3, "connect", traced)
+    run_weekly_batch(store, embedder, KeywordTagger(), batch)
+    monkeypatch.undo()
+    reads = [s for s in statements if s.lstrip().upper().startswith(("SELECT", "UPDATE", "DELETE"))]
+    assert reads
+    scans = []
+    with closing(sqlite3.connect(store.state.path)) as connection:
+        for statement in reads:
+            plan = connection.execute(f"EXPLAIN QUERY PLAN {statement}").fetchall()
+            scans += [(statement, row[-1]) for row in plan if TABLE_SCAN.match(row[-1])]
+    assert not scans
