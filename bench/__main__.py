@@ -1,11 +1,13 @@
 """`python -m bench` (what `make bench` runs): search latency at 1k, 10k and 100k items against a
 raw Chroma query plus one query embedding, the cost of indexing during ingest, tagging
-throughput once items are embedded, de-duplication of 5,000 and 20,000 same-day entries, and
-the embed stage and Chroma writes against the raw libraries, and the cost of following each new
-item's link for its full text (crawl time with enrichment ÷ without).
+throughput once items are embedded, de-duplication of 5,000 and 20,000 same-day entries, the
+parse stage, embed stage and Chroma writes against the raw libraries, a weekly run into the
+largest store against the same run into 1,000 items, each ingest stage's peak memory, and the
+cost of following each new item's link for its full text (crawl time with enrichment ÷ without).
 
     python -m bench                      # sizes 1000,10000,100000, 3 rounds of 50 queries
     python -m bench --sizes 1000,10000 --rounds 2 --json bench.json
+    python -m bench --sizes 1000,100000,1000000   # a million items: hours on 2 cores
 
 The enrichment figures need nothing else; the rest needs ../shared (the Federal Register page
 gives the real texts) and is skipped plainly without it.
@@ -27,16 +29,21 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
+
 from bench.corpus import synthetic_items
 from bench.dedupe import SIZES, DedupeCost, measure_dedupe
 from bench.enrich import measure_enrichment
+from bench.incremental import RUN_DAY, measure_incremental
 from bench.ingest import IngestOverhead, measure_ingest
 from bench.latency import Latency, add_synthetic_passages, measure_latency
-from bench.raw import embed_ratio, write_ratio
+from bench.memory import STAGES, StageMemory, describe, measure_stage, write_batch
+from bench.raw import embed_ratio, feed_bodies, parse_ratio, write_ratio
 from bench.tagging import measure_tagging
 from evaluation.common import SharedDataMissing, read_jsonl, shared_file
 from evaluation.search import DEV_QUERIES, FEDERAL_REGISTER, federal_register_records
-from horizon.config import load_settings
+from horizon.classify import Classifier
+from horizon.config import PROJECT_ROOT, load_catalogue, load_settings
 from horizon.embed import default_embedder
 from horizon.normalise import item_from_record
 from horizon.store import open_store
@@ -46,6 +53,7 @@ SEED = 20240102
 TITLE_QUERIES = 25
 TITLE_QUERY_WORDS = 6
 DEDUPE_SOURCES = (1, 4)
+MEMORY_BATCH = 1000
 
 
 def bench_queries(titles: Sequence[str]) -> list[str]:
@@ -126,8 +134,15 @@ def run(home: Path, sizes: Sequence[int], rounds: int) -> dict[str, object]:
     ]
     for line in describe_dedupe(dedupe):
         print(line)
-    print("Timing the embed stage and Chroma writes against the raw libraries …", file=sys.stderr)
-    ratios = [embed_ratio(embedder, [item.text() for item in items]), write_ratio(items, vectors)]
+    print(
+        "Timing the parse and embed stages and Chroma writes against the raw libraries …",
+        file=sys.stderr,
+    )
+    ratios = [
+        parse_ratio(feed_bodies()),
+        embed_ratio(embedder, [item.text() for item in items]),
+        write_ratio(items, vectors),
+    ]
     for ratio in ratios:
         print(ratio.line())
     queries = bench_queries([item.title for item in items])
@@ -152,6 +167,25 @@ def run(home: Path, sizes: Sequence[int], rounds: int) -> dict[str, object]:
     print()
     for line in describe_latency(rows):
         print(line)
+    incremental = None
+    if rows:
+        print("Timing weekly runs into 1,000 items and into the largest store …", file=sys.stderr)
+        small = open_store(load_settings(home=home / "store-1k", env={}))
+        small.save_items(items, vectors, datetime.now(UTC), None)
+        tagger = Classifier(load_catalogue([PROJECT_ROOT / "controls.yaml"]), embedder)
+        incremental = measure_incremental(
+            small, store, embedder, tagger, items, base, vectors, SEED
+        )
+        for line in incremental.lines():
+            print(line)
+    print(
+        f"Measuring each ingest stage's peak memory, {MEMORY_BATCH:,} new items into "
+        f"{store.index.count():,} …",
+        file=sys.stderr,
+    )
+    memory = measure_memory(home, store.index.count(), base, vectors)
+    for line in describe_memory(memory):
+        print(line)
     return {
         "cpus": os.cpu_count(),
         "ingest": {**asdict(overhead), "index_share": overhead.index_share},
@@ -162,7 +196,38 @@ def run(home: Path, sizes: Sequence[int], rounds: int) -> dict[str, object]:
             for ratio in ratios
         ],
         "latency": [{**asdict(row), "ratio": row.ratio} for row in rows],
+        "incremental": incremental.as_json() if incremental else None,
+        "memory": [{**asdict(row), "rise_mb": row.rise_mb} for row in memory],
     }
+
+
+def measure_memory(
+    home: Path, stored: int, base: Sequence[dict[str, object]], vectors: np.ndarray
+) -> list[StageMemory]:
+    """Each stage's peak memory in a process of its own (bench.memory), over a batch of
+    `MEMORY_BATCH` new items into the benchmark store; commit last, as it adds them."""
+    extra, extra_vectors = synthetic_items(base, vectors, MEMORY_BATCH, stored, SEED - 1)
+    batch = [
+        item.model_copy(
+            update={
+                "id": f"memory-{n:05d}",
+                "source": "memory-feed",
+                "published": RUN_DAY,
+                "tags": None,
+            }
+        )
+        for n, item in enumerate(extra)
+    ]
+    folder = write_batch(home / "memory-batch", batch, extra_vectors)
+    return [measure_stage(stage, home, folder) for stage in STAGES]
+
+
+def describe_memory(rows: Sequence[StageMemory]) -> list[str]:
+    return [
+        f"Peak memory per ingest stage, each in its own process ({rows[0].items} feeds "
+        "parsed; the other stages: the batch of new items):",
+        *describe(rows),
+    ]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,6 +1,10 @@
 """Horizon's stages against the raw libraries they wrap, on the same input in one process,
 runs alternating (so that load from other work falls on both sides alike).
 
+Parsing: `parse_feed` (what `parse_response` runs for an rss or atom source: encoding repair,
+DTD defused, feedparser, entries made) against `feedparser.parse(body, response_headers=...)`
+given the same headers (content type when known, the feed's address), over every RSS, Atom
+and RDF body of `../shared/data/feeds`, or of the demo snapshot without `../shared`.
 Embedding: `MiniLMEmbedder.embed` against `SentenceTransformer.encode(texts, batch_size=64)`.
 Chroma writes: `VectorIndex.upsert` (ids, vectors, documents and metadata built from items)
 against `collection.upsert` with those same lists prepared beforehand, each into an empty
@@ -9,23 +13,43 @@ collection. A ratio is the raw time over Horizon's: 1.0 means no overhead.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import feedparser
 import numpy as np
 
-from horizon.config import load_settings
+from evaluation.common import SHARED
+from horizon.config import PROJECT_ROOT, load_settings
 from horizon.embed import BATCH_SIZE, MiniLMEmbedder
 from horizon.item import Item
+from horizon.parse import ParseError, parse_feed
 from horizon.store import COLLECTION, VectorIndex, item_metadata, open_chroma
 
 ROUNDS = 3
 EMBED_TEXTS = 400
 EMBED_TARGET = 0.95
 WRITE_TARGET = 0.9
+PARSE_TARGET = 0.9
+SHARED_FEEDS = SHARED / "data" / "feeds"
+DEMO_SNAPSHOT = PROJECT_ROOT / "demo" / "snapshot"
+FEED_SUFFIXES = (".rss", ".atom", ".rdf", ".xml")
+
+
+@dataclass(frozen=True)
+class FeedBody:
+    """One fetched feed: its bytes, the content type the server sent (None: not known) and
+    its address."""
+
+    name: str
+    body: bytes
+    content_type: str | None
+    url: str
 
 
 @dataclass(frozen=True)
@@ -122,4 +146,52 @@ def write_ratio(items: Sequence[Item], vectors: np.ndarray) -> Ratio:
         horizon_s,
         raw_s,
         WRITE_TARGET,
+    )
+
+
+def feed_bodies() -> list[FeedBody]:
+    """The real feeds under ../shared/data/feeds when present, else the demo snapshot's."""
+    if SHARED_FEEDS.is_dir():
+        return [
+            FeedBody(path.name, path.read_bytes(), None, f"https://publisher.example/{path.name}")
+            for path in sorted(SHARED_FEEDS.iterdir())
+            if path.suffix in FEED_SUFFIXES
+        ]
+    manifest = json.loads((DEMO_SNAPSHOT / "manifest.json").read_text(encoding="utf-8"))
+    return [
+        FeedBody(
+            Path(response["body"]).name,
+            (DEMO_SNAPSHOT / response["body"]).read_bytes(),
+            response["headers"].get("Content-Type"),
+            response["url"],
+        )
+        for response in manifest["responses"]
+        if Path(response["body"]).suffix in FEED_SUFFIXES
+    ]
+
+
+def parse_ratio(bodies: Sequence[FeedBody]) -> Ratio:
+    """The parse stage against raw `feedparser.parse` given the same headers."""
+
+    def horizon() -> None:
+        for feed in bodies:
+            with contextlib.suppress(ParseError):  # a broken feed's output is its error
+                parse_feed(feed.body, feed.content_type, feed.url)
+
+    def raw() -> None:
+        for feed in bodies:
+            headers = {"content-location": feed.url}
+            if feed.content_type:
+                headers["content-type"] = feed.content_type
+            feedparser.parse(feed.body, response_headers=headers)
+
+    horizon()
+    raw()  # warm-up: feedparser's and the parser's first-call set-up on neither side's clock
+    horizon_s, raw_s = alternate(horizon, raw)
+    size = sum(len(feed.body) for feed in bodies) / 1_048_576
+    return Ratio(
+        f"Parse stage ÷ raw feedparser.parse, {len(bodies)} feeds ({size:.1f} MB)",
+        horizon_s,
+        raw_s,
+        PARSE_TARGET,
     )

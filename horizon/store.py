@@ -231,8 +231,10 @@ class VectorIndex:
             self._passages.delete(ids=[passage_id(item_id, number) for item_id, number in chunk])
 
     def nearest_passages(self, embedding: np.ndarray, limit: int) -> list[PassageNeighbour]:
-        """The `limit` passages most similar to one query vector, best first."""
-        if limit < 1 or self._passages.count() == 0:
+        """The `limit` passages most similar to one query vector, best first. (No count
+        first: Chroma answers an empty collection with no results, and a count costs every
+        search a call.)"""
+        if limit < 1:
             return []
         result = self._passages.query(
             query_embeddings=embedding.reshape(1, -1).tolist(),

@@ -150,3 +150,16 @@ def test_the_shipped_fusion_model_ranks_an_exact_identifier_above_near_misses() 
     assert rows.shape == (3, len(FEATURES))
     scores = model.scores(rows)
     assert int(np.argmax(scores)) == 1
+
+
+@pytest.mark.chroma_modes
+def test_a_store_whose_items_have_no_passage_vectors_finds_no_passages(store: Store) -> None:
+    embedder = HashingEmbedder()
+    items = [
+        Item(id=f"short-{n}", title=f"Short notice {n}", summary="One line.", content_hash=f"h{n}")
+        for n in range(3)
+    ]
+    store.save_items(items, embedder.embed([item.text() for item in items]), SEEN, None)
+    assert store.index.passage_count() == 0
+    assert store.index.nearest_passages(embedder.embed(["notice"])[0], 10) == []
+    assert [hit.id for hit in search(store, embedder, "short notice 1", limit=1)] == ["short-1"]
