@@ -1,8 +1,8 @@
 """The workspace's readiness pages: instruments and their timelines, the proposals an analyst
 confirms or rejects (stage changes, obligations stated by items, supplier impact flags), the
-readiness tracker with its CSV and iCalendar downloads, and the
-supplier watch. Like the other pages: signed in to read, CSRF-checked forms, every change
-through `Workspace` (role check and audit entry), POST → redirect → GET."""
+readiness tracker with its CSV and iCalendar downloads, and the supplier watch. Like the other
+pages: signed in to read, CSRF-checked forms, every change through `Workspace` or
+`horizon.workspace.suppliers` (role check and audit entry), POST → redirect → GET."""
 
 from __future__ import annotations
 

@@ -152,12 +152,7 @@ def instrument_detail(
     """One instrument: the list line's fields, its description and address, its obligations,
     its timeline (stages, milestones and linked items with their evidence, in date order;
     as `horizon instruments show --json`) and its open stage proposals."""
-    files.instrument(instrument_id)  # NotFound first
-    [instrument] = [
-        each
-        for each in with_confirmed(files.catalogue.instruments, state)
-        if each.id == instrument_id
-    ]
+    instrument = files.instrument(instrument_id)
     store = Proposals(state)
     confirmed = store.confirmed_events().get(instrument.id, [])
     open_proposals = [
@@ -185,7 +180,7 @@ def instrument_detail(
     }
 
 
-# ----- stage proposals -----------------------------------------------------------------------
+# ----- proposals -----------------------------------------------------------------------------
 
 
 def _titles(state: StateDB, item_ids: set[str]) -> dict[str, str]:
