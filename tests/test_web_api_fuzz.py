@@ -21,8 +21,12 @@ from schemathesis import APIOperation
 
 from horizon.config import load_settings
 from horizon.embed import HashingEmbedder
+from horizon.instruments.obligation_proposals import ObligationProposals
+from horizon.instruments.obligations import ObligationProposal
 from horizon.item import ControlTag, Item, Tags
 from horizon.normalise import content_hash
+from horizon.readiness.supplier_flags import SupplierFlagProposals
+from horizon.readiness.suppliers import SupplierHit
 from horizon.runtime import Runtime
 from horizon.web import create_app
 from horizon.workspace import COMMAND_LINE, Workspace
@@ -75,6 +79,39 @@ def fuzz_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FuzzSite]:
             due=date(2025, 10, 1),
             rationale="Personal data.",
         ),
+    )
+    # Open proposals numbered 1, so the decision calls reach real ones too.
+    state = runtime.store.state
+    ObligationProposals(state).add(
+        [
+            ObligationProposal(
+                item_id="ico-chatbots",
+                instrument_id="uk-dua",
+                control="DATA-PRIVACY",
+                who="deployer",
+                what="Tell users they are talking to a chatbot",
+                from_date=date(2026, 6, 19),
+                evidence="Chatbots and personal data.",
+            )
+        ]
+    )
+    SupplierFlagProposals(state).add(
+        [
+            SupplierHit(
+                item_id="ico-chatbots",
+                title=title,
+                url=item.url,
+                system_id="chat",
+                system_name="customer chat",
+                vendor="OpenAI",
+                model="gpt-4o",
+                kind="retirement",
+                date=date(2026, 3, 15),
+                evidence="gpt-4o retires on 15 March 2026.",
+                matched="gpt-4o",
+            )
+        ],
+        [],
     )
     yield FuzzSite(app, workspace)
 

@@ -1,7 +1,8 @@
 """The readiness pages in a real browser (Debian's Chromium, headless, driven by Playwright)
 against a real `horizon web` process serving a seeded home on 127.0.0.1: a viewer reads the
 instruments (and filters them), a timeline, the readiness table (and downloads its CSV) and
-the supplier watch; an analyst confirms a stage change from the instrument's page."""
+the supplier watch; an analyst confirms a stage change from the instrument's page and raises
+the impact flag a supplier retirement proposes from the suppliers page."""
 
 from __future__ import annotations
 
@@ -22,7 +23,9 @@ import pytest
 from conftest import free_port, stop_process
 from test_web_readiness import AS_ON, add_users, proposal, seed_home
 
+from horizon.readiness.supplier_flags import SupplierFlagProposals
 from horizon.state import StateDB
+from horizon.web.readiness_views import load_readiness_files, supplier_hits
 from horizon.workspace import Workspace
 
 REPO = Path(__file__).resolve().parents[1]
@@ -70,6 +73,8 @@ def served(tmp_path_factory: pytest.TempPathFactory, chromium: Any) -> Iterator[
     settings = seed_home(folder / "home")
     state = StateDB(settings.state_db)
     add_users(Workspace(state))
+    files = load_readiness_files(settings)  # the retirement's flag proposal, as a run stores it
+    SupplierFlagProposals(state).add(supplier_hits(files, state), files.systems)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     log_path = folder / "web.log"
@@ -195,4 +200,34 @@ def test_an_analyst_confirms_a_stage_change_from_the_instrument_page_in_chromium
     assert "SB 25B-004 was signed on 28 August 2025." in page.inner_text("table.decided")
     page.click("header nav >> text=Audit trail")
     assert f"stage.confirm · stage proposal {target.id}" in page.inner_text("table.audit")
+    page.context.close()
+
+
+def test_an_analyst_raises_a_proposed_supplier_flag_from_the_suppliers_page_in_chromium(
+    chromium: Any, served: Served
+) -> None:
+    [target] = SupplierFlagProposals(served.state).find()
+    page = signed_in(chromium, served, "ann", "/suppliers")
+    card = f"table.supplier-timeline #supplier-proposal-{target.id}"
+    assert "Impact flag proposed for underwriting document summaries" in squeezed(
+        page.inner_text(card)
+    )
+    page.fill(f"#supplier-{target.id}-rationale", "Summaries stop on 22 October: migrate first.")
+    page.click(f"{card} button.confirm")
+    page.wait_for_url(f"{served.base}/suppliers")
+    assert page.locator(card).count() == 0
+    [decided] = SupplierFlagProposals(served.state).find()
+    assert (decided.status, decided.decided_by) == ("confirmed", "ann")
+    assert f"confirmed by ann (flag {decided.flag_id})" in page.inner_text(
+        "table.supplier-timeline"
+    )
+
+    page.click("table.supplier-timeline >> text=Anthropic model deprecations")
+    page.wait_for_url("**/items/claude-retirement")
+    flag = squeezed(page.inner_text(f"#flag-{decided.flag_id}"))
+    assert "THIRD-PARTY" in flag and "Summaries stop on 22 October: migrate first." in flag
+    page.click("header nav >> text=Audit trail")
+    assert f"supplier.confirm · supplier flag proposal {target.id}" in page.inner_text(
+        "table.audit"
+    )
     page.context.close()

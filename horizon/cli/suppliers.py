@@ -217,7 +217,7 @@ def reject_command(
     workspace = open_workspace(make_runtime(home), check_controls=False)
     with plain_errors():
         decided = reject_flag_proposal(
-            store, proposal_id, workspace.active_user(actor), rationale.strip()
+            store, proposal_id, workspace, workspace.active_user(actor), rationale.strip()
         )
     if json_output:
         out.print_json(data=_proposal_json(decided))

@@ -1,5 +1,6 @@
 """Obligation proposals kept in the run state database until an analyst confirms or rejects
-them; a confirmed one joins its instrument's obligations, and so the readiness tracker."""
+them (with a rationale, kept on record); a confirmed one joins its instrument's obligations,
+and so the readiness tracker."""
 
 from __future__ import annotations
 
@@ -7,10 +8,11 @@ import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from horizon.instruments.catalogue import Instrument, Obligation
 from horizon.instruments.obligations import ObligationProposal
-from horizon.instruments.proposals import Decision, ProposalError
+from horizon.instruments.proposals import Decision, ProposalDecided, ProposalMissing
 from horizon.state import StateDB, utc_now
 
 SCHEMA = """
@@ -47,6 +49,25 @@ class StoredObligation:
     proposed_at: datetime
     decided_by: str | None
     decided_at: datetime | None
+    rationale: str = ""
+
+    def as_json(self) -> dict[str, Any]:
+        """The proposal as the workspace's API gives it."""
+        return {
+            "id": self.id,
+            "instrument": self.instrument_id,
+            "item_id": self.item_id,
+            "control": self.control,
+            "who": self.who,
+            "what": self.what,
+            "from": self.from_date.isoformat(),
+            "evidence": self.evidence,
+            "status": self.status,
+            "proposed_at": self.proposed_at.isoformat(),
+            "decided_by": self.decided_by,
+            "decided_at": self.decided_at.isoformat() if self.decided_at else None,
+            "rationale": self.rationale,
+        }
 
     def as_obligation(self) -> Obligation:
         """The catalogue obligation it becomes once confirmed."""
@@ -67,6 +88,14 @@ class ObligationProposals:
     def __init__(self, state: StateDB) -> None:
         self.state = state
         state.ensure_schema(SCHEMA)
+        with state.connect() as connection:
+            columns = {
+                row["name"] for row in connection.execute("PRAGMA table_info(obligation_proposals)")
+            }
+            if "rationale" not in columns:  # a home made before decisions carried a rationale
+                connection.execute(
+                    "ALTER TABLE obligation_proposals ADD COLUMN rationale TEXT NOT NULL DEFAULT ''"
+                )
 
     def add(self, proposals: Sequence[ObligationProposal]) -> int:
         """Store new proposals; one already stored (same instrument, item, role and day) is
@@ -102,26 +131,49 @@ class ObligationProposals:
         return [_stored(row) for row in rows]
 
     def decide(
-        self, proposal_id: int, decision: Decision, by: str, control: str | None = None
+        self,
+        proposal_id: int,
+        decision: Decision,
+        by: str,
+        control: str | None = None,
+        rationale: str = "",
     ) -> StoredObligation:
         """Confirm (optionally with another control) or reject a proposal still open."""
         with self.state.connect() as connection:
-            row = connection.execute(
-                "SELECT * FROM obligation_proposals WHERE id = ?", (proposal_id,)
-            ).fetchone()
-            if row is None:
-                raise ProposalError(f"there is no obligation proposal {proposal_id}")
-            if row["status"] != "proposed":
-                raise ProposalError(f"obligation proposal {proposal_id} is already {row['status']}")
-            connection.execute(
-                "UPDATE obligation_proposals SET status = ?, control = ?, decided_by = ?,"
-                " decided_at = ? WHERE id = ?",
-                (decision, control or row["control"], by, utc_now().isoformat(), proposal_id),
-            )
-            decided = connection.execute(
-                "SELECT * FROM obligation_proposals WHERE id = ?", (proposal_id,)
-            ).fetchone()
-        return _stored(decided)
+            return decide_obligation_in(
+                connection, proposal_id, decision, by, utc_now(), control, rationale
+            )[1]
+
+
+def decide_obligation_in(
+    connection: sqlite3.Connection,
+    proposal_id: int,
+    decision: Decision,
+    by: str,
+    at: datetime,
+    control: str | None = None,
+    rationale: str = "",
+) -> tuple[StoredObligation, StoredObligation]:
+    """Decide an open proposal inside the caller's transaction (so the workspace can write its
+    audit entry in the same one); returns the proposal before and after."""
+    before = _row(connection, proposal_id)
+    if before.status != "proposed":
+        raise ProposalDecided(f"obligation proposal {proposal_id} is already {before.status}")
+    connection.execute(
+        "UPDATE obligation_proposals SET status = ?, control = ?, decided_by = ?,"
+        " decided_at = ?, rationale = ? WHERE id = ?",
+        (decision, control or before.control, by, at.isoformat(), rationale, proposal_id),
+    )
+    return before, _row(connection, proposal_id)
+
+
+def _row(connection: sqlite3.Connection, proposal_id: int) -> StoredObligation:
+    row = connection.execute(
+        "SELECT * FROM obligation_proposals WHERE id = ?", (proposal_id,)
+    ).fetchone()
+    if row is None:
+        raise ProposalMissing(f"there is no obligation proposal {proposal_id}")
+    return _stored(row)
 
 
 def with_confirmed(instruments: Sequence[Instrument], state: StateDB | None) -> list[Instrument]:
@@ -156,4 +208,5 @@ def _stored(row: sqlite3.Row) -> StoredObligation:
         proposed_at=datetime.fromisoformat(get("proposed_at")),
         decided_by=get("decided_by"),
         decided_at=datetime.fromisoformat(get("decided_at")) if get("decided_at") else None,
+        rationale=get("rationale"),
     )

@@ -11,7 +11,7 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from horizon.readiness.profile import System
 from horizon.readiness.suppliers import SupplierHit
@@ -66,6 +66,28 @@ class SupplierFlagProposal:
     decided_at: datetime | None
     note: str
     flag_id: int | None
+
+    def as_json(self) -> dict[str, Any]:
+        """The proposal as the workspace's API gives it."""
+        return {
+            "id": self.id,
+            "item_id": self.item_id,
+            "system_id": self.system_id,
+            "system_name": self.system_name,
+            "owner": self.owner,
+            "controls": list(self.controls),
+            "vendor": self.vendor,
+            "model": self.model,
+            "kind": self.kind,
+            "date": self.date.isoformat(),
+            "evidence": self.evidence,
+            "status": self.status,
+            "proposed_at": self.proposed_at.isoformat(),
+            "decided_by": self.decided_by,
+            "decided_at": self.decided_at.isoformat() if self.decided_at else None,
+            "note": self.note,
+            "flag_id": self.flag_id,
+        }
 
     def default_request(self) -> dict[str, object]:
         """The flag a confirmation raises unless the analyst says otherwise."""
@@ -142,12 +164,26 @@ class SupplierFlagProposals:
     ) -> bool:
         """Record the decision on a proposal still open; False when it was not open."""
         with self.state.connect() as connection:
-            cursor = connection.execute(
-                "UPDATE supplier_flag_proposals SET status = ?, decided_by = ?, decided_at = ?,"
-                " note = ?, flag_id = ? WHERE id = ? AND status = 'proposed'",
-                (status, by, utc_now().isoformat(), note, flag_id, proposal_id),
-            )
-        return cursor.rowcount == 1
+            return record_decision_in(connection, proposal_id, status, by, utc_now(), note, flag_id)
+
+
+def record_decision_in(
+    connection: sqlite3.Connection,
+    proposal_id: int,
+    status: Literal["confirmed", "rejected"],
+    by: str,
+    at: datetime,
+    note: str,
+    flag_id: int | None,
+) -> bool:
+    """`record_decision` inside the caller's transaction (so the workspace can write its audit
+    entry in the same one)."""
+    cursor = connection.execute(
+        "UPDATE supplier_flag_proposals SET status = ?, decided_by = ?, decided_at = ?,"
+        " note = ?, flag_id = ? WHERE id = ? AND status = 'proposed'",
+        (status, by, at.isoformat(), note, flag_id, proposal_id),
+    )
+    return cursor.rowcount == 1
 
 
 def _proposal(row: sqlite3.Row) -> SupplierFlagProposal:

@@ -1,7 +1,8 @@
-"""The JSON API of the readiness pages: instruments and their timelines, stage proposals (to
-confirm or reject, analysts and admins), the readiness tracker (JSON, CSV, iCalendar) and the
-supplier watch. Same conventions as `horizon.web.api`: a bearer token acting with its owner's
-role, 422 naming a bad field, 403 for a refused role, 404 and 409 with a plain message."""
+"""The JSON API of the readiness pages: instruments and their timelines, stage, obligation and
+supplier flag proposals (to confirm or reject, analysts and admins), the readiness tracker
+(JSON, CSV, iCalendar) and the supplier watch. Same conventions as `horizon.web.api`: a
+bearer token acting with its owner's role, 422 naming a bad field, 403 for a refused role,
+404 and 409 with a plain message."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from fastapi.responses import Response
 
 from horizon.instruments.proposals import Decision
 from horizon.readiness.export import row_json
+from horizon.readiness.supplier_flags import SupplierFlagProposals
 from horizon.readiness.suppliers import hit_json, supplier_calendar
 from horizon.web.api import Caller, Ctx
 from horizon.web.context import WebContext
@@ -21,15 +23,29 @@ from horizon.web.readiness_views import (
     endings,
     instrument_detail,
     instrument_rows,
+    obligation_records,
     parse_day,
     proposal_records,
     readiness_csv_text,
     readiness_ics,
     readiness_rows,
     supplier_hits,
+    supplier_records,
 )
-from horizon.workspace.models import StageDecisionRequest, User
+from horizon.workspace.models import (
+    ObligationConfirmRequest,
+    RejectRequest,
+    StageDecisionRequest,
+    SupplierConfirmRequest,
+    User,
+)
 from horizon.workspace.records import MAX_SQL_INT
+from horizon.workspace.suppliers import (
+    confirm_flag_proposal,
+    flag_request,
+    open_proposal,
+    reject_flag_proposal,
+)
 
 router = APIRouter(prefix="/api/v1", tags=["readiness"])
 ProposalId = Annotated[int, Path(ge=1, le=MAX_SQL_INT)]
@@ -112,6 +128,88 @@ def reject_proposal(
 ) -> dict[str, Any]:
     """The proposal stays on record as rejected, with the `rationale`."""
     return _decide(ctx, files, caller, proposal_id, "rejected", body)
+
+
+Status = Literal["proposed", "confirmed", "rejected"]
+
+
+@router.get("/obligation-proposals", summary="Obligations stated by items, to confirm")
+def obligation_proposals(
+    ctx: Ctx, files: Files, caller: Caller, status: Status | None = None
+) -> list[dict[str, Any]]:
+    """Every obligation proposal (or those with `status`), oldest first: id, instrument,
+    instrument_name, item_id, item_title, control, who, what, from, evidence, status,
+    proposed_at, decided_by, decided_at, rationale."""
+    found = ctx.workspace.obligation_proposals(status)
+    return obligation_records(files, ctx.runtime.store.state, found)
+
+
+@router.post(
+    "/obligation-proposals/{proposal_id}/confirm", summary="Confirm an obligation (analyst)"
+)
+def confirm_obligation(
+    proposal_id: ProposalId,
+    body: ObligationConfirmRequest,
+    ctx: Ctx,
+    files: Files,
+    caller: Caller,
+) -> dict[str, Any]:
+    """The obligation joins its instrument's and the readiness tracker, under `control` when
+    given (a control of the catalogue); `rationale` is optional. 409 when decided already."""
+    decided = ctx.workspace.confirm_obligation(caller, proposal_id, body)
+    return obligation_records(files, ctx.runtime.store.state, [decided])[0]
+
+
+@router.post("/obligation-proposals/{proposal_id}/reject", summary="Reject an obligation (analyst)")
+def reject_obligation(
+    proposal_id: ProposalId, body: RejectRequest, ctx: Ctx, files: Files, caller: Caller
+) -> dict[str, Any]:
+    """The proposal stays on record as rejected, with the `rationale` (required)."""
+    decided = ctx.workspace.reject_obligation(caller, proposal_id, body)
+    return obligation_records(files, ctx.runtime.store.state, [decided])[0]
+
+
+@router.get("/supplier-proposals", summary="Impact flags proposed by supplier retirements")
+def supplier_proposals(
+    ctx: Ctx, caller: Caller, status: Status | None = None
+) -> list[dict[str, Any]]:
+    """Every supplier flag proposal (or those with `status`), oldest first: id, item_id,
+    item_title, system_id, system_name, owner, controls, vendor, model, kind, date, evidence,
+    status, proposed_at, decided_by, decided_at, note (the rationale) and flag_id."""
+    state = ctx.runtime.store.state
+    return supplier_records(state, SupplierFlagProposals(state).find(status))
+
+
+@router.post(
+    "/supplier-proposals/{proposal_id}/confirm", summary="Raise the proposed impact flag (analyst)"
+)
+def confirm_supplier(
+    proposal_id: ProposalId, body: SupplierConfirmRequest, ctx: Ctx, caller: Caller
+) -> dict[str, Any]:
+    """Raises an impact flag on the vendor's item: the system's controls and owner, severity
+    high, due on the retirement date, what retires when as the rationale, unless the body
+    says otherwise. Answers `proposal` and `flag`. 409 when decided already."""
+    state = ctx.runtime.store.state
+    store = SupplierFlagProposals(state)
+    request = flag_request(open_proposal(store, proposal_id), body)
+    decided, flag = confirm_flag_proposal(store, proposal_id, ctx.workspace, caller, request)
+    return {
+        "proposal": supplier_records(state, [decided])[0],
+        "flag": flag.model_dump(mode="json"),
+    }
+
+
+@router.post(
+    "/supplier-proposals/{proposal_id}/reject", summary="Decline a proposed flag (analyst)"
+)
+def reject_supplier(
+    proposal_id: ProposalId, body: RejectRequest, ctx: Ctx, caller: Caller
+) -> dict[str, Any]:
+    """The proposal stays on record as rejected, with the `rationale` (required) as its note."""
+    state = ctx.runtime.store.state
+    store = SupplierFlagProposals(state)
+    decided = reject_flag_proposal(store, proposal_id, ctx.workspace, caller, body.rationale)
+    return supplier_records(state, [decided])[0]
 
 
 @router.get("/readiness", summary="Obligations that apply, with dates and status")

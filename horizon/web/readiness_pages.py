@@ -1,20 +1,25 @@
-"""The workspace's readiness pages: instruments and their timelines, stage proposals an analyst
-confirms or rejects, the readiness tracker with its CSV and iCalendar downloads, and the
-supplier watch. Like the other pages: signed in to read, CSRF-checked forms, every change
-through `Workspace` (role check and audit entry), POST → redirect → GET."""
+"""The workspace's readiness pages: instruments and their timelines, the proposals an analyst
+confirms or rejects (stage changes, obligations stated by items, supplier impact flags), the
+readiness tracker with its CSV and iCalendar downloads, and the supplier watch. Like the other
+pages: signed in to read, CSRF-checked forms, every change through `Workspace` or
+`horizon.workspace.suppliers` (role check and audit entry), POST → redirect → GET."""
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from itertools import groupby
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.datastructures import FormData
 
 from horizon.instruments.catalogue import STAGES
+from horizon.instruments.obligation_proposals import StoredObligation
 from horizon.instruments.proposals import Decision
+from horizon.readiness.supplier_flags import SupplierFlagProposal, SupplierFlagProposals
 from horizon.readiness.suppliers import supplier_calendar
 from horizon.web.context import FormInvalid, WebContext, kept, safe_return
 from horizon.web.forms import parse_form
@@ -25,19 +30,33 @@ from horizon.web.readiness_views import (
     endings,
     instrument_detail,
     instrument_rows,
+    obligation_records,
     parse_day,
     proposal_records,
     readiness_csv_text,
     readiness_ics,
     readiness_rows,
     supplier_hits,
+    supplier_records,
 )
 from horizon.workspace import Session
 from horizon.workspace.errors import InvalidField
-from horizon.workspace.models import StageDecisionRequest
+from horizon.workspace.models import (
+    ObligationConfirmRequest,
+    RejectRequest,
+    StageDecisionRequest,
+    SupplierConfirmRequest,
+)
 from horizon.workspace.records import MAX_SQL_INT
+from horizon.workspace.suppliers import (
+    confirm_flag_proposal,
+    flag_request,
+    open_proposal,
+    reject_flag_proposal,
+)
 
 router = APIRouter(include_in_schema=False)
+Decided = TypeVar("Decided", StoredObligation, SupplierFlagProposal)
 ProposalId = Annotated[int, Path(ge=1, le=MAX_SQL_INT)]
 DECISIONS: dict[str, Decision] = {"confirm": "confirmed", "reject": "rejected"}
 
@@ -118,10 +137,19 @@ def instrument_page(
             for control, group in groupby(obligations, key=lambda each: each["control"])
         ],
         proposals=proposal_records(files, state, open_proposals),
+        obligations=obligation_records(
+            files,
+            state,
+            [
+                each
+                for each in ctx.workspace.obligation_proposals("proposed")
+                if each.instrument_id == instrument_id
+            ],
+        ),
     )
 
 
-# ----- stage proposals ---------------------------------------------------------------------
+# ----- proposals: stage changes, obligations, supplier impact flags -------------------------
 
 
 @router.get("/proposals", response_class=HTMLResponse)
@@ -145,6 +173,8 @@ def _proposals_page(
         key=lambda proposal: proposal.decided_at or proposal.proposed_at,
         reverse=True,
     )
+    obligations = ctx.workspace.obligation_proposals()
+    suppliers = SupplierFlagProposals(state).find()
     return ctx.page(
         request,
         "proposals.html",
@@ -154,8 +184,22 @@ def _proposals_page(
             files, state, [proposal for proposal in every if proposal.status == "proposed"]
         ),
         decided=proposal_records(files, state, decided[:100]),
+        obligations=obligation_records(
+            files, state, [each for each in obligations if each.status == "proposed"]
+        ),
+        decided_obligations=obligation_records(files, state, _latest_decided(obligations)),
+        suppliers=supplier_records(
+            state, [each for each in suppliers if each.status == "proposed"]
+        ),
+        decided_suppliers=supplier_records(state, _latest_decided(suppliers)),
         **values,
     )
+
+
+def _latest_decided(proposals: Sequence[Decided]) -> list[Decided]:
+    """The last hundred decided proposals, latest first."""
+    decided = [each for each in proposals if each.decided_at is not None]
+    return sorted(decided, key=lambda each: each.decided_at or datetime.min, reverse=True)[:100]
 
 
 @router.post("/proposals/{proposal_id}/{action}", response_class=HTMLResponse)
@@ -164,19 +208,81 @@ def decide_proposal(
 ) -> Response:
     """Confirm or reject a stage proposal with a rationale, then back to the page it was on
     (the proposals page, or the instrument's timeline)."""
-    return_to = safe_return(str(form.get("next") or ""), "/proposals")
-    form_name = f"decide-{proposal_id}"
-    session = ctx.form_session(request, form, return_to, form_name)
-    decision = DECISIONS.get(action)
-    if decision is None:
-        raise InvalidField("action", "confirm or reject")
-    try:
+
+    def decide(session: Session) -> None:
         ctx.workspace.decide_stage(
             session.user,
             proposal_id,
-            decision,
+            _decision(action),
             parse_form(StageDecisionRequest, form),
         )
+
+    return _decided(request, ctx, files, form, f"decide-{proposal_id}", decide)
+
+
+@router.post("/obligation-proposals/{proposal_id}/{action}", response_class=HTMLResponse)
+def decide_obligation(
+    request: Request, proposal_id: ProposalId, action: str, ctx: Ctx, files: Files, form: Posted
+) -> Response:
+    """Confirm an obligation stated by an item (optionally under another control) or reject
+    it with a rationale, then back to the page it was on."""
+
+    def decide(session: Session) -> None:
+        if _decision(action) == "confirmed":
+            ctx.workspace.confirm_obligation(
+                session.user, proposal_id, parse_form(ObligationConfirmRequest, form)
+            )
+        else:
+            ctx.workspace.reject_obligation(
+                session.user, proposal_id, parse_form(RejectRequest, form)
+            )
+
+    return _decided(request, ctx, files, form, f"obligation-{proposal_id}", decide)
+
+
+@router.post("/supplier-proposals/{proposal_id}/{action}", response_class=HTMLResponse)
+def decide_supplier(
+    request: Request, proposal_id: ProposalId, action: str, ctx: Ctx, files: Files, form: Posted
+) -> Response:
+    """Raise the impact flag a supplier retirement proposes (the proposal's defaults; the
+    rationale, when given, replaces what-retires-when) or reject it with a rationale."""
+
+    def decide(session: Session) -> None:
+        store = SupplierFlagProposals(ctx.runtime.store.state)
+        if _decision(action) == "confirmed":
+            given = parse_form(SupplierConfirmRequest, form, lists=("controls",))
+            flag = flag_request(open_proposal(store, proposal_id), given)
+            confirm_flag_proposal(store, proposal_id, ctx.workspace, session.user, flag)
+        else:
+            rejected = parse_form(RejectRequest, form)
+            reject_flag_proposal(
+                store, proposal_id, ctx.workspace, session.user, rejected.rationale
+            )
+
+    return _decided(request, ctx, files, form, f"supplier-{proposal_id}", decide)
+
+
+def _decision(action: str) -> Decision:
+    decision = DECISIONS.get(action)
+    if decision is None:
+        raise InvalidField("action", "confirm or reject")
+    return decision
+
+
+def _decided(
+    request: Request,
+    ctx: WebContext,
+    files: ReadinessFiles,
+    form: FormData,
+    form_name: str,
+    decide: Callable[[Session], None],
+) -> Response:
+    """Run a decision posted from a form: back to the page it came from, or the proposals page
+    again with the form's errors (422)."""
+    return_to = safe_return(str(form.get("next") or ""), "/proposals")
+    session = ctx.form_session(request, form, return_to, form_name)
+    try:
+        decide(session)
     except FormInvalid as error:
         return _proposals_page(
             ctx,
@@ -211,6 +317,9 @@ def readiness_page(request: Request, ctx: Ctx, files: Files) -> Response:
         status_labels=STATUS_LABELS,
         names=files.names(),
         today=date.today(),
+        obligations=obligation_records(
+            files, ctx.runtime.store.state, ctx.workspace.obligation_proposals("proposed")
+        ),
     )
 
 
@@ -236,7 +345,9 @@ def readiness_ics_download(request: Request, ctx: Ctx, files: Files) -> Response
 @router.get("/suppliers", response_class=HTMLResponse)
 def suppliers_page(request: Request, ctx: Ctx, files: Files) -> Response:
     session = ctx.page_session(request)
-    hits = supplier_hits(files, ctx.runtime.store.state)
+    state = ctx.runtime.store.state
+    hits = supplier_hits(files, state)
+    proposals = supplier_records(state, SupplierFlagProposals(state).find())
     return ctx.page(
         request,
         "suppliers.html",
@@ -246,6 +357,7 @@ def suppliers_page(request: Request, ctx: Ctx, files: Files) -> Response:
             (vendor, list(group)) for vendor, group in groupby(hits, lambda hit: hit.vendor)
         ],
         endings=endings(hits),
+        flag_proposals={(each["item_id"], each["system_id"]): each for each in proposals},
     )
 
 

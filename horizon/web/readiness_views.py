@@ -24,11 +24,13 @@ from horizon.config import (
 )
 from horizon.instruments.catalogue import JURISDICTION, STAGES, Instrument, InstrumentsFile
 from horizon.instruments.linking import Link, link_item
+from horizon.instruments.obligation_proposals import StoredObligation, with_confirmed
 from horizon.instruments.proposals import Proposals, StoredProposal
 from horizon.instruments.timeline import instrument_row, linked_items, timeline
 from horizon.readiness.export import readiness_calendar, readiness_csv
 from horizon.readiness.facts import read_team_facts
 from horizon.readiness.profile import Organisation, System
+from horizon.readiness.supplier_flags import SupplierFlagProposal
 from horizon.readiness.suppliers import SupplierHit, match_item, supplier_timeline
 from horizon.readiness.tracker import ReadinessRow, Status, readiness
 from horizon.state import StateDB, StoredItem
@@ -178,7 +180,14 @@ def instrument_detail(
     }
 
 
-# ----- stage proposals -----------------------------------------------------------------------
+# ----- proposals -----------------------------------------------------------------------------
+
+
+def _titles(state: StateDB, item_ids: set[str]) -> dict[str, str]:
+    items = state.get_items(item_ids)
+    return {
+        item_id: items[item_id].item.title if item_id in items else item_id for item_id in item_ids
+    }
 
 
 def proposal_records(
@@ -186,17 +195,41 @@ def proposal_records(
 ) -> list[dict[str, Any]]:
     """Proposals as the pages and the API show them: with the instrument's name and the title
     of the item that signalled the change."""
-    items = state.get_items({proposal.item_id for proposal in proposals})
+    titles = _titles(state, {proposal.item_id for proposal in proposals})
     names = files.names()
     return [
         {
             **proposal.as_json(),
             "instrument_name": names.get(proposal.instrument_id, proposal.instrument_id),
-            "item_title": items[proposal.item_id].item.title
-            if proposal.item_id in items
-            else proposal.item_id,
+            "item_title": titles[proposal.item_id],
         }
         for proposal in proposals
+    ]
+
+
+def obligation_records(
+    files: ReadinessFiles, state: StateDB, proposals: Sequence[StoredObligation]
+) -> list[dict[str, Any]]:
+    """Obligation proposals with the instrument's name and the stating item's title."""
+    titles = _titles(state, {proposal.item_id for proposal in proposals})
+    names = files.names()
+    return [
+        {
+            **proposal.as_json(),
+            "instrument_name": names.get(proposal.instrument_id, proposal.instrument_id),
+            "item_title": titles[proposal.item_id],
+        }
+        for proposal in proposals
+    ]
+
+
+def supplier_records(
+    state: StateDB, proposals: Sequence[SupplierFlagProposal]
+) -> list[dict[str, Any]]:
+    """Supplier flag proposals with the title of the vendor's item."""
+    titles = _titles(state, {proposal.item_id for proposal in proposals})
+    return [
+        {**proposal.as_json(), "item_title": titles[proposal.item_id]} for proposal in proposals
     ]
 
 
@@ -204,11 +237,14 @@ def proposal_records(
 
 
 def readiness_rows(files: ReadinessFiles, state: StateDB) -> list[ReadinessRow]:
-    """Per control then date, the obligations that apply to the organisation, with their status
-    from the team's flags and triage (as `horizon readiness`)."""
+    """Per control then date, the obligations that apply to the organisation (the catalogue's
+    and those confirmed from items), with their status from the team's flags and triage (as
+    `horizon readiness`)."""
+    # Links depend on names only, so the catalogue's instruments (a fixed list, as the link
+    # memo wants) link the items; the obligations come with the confirmed ones added.
     facts = read_team_facts(state, files.catalogue.instruments, files.links)
     return readiness(
-        files.catalogue.instruments,
+        with_confirmed(files.catalogue.instruments, state),
         files.organisation,
         facts.links,
         facts.item_controls,

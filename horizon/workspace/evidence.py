@@ -27,6 +27,7 @@ from horizon.briefing.packs import recorded_packs
 from horizon.catalogue import Catalogue
 from horizon.config import Source
 from horizon.digest import Week, escape_markdown
+from horizon.instruments.obligation_proposals import ObligationProposals
 from horizon.instruments.proposals import Proposals
 from horizon.readiness.supplier_flags import SupplierFlagProposals
 from horizon.state import StateDB, utc_now
@@ -47,6 +48,7 @@ SECTIONS: dict[str, str] = {
     "tags": "Tag verdicts",
     "searches": "Searches saved",
     "stages": "Instrument stages confirmed or rejected",
+    "obligations": "Obligations from items confirmed or rejected",
     "briefings": "Board briefings",
 }
 # Which AU0002 statements each kind of entry is offered as evidence for. K14 and S14 (horizon
@@ -54,7 +56,8 @@ SECTIONS: dict[str, str] = {
 # S7, stage decisions on instruments K6, board briefings S12. The controls an entry concerns
 # add the AU0002 references the catalogue gives them (K11 for monitoring and incidents, for
 # instance). Readiness updates are the flags and triage decisions; supplier decisions (a
-# retirement's flag proposal confirmed or rejected, with the reason) add K7, S7 and S9.
+# retirement's flag proposal confirmed or rejected, with the reason) add K7, S7 and S9;
+# obligations an item stated, confirmed into the tracker or rejected with a reason, K6 and S9.
 SECTION_KSBS: dict[str, tuple[str, ...]] = {
     "sources": ("K14", "S14"),
     "digests": ("K14", "S14"),
@@ -65,6 +68,7 @@ SECTION_KSBS: dict[str, tuple[str, ...]] = {
     "tags": ("K14", "S14"),
     "searches": ("K14", "S14"),
     "stages": ("K6", "K14", "S14"),
+    "obligations": ("K6", "K14", "S9", "S14"),
     "briefings": ("K14", "S12", "S14"),
 }
 KSB_EVIDENCE: dict[str, str] = {
@@ -251,6 +255,7 @@ def build_evidence(
         )
     log.entries += _digest_entries(digests_dir, activity, since, until)
     log.entries += _stage_entries(state, user.name, since, until)
+    log.entries += _obligation_entries(state, user.name, since, until)
     log.entries += _supplier_entries(state, user.name, since, until)
     log.entries += _briefing_entries(state, user.name, digests_dir / "briefing", start, end)
     first_opened: dict[str, Activity] = {}
@@ -396,6 +401,32 @@ def _stage_entries(
                 if proposal.rationale
                 else proposal.evidence,
                 ksbs=SECTION_KSBS["stages"],
+            )
+        )
+    return entries
+
+
+def _obligation_entries(
+    state: StateDB, user_name: str, since: datetime, until: datetime
+) -> list[EvidenceEntry]:
+    """The obligations stated by items that the learner confirmed or rejected in the period."""
+    entries = []
+    for proposal in ObligationProposals(state).find():
+        decided = proposal.decided_at
+        if proposal.decided_by != user_name or decided is None or not since <= decided < until:
+            continue
+        entries.append(
+            EvidenceEntry(
+                section="obligations",
+                when=decided,
+                activity=f"Obligation {proposal.status}: {proposal.instrument_id} "
+                f"{proposal.control}, {proposal.who} from {proposal.from_date.isoformat()}",
+                item_id=proposal.item_id,
+                title=proposal.what,
+                detail=f"{proposal.evidence}; rationale: {proposal.rationale}"
+                if proposal.rationale
+                else proposal.evidence,
+                ksbs=SECTION_KSBS["obligations"],
             )
         )
     return entries

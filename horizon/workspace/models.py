@@ -130,6 +130,40 @@ class StageDecisionRequest(_Request):
     rationale: str = Field(min_length=1, max_length=4000)
 
 
+class ObligationConfirmRequest(_Request):
+    """Confirm an obligation stated by an item, optionally filed under another control."""
+
+    control: str | None = Field(default=None, max_length=100)
+    rationale: str = Field(default="", max_length=4000)
+
+    @field_validator("control")
+    @classmethod
+    def _control_id(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        if not CONTROL_ID.match(value):
+            raise ValueError(f"'{value}' is not a control id; use ids like DATA-PRIVACY")
+        return value
+
+
+class SupplierConfirmRequest(_Request):
+    """Confirm a supplier flag proposal; a field left out takes the proposal's default (the
+    system's controls and owner, severity high, due on the retirement date, what retires
+    when as the rationale)."""
+
+    controls: list[str] | None = Field(default=None, max_length=20)
+    severity: Severity | None = None
+    owner: str | None = Field(default=None, max_length=100)
+    due: date | None = None
+    rationale: str = Field(default="", max_length=4000)
+
+
+class RejectRequest(_Request):
+    """Reject a proposal, saying why."""
+
+    rationale: str = Field(min_length=1, max_length=4000)
+
+
 class CommentRequest(_Request):
     body: str = Field(min_length=1, max_length=10000)
 

@@ -7,7 +7,8 @@ audit entry (who, when, what, before → after) in one transaction of the shared
 The web app, the JSON API and the command line are thin layers over it, so a viewer is refused
 the same way everywhere and nothing is ever changed without a trace. Its parts live by job in
 `accounts` (users, sign-in, sessions, tokens), `triage` (work on items), `history`
-(searches, reading, the audit trail) and `stages` (instrument stage changes decided).
+(searches, reading, the audit trail), `stages` (instrument stage changes decided) and
+`obligations` (obligations stated by items, decided).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from horizon.state import StateDB, utc_now
 from horizon.workspace import credentials
 from horizon.workspace.accounts import COMMAND_LINE, SESSION_IDLE, SESSION_MAX, Accounts, Session
 from horizon.workspace.history import History
+from horizon.workspace.obligations import ObligationDecisions
 from horizon.workspace.schema import ADDED_COLUMNS, SCHEMA
 from horizon.workspace.stages import StageDecisions
 from horizon.workspace.throttle import ThrottlePolicy
@@ -27,7 +29,7 @@ from horizon.workspace.triage import Triage
 __all__ = ["COMMAND_LINE", "Session", "Workspace"]
 
 
-class Workspace(Accounts, Triage, History, StageDecisions):
+class Workspace(Accounts, Triage, History, StageDecisions, ObligationDecisions):
     """The workspace's operations over the shared state database; one transaction each."""
 
     def __init__(
