@@ -25,6 +25,8 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bench.backend import TEXTS as BACKEND_TEXTS
+from bench.backend import bench_texts, measure_backends
 from bench.corpus import synthetic_items
 from bench.dedupe import SIZES, DedupeCost, measure_dedupe
 from bench.ingest import IngestOverhead, measure_ingest
@@ -34,7 +36,7 @@ from bench.tagging import measure_tagging
 from evaluation.common import SharedDataMissing, read_jsonl, shared_file
 from evaluation.search import DEV_QUERIES, FEDERAL_REGISTER, federal_register_records
 from horizon.config import load_settings
-from horizon.embed import default_embedder
+from horizon.embed import torch_embedder
 from horizon.normalise import item_from_record
 from horizon.store import open_store
 
@@ -104,7 +106,7 @@ def run(home: Path, sizes: Sequence[int], rounds: int) -> dict[str, object]:
     store = open_store(load_settings(home=home, env={}))
     if store.state.count_items():
         raise SystemExit(f"bench: {home} already holds items; give a new or empty --home")
-    embedder = default_embedder()
+    embedder = torch_embedder()
     print(f"Embedding and indexing {len(items)} Federal Register documents …", file=sys.stderr)
     overhead, vectors = measure_ingest(store, embedder, items)
     for line in describe_ingest(overhead):
@@ -127,6 +129,7 @@ def run(home: Path, sizes: Sequence[int], rounds: int) -> dict[str, object]:
     ratios = [embed_ratio(embedder, [item.text() for item in items]), write_ratio(items, vectors)]
     for ratio in ratios:
         print(ratio.line())
+    backends = compare_backends()
     queries = bench_queries([item.title for item in items])
     abstracts = [item.summary for item in items if item.summary]
     rows = []
@@ -159,7 +162,23 @@ def run(home: Path, sizes: Sequence[int], rounds: int) -> dict[str, object]:
             for ratio in ratios
         ],
         "latency": [{**asdict(row), "ratio": row.ratio} for row in rows],
+        "backends": backends,
     }
+
+
+def compare_backends() -> list[dict[str, object]]:
+    """The ONNX Runtime embedding backends against torch (bench/backend.py), printed."""
+    where, texts = bench_texts()
+    print(
+        f"Timing the ONNX Runtime embedding backends against torch on {BACKEND_TEXTS} {where} "
+        "texts …",
+        file=sys.stderr,
+    )
+    figures = measure_backends(texts[:BACKEND_TEXTS])
+    for figure in figures:
+        for line in figure.lines():
+            print(line)
+    return [figure.as_json() for figure in figures]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -173,7 +192,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         shared_file(FEDERAL_REGISTER)
     except SharedDataMissing as missing:
-        print(f"bench {missing}")
+        print(f"bench {missing}; only the embedding backends are compared")
+        figures: dict[str, object] = {"cpus": os.cpu_count(), "backends": compare_backends()}
+        if arguments.json:
+            arguments.json.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
         return 0
     if arguments.home:
         figures = run(arguments.home, sizes, arguments.rounds)

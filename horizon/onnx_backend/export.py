@@ -198,9 +198,12 @@ def _quantise(source: Path, target: Path) -> None:
     _import("onnxruntime")
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    root = logging.getLogger()
+    # It advises shape pre-processing (which dynamic int8 does not need) through the root
+    # logger, which would also install a handler there: hold a silent one for the while.
+    root, silent = logging.getLogger(), logging.NullHandler()
     level = root.level
-    root.setLevel(logging.ERROR)  # it advises shape pre-processing, which dynamic int8 needs not
+    root.addHandler(silent)
+    root.setLevel(logging.ERROR)
     try:
         quantize_dynamic(
             str(source),
@@ -212,3 +215,4 @@ def _quantise(source: Path, target: Path) -> None:
         )
     finally:
         root.setLevel(level)
+        root.removeHandler(silent)
