@@ -4,6 +4,8 @@ by the setting, exported once into the cache and reused, and plain errors when m
 from __future__ import annotations
 
 import logging
+import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -17,6 +19,8 @@ from horizon.onnx_backend.embedder import OnnxEmbedder
 from horizon.onnx_backend.export import graph_path
 from horizon.runtime import Runtime
 from pipelines.cli import app
+
+REPO = Path(__file__).resolve().parent.parent
 
 TEXTS = [
     "ICO publishes guidance on AI and data protection",
@@ -106,6 +110,25 @@ def test_a_command_stops_on_an_unknown_backend_with_that_line(tmp_path: Path) ->
     assert result.exit_code == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "HORIZON_EMBED_BACKEND: 'tensorrt'" in lines[0]
+
+
+def test_horizon_stops_on_an_unknown_backend_with_that_line_in_any_command(
+    tmp_path: Path,
+) -> None:
+    env = {**os.environ, "HORIZON_EMBED_BACKEND": "tensorrt", "PYTHONPATH": str(REPO)}
+    command = ["briefing", "--from", "2026-01-01", "--to", "2026-03-31", "--home", str(tmp_path)]
+    result = subprocess.run(
+        [sys.executable, "-m", "pipelines.cli", *command],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "HORIZON_EMBED_BACKEND: 'tensorrt'" in lines[0], result.stderr
 
 
 def test_torch_is_the_default_and_the_cache_follows_the_environment(tmp_path: Path) -> None:
