@@ -31,6 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.backend import TEXTS as BACKEND_TEXTS
+from bench.backend import bench_texts, measure_backends
 from bench.corpus import synthetic_items
 from bench.dedupe import SIZES, DedupeCost, measure_dedupe
 from bench.enrich import measure_enrichment
@@ -44,7 +46,7 @@ from evaluation.common import SharedDataMissing, read_jsonl, shared_file
 from evaluation.search import DEV_QUERIES, FEDERAL_REGISTER, federal_register_records
 from horizon.classify import Classifier
 from horizon.config import PROJECT_ROOT, load_catalogue, load_settings
-from horizon.embed import default_embedder
+from horizon.embed import torch_embedder
 from horizon.normalise import item_from_record
 from horizon.store import open_store
 
@@ -115,7 +117,7 @@ def run(home: Path, sizes: Sequence[int], rounds: int) -> dict[str, object]:
     store = open_store(load_settings(home=home, env={}))
     if store.state.count_items():
         raise SystemExit(f"bench: {home} already holds items; give a new or empty --home")
-    embedder = default_embedder()
+    embedder = torch_embedder()
     print(f"Embedding and indexing {len(items)} Federal Register documents …", file=sys.stderr)
     overhead, vectors = measure_ingest(store, embedder, items)
     for line in describe_ingest(overhead):
@@ -145,6 +147,7 @@ def run(home: Path, sizes: Sequence[int], rounds: int) -> dict[str, object]:
     ]
     for ratio in ratios:
         print(ratio.line())
+    backends = compare_backends()
     queries = bench_queries([item.title for item in items])
     abstracts = [item.summary for item in items if item.summary]
     rows = []
@@ -198,6 +201,7 @@ def run(home: Path, sizes: Sequence[int], rounds: int) -> dict[str, object]:
         "latency": [{**asdict(row), "ratio": row.ratio} for row in rows],
         "incremental": incremental.as_json() if incremental else None,
         "memory": [{**asdict(row), "rise_mb": row.rise_mb} for row in memory],
+        "backends": backends,
     }
 
 
@@ -230,6 +234,21 @@ def describe_memory(rows: Sequence[StageMemory]) -> list[str]:
     ]
 
 
+def compare_backends() -> list[dict[str, object]]:
+    """The ONNX Runtime embedding backends against torch (bench/backend.py), printed."""
+    where, texts = bench_texts()
+    print(
+        f"Timing the ONNX Runtime embedding backends against torch on {BACKEND_TEXTS} {where} "
+        "texts …",
+        file=sys.stderr,
+    )
+    figures = measure_backends(texts[:BACKEND_TEXTS])
+    for figure in figures:
+        for line in figure.lines():
+            print(line)
+    return [figure.as_json() for figure in figures]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--sizes", default="1000,10000,100000", help="corpus sizes, ascending")
@@ -252,7 +271,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         shared_file(FEDERAL_REGISTER)
     except SharedDataMissing as missing:
-        print(f"bench {missing}")
+        print(f"bench {missing}; only enrichment and the embedding backends are measured")
+        figures["backends"] = compare_backends()
     else:
         if arguments.home:
             figures |= run(arguments.home, sizes, arguments.rounds)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
@@ -375,6 +375,47 @@ def append_sources(path: Path, sources: Sequence[Source]) -> None:
     temporary.replace(path)
 
 
+EmbedBackend = Literal["torch", "onnx", "onnx-int8"]
+EMBED_BACKENDS: tuple[EmbedBackend, ...] = ("torch", "onnx", "onnx-int8")
+
+
+def _user_cache_dir() -> Path:
+    return Path.home() / ".cache" / "horizon"
+
+
+@dataclass(frozen=True)
+class EmbeddingSettings:
+    """Which engine runs the packaged model (`torch`, or an ONNX Runtime graph exported from it:
+    `onnx` fp32, `onnx-int8` dynamically quantised) and where exported graphs are kept."""
+
+    backend: EmbedBackend = "torch"
+    cache_dir: Path = field(default_factory=_user_cache_dir)
+
+
+def load_embedding_settings(env: Mapping[str, str] | None = None) -> EmbeddingSettings:
+    """Read HORIZON_EMBED_BACKEND (default torch) and HORIZON_CACHE_DIR (default
+    $XDG_CACHE_HOME/horizon, else ~/.cache/horizon). ConfigError names a backend it does not
+    know, in one line."""
+    environ = os.environ if env is None else env
+    name = environ.get("HORIZON_EMBED_BACKEND", "").strip().lower() or "torch"
+    backend = next((known for known in EMBED_BACKENDS if known == name), None)
+    if backend is None:
+        raise ConfigError(
+            [
+                f"HORIZON_EMBED_BACKEND: '{name}' is not an embedding backend; use "
+                f"{', '.join(EMBED_BACKENDS[:-1])} or {EMBED_BACKENDS[-1]} (or leave it unset "
+                "for torch)"
+            ]
+        )
+    if environ.get("HORIZON_CACHE_DIR"):
+        cache_dir = Path(environ["HORIZON_CACHE_DIR"])
+    elif environ.get("XDG_CACHE_HOME"):
+        cache_dir = Path(environ["XDG_CACHE_HOME"]) / "horizon"
+    else:
+        cache_dir = _user_cache_dir()
+    return EmbeddingSettings(backend, cache_dir.expanduser())
+
+
 @dataclass(frozen=True)
 class Settings:
     """Where one installation keeps its data, and how it reaches outside services."""
@@ -385,6 +426,7 @@ class Settings:
     chroma_url: str | None = None
     public_url: str | None = None
     dask_address: str | None = None
+    embedding: EmbeddingSettings = field(default_factory=EmbeddingSettings)
 
     @property
     def index_dir(self) -> Path:
@@ -450,6 +492,7 @@ def load_settings(
         chroma_url=environ.get("HORIZON_CHROMA_URL") or None,
         public_url=(environ.get("HORIZON_PUBLIC_URL") or "").rstrip("/") or None,
         dask_address=environ.get("HORIZON_DASK_ADDRESS") or None,
+        embedding=load_embedding_settings(environ),
     )
 
 

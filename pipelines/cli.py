@@ -277,7 +277,12 @@ def print_readiness(block: dict[str, Any]) -> None:
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except ConfigError as error:  # a bad HORIZON_* setting met where a command did not expect it
+        for problem in error.problems:
+            err.print(f"[red]error:[/red] {problem}", markup=True, highlight=False)
+        raise SystemExit(2) from None
 
 
 if __name__ == "__main__":

@@ -32,6 +32,7 @@ from horizon.config import (
     Settings,
     Source,
     SourcesFile,
+    load_embedding_settings,
     load_profiles,
     load_smtp_settings,
     load_sources,
@@ -290,6 +291,7 @@ def weekly_scan(
         controls_file=Path(controls_file),
         chroma_url=chroma_url,
         dask_address=dask_address,
+        embedding=load_embedding_settings(),  # HORIZON_EMBED_BACKEND where the flow runs
     )
     runtime = Runtime(settings)
     target = parse_dask_address(dask_address) if dask_address else None

@@ -25,7 +25,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from horizon.config import load_settings
+from horizon.config import ConfigError, load_settings
 from horizon.runtime import Runtime
 
 app = typer.Typer(
@@ -76,7 +76,11 @@ def fail(problems: Iterable[str], code: int = 2) -> NoReturn:
 def make_runtime(
     home: Path | None, sources: Path | None = None, controls: Path | None = None
 ) -> Runtime:
-    return Runtime(load_settings(home, sources_file=sources, controls_file=controls))
+    """The runtime for these options; a bad HORIZON_* setting stops here, one line each."""
+    try:
+        return Runtime(load_settings(home, sources_file=sources, controls_file=controls))
+    except ConfigError as error:
+        fail(error.problems)
 
 
 def progress_bar(transient: bool = True, eta: bool = False) -> Progress:
