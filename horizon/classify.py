@@ -464,7 +464,7 @@ class _Body:
         return cls(
             [
                 sentence
-                for sentence in body_sentences(item.full_text)
+                for sentence in body_sentences(item.full_text, item.title)
                 if sentence.casefold().rstrip(".") not in said
             ]
         )

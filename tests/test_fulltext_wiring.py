@@ -401,3 +401,16 @@ def test_a_live_fetch_verifies_before_a_later_replay() -> None:
     assert only_replayed is not None and only_replayed[0].replayed
     line = verified_line(Provenance(verified_at=replayed.fetched_at, replayed=True))
     assert line.startswith("Verified only from a replayed snapshot") and "11:00" not in line
+
+
+def test_a_heading_run_into_the_first_sentence_is_not_repeated_as_evidence() -> None:
+    from horizon.enrich.body import body_sentences
+
+    page = (
+        "Commission publishes consultation results\n"
+        "The Commission has published a summary of the responses to its consultation on the "
+        "classification of high-risk AI systems. Providers must register by 2 August 2026."
+    )
+    sentences = body_sentences(page, "Commission publishes  consultation results")
+    assert sentences[0].startswith("The Commission has published a summary")
+    assert all("consultation results The" not in sentence for sentence in sentences)

@@ -34,12 +34,17 @@ def excerpt(full_text: str) -> str:
     return full_text[:EXCERPT_CHARS]
 
 
-def body_sentences(full_text: str) -> list[str]:
+def body_sentences(full_text: str, title: str = "") -> list[str]:
     """The sentences of the evidence window that can stand as evidence, in order, whitespace
-    collapsed."""
+    collapsed. A page's heading often runs into its first sentence with no full stop between
+    them ("Guidelines published The Commission has…"): a leading copy of `title` is cut off,
+    so the evidence is the sentence, not the title again."""
+    heading = " ".join(title.split()).lower()
     result: list[str] = []
     for paragraph in _PARAGRAPH_BREAK.split(full_text[:EVIDENCE_CHARS]):
         for sentence in _SENTENCE_END.split(" ".join(paragraph.split())):
+            if heading and sentence.lower().startswith(heading):
+                sentence = sentence[len(heading) :].lstrip(" :.-–—")
             words = len(sentence.split())
             if MIN_SENTENCE_WORDS <= words <= MAX_SENTENCE_WORDS:
                 result.append(sentence)
