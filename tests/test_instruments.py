@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from evaluation.instruments import measure
 from horizon.cli import app
@@ -20,6 +20,10 @@ from horizon.instruments.proposals import ProposalError, Proposals
 from horizon.instruments.stages import StageProposal, propose_stages
 from horizon.item import Item
 from horizon.state import StateDB
+from horizon.workspace import COMMAND_LINE, Workspace, build_evidence
+from horizon.workspace.models import UserRequest
+
+PASSWORD = "a long enough password"
 
 
 @pytest.fixture(scope="module")
@@ -145,6 +149,7 @@ def test_cue_without_a_named_instrument_proposes_nothing(catalogue: InstrumentsF
 
 
 def _home_with_item(tmp_path: Path, title: str, summary: str) -> Path:
+    """A home with one stored item and two workspace users: ann (analyst), vic (viewer)."""
     home = tmp_path / "home"
     state = StateDB(home / "state.db")
     item = Item(
@@ -155,7 +160,33 @@ def _home_with_item(tmp_path: Path, title: str, summary: str) -> Path:
         content_hash="h",
     )
     state.save_new_items([item], datetime(2026, 1, 5, tzinfo=UTC))
+    workspace = Workspace(state)
+    for name, role in (("ann", "analyst"), ("vic", "viewer")):
+        workspace.add_user(COMMAND_LINE, UserRequest(name=name, role=role, password=PASSWORD))
     return home
+
+
+def _convention_proposal(tmp_path: Path) -> tuple[Path, int]:
+    home = _home_with_item(
+        tmp_path,
+        "Convention enters into force",
+        "The Council of Europe Framework Convention on Artificial Intelligence enters into "
+        "force on 1 March 2027.",
+    )
+    proposed = CliRunner().invoke(app, ["instruments", "propose", "--home", str(home), "--json"])
+    assert proposed.exit_code == 0, proposed.output
+    [proposal] = json.loads(proposed.stdout)
+    return home, int(proposal["id"])
+
+
+def _decide(home: Path, verb: str, proposal_id: int, *options: str) -> Result:
+    return CliRunner().invoke(
+        app, ["instruments", verb, str(proposal_id), *options, "--home", str(home)]
+    )
+
+
+def _status(home: Path, proposal_id: int) -> str:
+    return Proposals(StateDB(home / "state.db")).list_one(proposal_id).status
 
 
 def test_confirmed_proposal_changes_the_listed_stage(tmp_path: Path) -> None:
@@ -172,8 +203,8 @@ def test_confirmed_proposal_changes_the_listed_stage(tmp_path: Path) -> None:
     assert (proposal["instrument"], proposal["stage"]) == ("coe-ai-convention", "in-force")
     again = runner.invoke(app, ["instruments", "propose", "--home", str(home), "--json"])
     assert len(json.loads(again.stdout)) == 1
-    confirmed = runner.invoke(
-        app, ["instruments", "confirm", str(proposal["id"]), "--by", "ana", "--home", str(home)]
+    confirmed = _decide(
+        home, "confirm", proposal["id"], "--as", "ann", "--rationale", "The treaty says so."
     )
     assert confirmed.exit_code == 0, confirmed.output
     listed = runner.invoke(
@@ -205,3 +236,75 @@ def test_show_unknown_instrument_names_the_known_ones(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["instruments", "show", "nope", "--home", str(tmp_path)])
     assert result.exit_code == 2
     assert "known instruments: eu-ai-act" in result.output
+
+
+def test_confirm_as_an_analyst_is_audited_and_is_evidence(tmp_path: Path) -> None:
+    home, proposal_id = _convention_proposal(tmp_path)
+    why = "The tenth ratification was deposited."
+    confirmed = _decide(home, "confirm", proposal_id, "--as", "ann", "--rationale", why, "--json")
+    assert confirmed.exit_code == 0, confirmed.output
+    [decided] = json.loads(confirmed.stdout)
+    assert (decided["status"], decided["decided_by"], decided["rationale"]) == (
+        "confirmed",
+        "ann",
+        why,
+    )
+    workspace = Workspace(StateDB(home / "state.db"))
+    [entry] = [e for e in workspace.audit() if e.subject == f"stage proposal {proposal_id}"]
+    assert (entry.action, entry.actor, entry.item_id) == ("stage.confirm", "ann", "item-1")
+    assert entry.before is not None and entry.after is not None
+    assert (entry.before["status"], entry.after["status"]) == ("proposed", "confirmed")
+    assert entry.after["rationale"] == why
+    today = datetime.now(UTC).date()
+    [logged] = build_evidence(workspace, "ann", today, today, [], home / "digests").section(
+        "stages"
+    )
+    assert logged.activity == "Stage confirmed: coe-ai-convention in-force on 2027-03-01"
+    assert logged.detail.endswith(f"rationale: {why}")
+
+
+def test_reject_records_the_rationale_and_the_audit_entry(tmp_path: Path) -> None:
+    home, proposal_id = _convention_proposal(tmp_path)
+    why = "The date is the signature, not entry into force."
+    rejected = _decide(home, "reject", proposal_id, "--as", "ann", "--rationale", why)
+    assert rejected.exit_code == 0, rejected.output
+    stored = Proposals(StateDB(home / "state.db")).list_one(proposal_id)
+    assert (stored.status, stored.decided_by, stored.rationale) == ("rejected", "ann", why)
+    audited = [
+        e.action
+        for e in Workspace(StateDB(home / "state.db")).audit()
+        if e.subject == f"stage proposal {proposal_id}"
+    ]
+    assert audited == ["stage.reject"]
+
+
+@pytest.mark.parametrize("verb", ["confirm", "reject"])
+def test_a_decision_without_a_rationale_is_refused_in_one_line(tmp_path: Path, verb: str) -> None:
+    home, proposal_id = _convention_proposal(tmp_path)
+    for blank in ([], ["--rationale", "  "]):
+        refused = _decide(home, verb, proposal_id, "--as", "ann", *blank)
+        assert refused.exit_code == 2
+        assert refused.output.strip().splitlines() == [
+            f"error: --rationale: say why you {verb} the stage change (required, as on the web)"
+        ]
+    assert _status(home, proposal_id) == "proposed"
+
+
+@pytest.mark.parametrize(
+    ("user", "problem"),
+    [
+        ("vic", "vic is a viewer; confirming or rejecting stage changes needs the analyst role"),
+        ("nobody", "nobody"),
+    ],
+)
+def test_a_viewer_or_unknown_user_is_refused_in_one_line(
+    tmp_path: Path, user: str, problem: str
+) -> None:
+    home, proposal_id = _convention_proposal(tmp_path)
+    refused = _decide(home, "confirm", proposal_id, "--as", user, "--rationale", "Yes.")
+    assert refused.exit_code == 2
+    [line] = refused.output.strip().splitlines()
+    assert line.startswith("error: ") and problem in line
+    assert _status(home, proposal_id) == "proposed"
+    audit = Workspace(StateDB(home / "state.db")).audit()
+    assert all(e.subject != f"stage proposal {proposal_id}" for e in audit)

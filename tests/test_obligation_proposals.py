@@ -16,6 +16,7 @@ from horizon.cli import app
 from horizon.config import load_instruments
 from horizon.instruments.catalogue import InstrumentsFile
 from horizon.instruments.linking import link_item
+from horizon.instruments.obligation_proposals import ObligationProposals
 from horizon.instruments.obligations import ObligationProposal, propose_obligations
 from horizon.item import ControlTag, Item, Tags
 from horizon.state import StateDB
@@ -187,5 +188,59 @@ def test_a_confirmed_obligation_joins_the_readiness_tracker(tmp_path: Path) -> N
         "2027-01-01",
         f"from-item-{proposal['id']}",
     )
-    twice = runner.invoke(app, ["readiness", "reject", str(proposal["id"]), "--by", "bob", *home])
+    twice = runner.invoke(
+        app,
+        ["readiness", "reject", str(proposal["id"]), "--by", "bob", "--rationale", "No.", *home],
+    )
     assert twice.exit_code == 2 and "already confirmed" in twice.output
+
+
+def _proposed_id(home: list[str]) -> int:
+    proposed = CliRunner().invoke(app, ["readiness", "propose", "--json", *home])
+    assert proposed.exit_code == 0, proposed.output
+    [proposal] = json.loads(proposed.stdout)
+    return int(proposal["id"])
+
+
+def test_reject_without_a_rationale_is_refused_in_one_line(tmp_path: Path) -> None:
+    home = ["--home", str(_home(tmp_path))]
+    proposal_id = _proposed_id(home)
+    for blank in ([], ["--rationale", " "]):
+        refused = CliRunner().invoke(
+            app, ["readiness", "reject", str(proposal_id), "--by", "ann", *blank, *home]
+        )
+        assert refused.exit_code == 2
+        assert refused.output.strip().splitlines() == [
+            "error: --rationale: say why the obligation is rejected (required)"
+        ]
+    [still] = ObligationProposals(StateDB(Path(home[1]) / "state.db")).find("proposed")
+    assert still.id == proposal_id
+
+
+def test_reject_with_a_rationale_records_it(tmp_path: Path) -> None:
+    home = ["--home", str(_home(tmp_path))]
+    proposal_id = _proposed_id(home)
+    why = "Records duty already covered by the 2026 rules."
+    rejected = CliRunner().invoke(
+        app,
+        [
+            "readiness",
+            "reject",
+            str(proposal_id),
+            "--by",
+            "ann",
+            "--rationale",
+            why,
+            "--json",
+            *home,
+        ],
+    )
+    assert rejected.exit_code == 0, rejected.output
+    [decided] = json.loads(rejected.stdout)
+    assert (decided["status"], decided["decided_by"], decided["rationale"]) == (
+        "rejected",
+        "ann",
+        why,
+    )
+    [stored] = ObligationProposals(StateDB(Path(home[1]) / "state.db")).find("rejected")
+    assert stored.rationale == why

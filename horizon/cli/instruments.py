@@ -9,14 +9,16 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from horizon.cli.common import HomeOption, JsonOption, app, err, fail, out
+from horizon.cli.common import HomeOption, JsonOption, app, err, fail, make_runtime, out
+from horizon.cli.workspace import open_workspace, plain_errors, validated
 from horizon.config import ConfigError, Settings, instruments_path, load_instruments, load_settings
 from horizon.instruments.catalogue import InstrumentsFile
 from horizon.instruments.linking import link_item
-from horizon.instruments.proposals import Decision, ProposalError, Proposals, StoredProposal
+from horizon.instruments.proposals import Decision, Proposals, StoredProposal
 from horizon.instruments.stages import propose_stages
 from horizon.instruments.timeline import instrument_row, linked_items, timeline
 from horizon.state import StateDB, StoredItem
+from horizon.workspace.models import StageDecisionRequest
 
 instruments_app = typer.Typer(
     help="Instruments (laws, codes, standards): stages, milestones, timelines and stage "
@@ -29,7 +31,13 @@ OnOption = Annotated[
     str | None,
     typer.Option("--on", help="Count milestones from this day (YYYY-MM-DD). Default: today."),
 ]
-ByOption = Annotated[str, typer.Option("--by", help="Who decides (your name, for the record).")]
+ActorOption = Annotated[
+    str, typer.Option("--as", help="The workspace user deciding (an analyst or admin).")
+]
+RationaleOption = Annotated[
+    str | None, typer.Option("--rationale", help="Why (required), kept with the decision.")
+]
+ProposalArgument = Annotated[int, typer.Argument(help="The proposal's number.")]
 
 
 def _catalogue(settings: Settings) -> InstrumentsFile:
@@ -184,35 +192,55 @@ def _print_proposals(proposals: list[StoredProposal], json_output: bool) -> None
         )
 
 
-def _decide(proposal_id: int, decision: Decision, by: str, home: Any, json_output: bool) -> None:
-    settings = load_settings(home)
-    store = _proposals(settings)
-    if store is None:
-        fail([f"{settings.state_db}: no run state yet, so no proposals"])
-    try:
-        decided = store.decide(proposal_id, decision, by)
-    except ProposalError as error:
-        fail([str(error)])
+def _decide(
+    proposal_id: int,
+    decision: Decision,
+    actor: str,
+    rationale: str | None,
+    home: Any,
+    json_output: bool,
+) -> None:
+    """Decide through the workspace, as the web does: role-checked, audited, evidence."""
+    if not rationale or not rationale.strip():
+        verb = "confirm" if decision == "confirmed" else "reject"
+        fail([f"--rationale: say why you {verb} the stage change (required, as on the web)"])
+    request = validated(StageDecisionRequest, {"rationale": rationale.strip()})
+    runtime = make_runtime(home)
+    if not runtime.settings.state_db.exists():
+        fail([f"{runtime.settings.state_db}: no run state yet, so no proposals"])
+    workspace = open_workspace(runtime, check_controls=False)
+    with plain_errors():
+        decided = workspace.decide_stage(
+            workspace.active_user(actor), proposal_id, decision, request
+        )
     _print_proposals([decided], json_output)
 
 
 @instruments_app.command("confirm")
 def confirm_command(
-    proposal_id: Annotated[int, typer.Argument(help="The proposal's number.")],
-    by: ByOption,
+    proposal_id: ProposalArgument,
+    actor: ActorOption,
+    rationale: RationaleOption = None,
     home: HomeOption = None,
     json_output: JsonOption = False,
 ) -> None:
-    """Confirm a stage proposal: it joins the instrument's stage history."""
-    _decide(proposal_id, "confirmed", by, home, json_output)
+    """Confirm a stage proposal, saying why: the stage joins the instrument's history.
+
+    Decided as the workspace user named by --as (an analyst or admin), audited
+    (`stage.confirm`) and kept in their evidence log, as on the web's proposals page."""
+    _decide(proposal_id, "confirmed", actor, rationale, home, json_output)
 
 
 @instruments_app.command("reject")
 def reject_command(
-    proposal_id: Annotated[int, typer.Argument(help="The proposal's number.")],
-    by: ByOption,
+    proposal_id: ProposalArgument,
+    actor: ActorOption,
+    rationale: RationaleOption = None,
     home: HomeOption = None,
     json_output: JsonOption = False,
 ) -> None:
-    """Reject a stage proposal; it stays on record as rejected."""
-    _decide(proposal_id, "rejected", by, home, json_output)
+    """Reject a stage proposal, saying why; it stays on record as rejected.
+
+    Decided as the workspace user named by --as (an analyst or admin), audited
+    (`stage.reject`) and kept in their evidence log, as on the web's proposals page."""
+    _decide(proposal_id, "rejected", actor, rationale, home, json_output)

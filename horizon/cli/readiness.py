@@ -115,6 +115,8 @@ def _proposal_json(proposal: StoredObligation) -> dict[str, Any]:
         "evidence": proposal.evidence,
         "status": proposal.status,
         "decided_by": proposal.decided_by,
+        "decided_at": proposal.decided_at.isoformat() if proposal.decided_at else None,
+        "rationale": proposal.rationale,
     }
 
 
@@ -141,7 +143,7 @@ def propose_command(home: HomeOption = None, json_output: JsonOption = False) ->
     holds is not proposed.
 
     Prints the open proposals; with --json a list of objects: id, instrument, item_id, control,
-    who, what, from, evidence, status, decided_by."""
+    who, what, from, evidence, status, decided_by, decided_at, rationale."""
     settings = load_settings(home)
     try:
         catalogue = load_instruments(instruments_path(settings))
@@ -161,6 +163,7 @@ def _decide(
     decision: Decision,
     by: str,
     control: str | None,
+    rationale: str,
     home: Path | None,
     json_output: bool,
 ) -> None:
@@ -176,7 +179,7 @@ def _decide(
             fail([f"--control: '{control}' is not a control of {settings.controls_file}"])
     try:
         decided = ObligationProposals(StateDB(settings.state_db)).decide(
-            proposal_id, decision, by, control
+            proposal_id, decision, by, control, rationale.strip()
         )
     except ProposalError as error:
         fail([str(error)])
@@ -191,19 +194,27 @@ def confirm_command(
         str | None,
         typer.Option("--control", help="File it under this control instead of the proposed one."),
     ] = None,
+    rationale: Annotated[
+        str, typer.Option("--rationale", help="Why (optional), kept with the decision.")
+    ] = "",
     home: HomeOption = None,
     json_output: JsonOption = False,
 ) -> None:
     """Confirm an obligation proposal: it joins its instrument's obligations in the tracker."""
-    _decide(proposal_id, "confirmed", by, control, home, json_output)
+    _decide(proposal_id, "confirmed", by, control, rationale, home, json_output)
 
 
 @readiness_app.command("reject")
 def reject_command(
     proposal_id: Annotated[int, typer.Argument(help="The proposal's number.")],
     by: ByOption,
+    rationale: Annotated[
+        str | None, typer.Option("--rationale", help="Why not (required), kept with it.")
+    ] = None,
     home: HomeOption = None,
     json_output: JsonOption = False,
 ) -> None:
-    """Reject an obligation proposal; it stays on record as rejected."""
-    _decide(proposal_id, "rejected", by, None, home, json_output)
+    """Reject an obligation proposal, saying why; it stays on record as rejected."""
+    if not rationale or not rationale.strip():
+        fail(["--rationale: say why the obligation is rejected (required)"])
+    _decide(proposal_id, "rejected", by, None, rationale, home, json_output)
