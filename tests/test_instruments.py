@@ -86,6 +86,52 @@ def test_longer_name_of_another_instrument_wins(catalogue: InstrumentsFile) -> N
     assert [link.instrument_id for link in links] == ["colorado-ai-act"]
 
 
+def _linked(title: str, summary: str, catalogue: InstrumentsFile) -> list[str]:
+    return [link.instrument_id for link in link_item("i", title, summary, catalogue.instruments)]
+
+
+def test_its_ai_act_in_a_colorado_sentence_is_colorados_not_the_eus(
+    catalogue: InstrumentsFile,
+) -> None:
+    title = "United States: Colorado delays its AI Act to 30 June 2026"
+    summary = (
+        "Colorado's governor signed SB 25B-004, moving the effective date of the Colorado "
+        "AI Act's duties from 1 February 2026 to 30 June 2026."
+    )
+    assert _linked(title, summary, catalogue) == ["colorado-ai-act"]
+    assert _linked(title, "", catalogue) == []
+    assert _linked("Colorado SB 24-205: the state moves its AI Act to June", "", catalogue) == [
+        "colorado-ai-act"
+    ]
+
+
+@pytest.mark.parametrize(
+    "title",
+    ["Korea's AI Act is amended before it applies", "Colorado's AI Act", "The state's AI Act"],
+)
+def test_ai_act_owned_by_another_jurisdiction_is_not_the_eus(
+    title: str, catalogue: InstrumentsFile
+) -> None:
+    assert "eu-ai-act" not in _linked(title, "", catalogue)
+
+
+@pytest.mark.parametrize(
+    ("title", "summary"),
+    [
+        ("Commission guidance on the EU AI Act", ""),
+        ("Commission guidance", "The AI Act applies to providers from 2 August 2026."),
+        ("The EU's AI Act and Europe's AI Office", ""),
+        # "their" without another jurisdiction in the sentence stays the EU's.
+        ("Have Member States Designated Their AI Act Authorities?", ""),
+        ("Signatories of the GPAI Code of Practice show compliance with their AI Act duties", ""),
+    ],
+)
+def test_ai_act_in_an_eu_item_still_links_the_eu_ai_act(
+    title: str, summary: str, catalogue: InstrumentsFile
+) -> None:
+    assert "eu-ai-act" in _linked(title, summary, catalogue)
+
+
 def test_numbers_match_whole_words_only(catalogue: InstrumentsFile) -> None:
     assert link_item("x3", "Bill SB 530 on drones", "Also ISO 420011.", catalogue.instruments) == []
 

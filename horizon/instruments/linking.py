@@ -2,8 +2,12 @@
 
 Names, numbers and identifiers (CELEX, FR document numbers, bill numbers) are matched as whole
 words in the title and summary; when one match sits inside a longer match of another
-instrument ("AI Act" inside "Colorado AI Act"), only the longer one counts. Given vectors, an
-item also links to an instrument whose description it is close to in meaning. Pure functions.
+instrument ("AI Act" inside "Colorado AI Act"), only the longer one counts. A generic name (the
+tail of another jurisdiction's longer name, as "AI Act" is of "Colorado AI Act") does not count
+where its sentence gives it to someone else: "Korea's AI Act", "the state's AI Act", or "its" /
+"their" AI Act in a sentence that names another jurisdiction's instrument or qualifier
+("Colorado delays its AI Act"). Given vectors, an item also links to an instrument whose
+description it is close to in meaning. Pure functions.
 """
 
 from __future__ import annotations
@@ -23,6 +27,12 @@ from horizon.instruments.catalogue import Instrument
 DEFAULT_MIN_SIMILARITY = 0.8
 _SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
 _EVIDENCE_CHARS = 280
+# What may stand right before a generic name to give it to someone else: "the state's" always,
+# "Korea's" unless the word is the instrument's own, "its"/"their" only when the sentence names
+# another jurisdiction ("Member States designate their AI Act authorities" is the EU's).
+_OWNER_BEFORE = re.compile(
+    r"(?:\b(the\s+(?:state|country)['’]s)|\b(its|their)|\b(\w+)['’]s)\s+$", re.IGNORECASE
+)
 
 
 @dataclass(frozen=True)
@@ -90,15 +100,81 @@ def name_hits(text: str, instruments: Sequence[Instrument]) -> list[_Hit]:
     ]
 
 
-def sentence_around(text: str, start: int, end: int) -> str:
-    """The sentence holding text[start:end], cut to a readable length around the match."""
+@lru_cache(maxsize=64)
+def _generic_names(
+    catalogue: tuple[tuple[str, str, tuple[str, ...]], ...],
+) -> dict[tuple[str, str], tuple[str, ...]]:
+    """The names that are the tail of a longer name of another jurisdiction's instrument, by
+    (instrument id, lower-case name), each with the words that qualify it there ("AI Act":
+    "Colorado"); from (id, jurisdiction, names) of each instrument."""
+    found: dict[tuple[str, str], tuple[str, ...]] = {}
+    for instrument_id, jurisdiction, names in catalogue:
+        for name in names:
+            words = name.lower().split()
+            qualifiers = tuple(
+                " ".join(longer.split()[: len(longer.split()) - len(words)])
+                for other_id, other_jurisdiction, other_names in catalogue
+                if other_id != instrument_id and other_jurisdiction != jurisdiction
+                for longer in other_names
+                if len(longer.split()) > len(words)
+                and [word.lower() for word in longer.split()[-len(words) :]] == words
+            )
+            if qualifiers:
+                found[(instrument_id, " ".join(words))] = qualifiers
+    return found
+
+
+def _sentence_span(text: str, start: int, end: int) -> tuple[int, int]:
+    """Where the sentence holding text[start:end] starts and ends."""
     sentence_start = 0
     for boundary in _SENTENCE_BREAK.finditer(text):
         if boundary.end() > start:
             break
         sentence_start = boundary.end()
     following = _SENTENCE_BREAK.search(text, end)
-    sentence = text[sentence_start : following.start() if following else len(text)].strip()
+    return sentence_start, following.start() if following else len(text)
+
+
+def _is_someone_elses(
+    text: str,
+    hit: _Hit,
+    qualifiers: tuple[str, ...],
+    hits: Sequence[_Hit],
+    instruments: Mapping[str, Instrument],
+) -> bool:
+    """Whether a generic name's sentence gives it to another owner (see `_OWNER_BEFORE`); a
+    possessive word found in the names or descriptions of the instrument's own jurisdiction
+    ("the EU's AI Act", "Europe's AI Act") keeps it."""
+    sentence_start, sentence_end = _sentence_span(text, hit.start, hit.end)
+    owner = _OWNER_BEFORE.search(text, sentence_start, hit.start)
+    if owner is None:
+        return False
+    if owner.group(1):
+        return True
+    jurisdiction = instruments[hit.instrument_id].jurisdiction
+    if owner.group(3):
+        named = owner.group(3).lower()
+        own_words = " ".join(
+            [jurisdiction]
+            + [
+                " ".join([*each.names, each.description])
+                for each in instruments.values()
+                if each.jurisdiction == jurisdiction
+            ]
+        )
+        return not any(word.startswith(named) for word in re.findall(r"\w+", own_words.lower()))
+    sentence = text[sentence_start:sentence_end]
+    return any(
+        sentence_start <= other.start < sentence_end
+        and instruments[other.instrument_id].jurisdiction != jurisdiction
+        for other in hits
+    ) or any(name_pattern(qualifier).search(sentence) for qualifier in qualifiers)
+
+
+def sentence_around(text: str, start: int, end: int) -> str:
+    """The sentence holding text[start:end], cut to a readable length around the match."""
+    sentence_start, sentence_end = _sentence_span(text, start, end)
+    sentence = text[sentence_start:sentence_end].strip()
     if len(sentence) <= _EVIDENCE_CHARS:
         return sentence
     offset = max(0, start - sentence_start - _EVIDENCE_CHARS // 2)
@@ -122,10 +198,18 @@ def link_item(
     text = f"{title}. {summary}" if summary else title
     links: dict[str, Link] = {}
     title_end = len(title)
+    by_id = {instrument.id: instrument for instrument in instruments}
+    generic_names = _generic_names(
+        tuple((each.id, each.jurisdiction, tuple(each.names)) for each in instruments)
+    )
+    hits = name_hits(text, instruments)
     # A sentence of the summary says more than the title repeated: prefer it as evidence.
-    for hit in sorted(
-        name_hits(text, instruments), key=lambda hit: (hit.start < title_end, hit.start)
-    ):
+    for hit in sorted(hits, key=lambda hit: (hit.start < title_end, hit.start)):
+        qualifiers = generic_names.get(
+            (hit.instrument_id, " ".join(text[hit.start : hit.end].lower().split()))
+        )
+        if qualifiers and _is_someone_elses(text, hit, qualifiers, hits, by_id):
+            continue
         if hit.instrument_id not in links:
             links[hit.instrument_id] = Link(
                 item_id=item_id,
