@@ -20,6 +20,10 @@ from horizon.instruments.obligation_proposals import ObligationProposals
 from horizon.instruments.obligations import ObligationProposal, propose_obligations
 from horizon.item import ControlTag, Item, Tags
 from horizon.state import StateDB
+from horizon.workspace import COMMAND_LINE, Workspace, build_evidence
+from horizon.workspace.models import UserRequest
+
+PASSWORD = "a long enough password"
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -131,6 +135,8 @@ def test_an_item_without_a_control_proposes_no_obligation(catalogue: Instruments
 
 
 def _home(tmp_path: Path) -> Path:
+    """A home with one item stating an obligation and two workspace users: ann (analyst), vic
+    (viewer)."""
     home = tmp_path / "home"
     state = StateDB(home / "state.db")
     item = Item(
@@ -148,6 +154,9 @@ def _home(tmp_path: Path) -> Path:
         controls=[ControlTag(id="RECORDS-DOCS", score=0.9, evidence="")],
     )
     state.set_tags([("co-records", tags)])
+    workspace = Workspace(state)
+    for name, role in (("ann", "analyst"), ("vic", "viewer")):
+        workspace.add_user(COMMAND_LINE, UserRequest(name=name, role=role, password=PASSWORD))
     return home
 
 
@@ -174,11 +183,11 @@ def test_a_confirmed_obligation_joins_the_readiness_tracker(tmp_path: Path) -> N
     assert rows() == []
     bad = runner.invoke(
         app,
-        ["readiness", "confirm", str(proposal["id"]), "--by", "ann", "--control", "NOPE", *home],
+        ["readiness", "confirm", str(proposal["id"]), "--as", "ann", "--control", "NOPE", *home],
     )
     assert bad.exit_code == 2 and "--control: 'NOPE' is not a control" in bad.output
     confirmed = runner.invoke(
-        app, ["readiness", "confirm", str(proposal["id"]), "--by", "ann", "--json", *home]
+        app, ["readiness", "confirm", str(proposal["id"]), "--as", "ann", "--json", *home]
     )
     assert confirmed.exit_code == 0, confirmed.output
     assert json.loads(confirmed.stdout)[0]["status"] == "confirmed"
@@ -190,7 +199,7 @@ def test_a_confirmed_obligation_joins_the_readiness_tracker(tmp_path: Path) -> N
     )
     twice = runner.invoke(
         app,
-        ["readiness", "reject", str(proposal["id"]), "--by", "bob", "--rationale", "No.", *home],
+        ["readiness", "reject", str(proposal["id"]), "--as", "ann", "--rationale", "No.", *home],
     )
     assert twice.exit_code == 2 and "already confirmed" in twice.output
 
@@ -207,7 +216,7 @@ def test_reject_without_a_rationale_is_refused_in_one_line(tmp_path: Path) -> No
     proposal_id = _proposed_id(home)
     for blank in ([], ["--rationale", " "]):
         refused = CliRunner().invoke(
-            app, ["readiness", "reject", str(proposal_id), "--by", "ann", *blank, *home]
+            app, ["readiness", "reject", str(proposal_id), "--as", "ann", *blank, *home]
         )
         assert refused.exit_code == 2
         assert refused.output.strip().splitlines() == [
@@ -227,7 +236,7 @@ def test_reject_with_a_rationale_records_it(tmp_path: Path) -> None:
             "readiness",
             "reject",
             str(proposal_id),
-            "--by",
+            "--as",
             "ann",
             "--rationale",
             why,
@@ -244,3 +253,69 @@ def test_reject_with_a_rationale_records_it(tmp_path: Path) -> None:
     )
     [stored] = ObligationProposals(StateDB(Path(home[1]) / "state.db")).find("rejected")
     assert stored.rationale == why
+
+
+def _audited(home: list[str], proposal_id: int) -> list[tuple[str, str]]:
+    audit = Workspace(StateDB(Path(home[1]) / "state.db")).audit()
+    return [(e.action, e.actor) for e in audit if e.subject == f"obligation proposal {proposal_id}"]
+
+
+def test_confirm_as_an_analyst_is_audited_and_is_evidence(tmp_path: Path) -> None:
+    home = ["--home", str(_home(tmp_path))]
+    proposal_id = _proposed_id(home)
+    why = "The rules are final."
+    confirmed = CliRunner().invoke(
+        app,
+        ["readiness", "confirm", str(proposal_id), "--as", "ann", "--rationale", why, *home],
+    )
+    assert confirmed.exit_code == 0, confirmed.output
+    workspace = Workspace(StateDB(Path(home[1]) / "state.db"))
+    [entry] = [e for e in workspace.audit() if e.subject == f"obligation proposal {proposal_id}"]
+    assert (entry.action, entry.actor, entry.item_id) == ("obligation.confirm", "ann", "co-records")
+    assert entry.before is not None and entry.after is not None
+    assert (entry.before["status"], entry.after["status"]) == ("proposed", "confirmed")
+    assert entry.after["rationale"] == why
+    today = datetime.now(UTC).date()
+    [logged] = build_evidence(
+        workspace, "ann", today, today, [], Path(home[1]) / "digests"
+    ).section("obligations")
+    assert logged.activity == (
+        "Obligation confirmed: colorado-ai-act RECORDS-DOCS, deployer from 2027-01-01"
+    )
+    assert logged.detail.endswith(f"rationale: {why}")
+
+
+def test_reject_as_an_analyst_writes_the_audit_entry(tmp_path: Path) -> None:
+    home = ["--home", str(_home(tmp_path))]
+    proposal_id = _proposed_id(home)
+    rejected = CliRunner().invoke(
+        app,
+        ["readiness", "reject", str(proposal_id), "--as", "ann", "--rationale", "No.", *home],
+    )
+    assert rejected.exit_code == 0, rejected.output
+    assert _audited(home, proposal_id) == [("obligation.reject", "ann")]
+
+
+@pytest.mark.parametrize(
+    ("user", "problem"),
+    [
+        ("vic", "vic is a viewer; confirming or rejecting obligations needs the analyst role"),
+        ("nobody", "nobody"),
+    ],
+)
+@pytest.mark.parametrize("verb", ["confirm", "reject"])
+def test_a_viewer_or_unknown_user_is_refused_in_one_line(
+    tmp_path: Path, verb: str, user: str, problem: str
+) -> None:
+    home = ["--home", str(_home(tmp_path))]
+    proposal_id = _proposed_id(home)
+    refused = CliRunner().invoke(
+        app,
+        ["readiness", verb, str(proposal_id), "--as", user, "--rationale", "Yes.", *home],
+    )
+    assert refused.exit_code == 2
+    [line] = refused.output.strip().splitlines()
+    assert line.startswith("error: ") and problem in line
+    [still] = ObligationProposals(StateDB(Path(home[1]) / "state.db")).find("proposed")
+    assert still.id == proposal_id
+    assert _audited(home, proposal_id) == []

@@ -12,7 +12,8 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from horizon.cli.common import HomeOption, JsonOption, app, err, fail, out
+from horizon.cli.common import HomeOption, JsonOption, app, err, fail, make_runtime, out
+from horizon.cli.workspace import open_workspace, plain_errors, validated
 from horizon.config import (
     ConfigError,
     instruments_path,
@@ -27,15 +28,19 @@ from horizon.instruments.obligation_proposals import (
     StoredObligation,
     with_confirmed,
 )
-from horizon.instruments.proposals import Decision, ProposalError
+from horizon.instruments.proposals import Decision
 from horizon.readiness.export import readiness_calendar, readiness_csv, row_json
 from horizon.readiness.facts import obligations_from_items, read_team_facts
 from horizon.readiness.tracker import readiness
 from horizon.state import StateDB
+from horizon.workspace.models import ObligationConfirmRequest, RejectRequest
 
 readiness_app = typer.Typer(invoke_without_command=True)
 app.add_typer(readiness_app, name="readiness")
-ByOption = Annotated[str, typer.Option("--by", help="Who decides (your name, for the record).")]
+ActorOption = Annotated[
+    str, typer.Option("--as", help="The workspace user deciding (an analyst or admin).")
+]
+ProposalArgument = Annotated[int, typer.Argument(help="The proposal's number.")]
 
 
 @readiness_app.callback()
@@ -161,13 +166,21 @@ def propose_command(home: HomeOption = None, json_output: JsonOption = False) ->
 def _decide(
     proposal_id: int,
     decision: Decision,
-    by: str,
+    actor: str,
     control: str | None,
     rationale: str,
     home: Path | None,
     json_output: bool,
 ) -> None:
-    settings = load_settings(home)
+    """Decide through the workspace, as the web does: role-checked, audited, evidence."""
+    request: ObligationConfirmRequest | RejectRequest
+    if decision == "confirmed":
+        fields = {"control": control, "rationale": rationale.strip()}
+        request = validated(ObligationConfirmRequest, fields)
+    else:
+        request = validated(RejectRequest, {"rationale": rationale.strip()})
+    runtime = make_runtime(home)
+    settings = runtime.settings
     if not settings.state_db.exists():
         fail([f"{settings.state_db}: no run state yet, so no proposals"])
     if control is not None:
@@ -177,44 +190,51 @@ def _decide(
             fail(error.problems)
         if control not in known:
             fail([f"--control: '{control}' is not a control of {settings.controls_file}"])
-    try:
-        decided = ObligationProposals(StateDB(settings.state_db)).decide(
-            proposal_id, decision, by, control, rationale.strip()
-        )
-    except ProposalError as error:
-        fail([str(error)])
+    workspace = open_workspace(runtime, check_controls=False)
+    with plain_errors():
+        user = workspace.active_user(actor)
+        if isinstance(request, ObligationConfirmRequest):
+            decided = workspace.confirm_obligation(user, proposal_id, request)
+        else:
+            decided = workspace.reject_obligation(user, proposal_id, request)
     _print_proposals([decided], json_output)
 
 
 @readiness_app.command("confirm")
 def confirm_command(
-    proposal_id: Annotated[int, typer.Argument(help="The proposal's number.")],
-    by: ByOption,
+    proposal_id: ProposalArgument,
+    actor: ActorOption,
     control: Annotated[
         str | None,
         typer.Option("--control", help="File it under this control instead of the proposed one."),
     ] = None,
     rationale: Annotated[
-        str, typer.Option("--rationale", help="Why (optional), kept with the decision.")
+        str, typer.Option("--rationale", help="Why (optional, as on the web), kept with it.")
     ] = "",
     home: HomeOption = None,
     json_output: JsonOption = False,
 ) -> None:
-    """Confirm an obligation proposal: it joins its instrument's obligations in the tracker."""
-    _decide(proposal_id, "confirmed", by, control, rationale, home, json_output)
+    """Confirm an obligation proposal: it joins its instrument's obligations in the tracker.
+
+    Decided as the workspace user named by --as (an analyst or admin), audited
+    (`obligation.confirm`) and kept in their evidence log, as on the web's proposals page."""
+    _decide(proposal_id, "confirmed", actor, control, rationale, home, json_output)
 
 
 @readiness_app.command("reject")
 def reject_command(
-    proposal_id: Annotated[int, typer.Argument(help="The proposal's number.")],
-    by: ByOption,
+    proposal_id: ProposalArgument,
+    actor: ActorOption,
     rationale: Annotated[
         str | None, typer.Option("--rationale", help="Why not (required), kept with it.")
     ] = None,
     home: HomeOption = None,
     json_output: JsonOption = False,
 ) -> None:
-    """Reject an obligation proposal, saying why; it stays on record as rejected."""
+    """Reject an obligation proposal, saying why; it stays on record as rejected.
+
+    Decided as the workspace user named by --as (an analyst or admin), audited
+    (`obligation.reject`) and kept in their evidence log, as on the web's proposals page."""
     if not rationale or not rationale.strip():
         fail(["--rationale: say why the obligation is rejected (required)"])
-    _decide(proposal_id, "rejected", by, None, rationale, home, json_output)
+    _decide(proposal_id, "rejected", actor, None, rationale, home, json_output)

@@ -130,20 +130,6 @@ class ObligationProposals:
             ).fetchall()
         return [_stored(row) for row in rows]
 
-    def decide(
-        self,
-        proposal_id: int,
-        decision: Decision,
-        by: str,
-        control: str | None = None,
-        rationale: str = "",
-    ) -> StoredObligation:
-        """Confirm (optionally with another control) or reject a proposal still open."""
-        with self.state.connect() as connection:
-            return decide_obligation_in(
-                connection, proposal_id, decision, by, utc_now(), control, rationale
-            )[1]
-
 
 def decide_obligation_in(
     connection: sqlite3.Connection,

@@ -1,8 +1,9 @@
 """Obligations stated by items, confirmed or rejected by an analyst (a part of `Workspace`).
-The decision is `horizon.instruments.obligation_proposals.decide_obligation_in`, the one
-`horizon readiness confirm|reject` uses; here it is role-checked, a rejection needs a
-rationale, a chosen control must be in the catalogue, and the audit entry is written in the
-same transaction. The learner's evidence log reads the decisions back (section "obligations")."""
+The web and `horizon readiness confirm|reject --as USER` both decide here
+(`horizon.instruments.obligation_proposals.decide_obligation_in`, role-checked): a
+rejection needs a rationale, a chosen control must be in the catalogue, and the audit entry is
+written in the same transaction. The learner's evidence log reads the decisions back
+(section "obligations")."""
 
 from __future__ import annotations
 
