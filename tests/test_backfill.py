@@ -585,7 +585,7 @@ def test_the_backfill_command_prints_json_and_refuses_bad_input_in_plain_words(
 ) -> None:
     from pipelines.cli import app
 
-    monkeypatch.setattr("horizon.runtime.default_embedder", HashingEmbedder)
+    monkeypatch.setattr("horizon.runtime.embedder_for", lambda _: HashingEmbedder())
     sources_file = sources_file_for([serve_federal_register(site)], tmp_path / "sources.yaml")
     common = ["--home", str(tmp_path / "home"), "--sources", str(sources_file)]
     bad_day = runner.invoke(app, ["backfill", "--since", "2025-13-01", *common])
@@ -620,7 +620,7 @@ def test_the_backfill_command_with_a_dask_address_embeds_on_the_cluster(
 ) -> None:
     from pipelines.cli import app
 
-    monkeypatch.setattr("horizon.runtime.default_embedder", HashingEmbedder)
+    monkeypatch.setattr("horizon.runtime.embedder_for", lambda _: HashingEmbedder())
     monkeypatch.setattr("horizon.bulk.cluster.default_embedder", HashingEmbedder)
     sources = [serve_github_releases(site), serve_listing(site)]
     sources_file = sources_file_for(sources, tmp_path / "sources.yaml")

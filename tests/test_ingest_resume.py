@@ -10,6 +10,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -80,24 +81,32 @@ def test_a_killed_ingest_keeps_its_committed_chunk_and_a_rerun_completes_without
     os.mkfifo(fifo)
     process = ingest(home, fifo)
     writer = open_writer(fifo, process)
+    printed_lines: list[str] = []
+    # The results are printed (and flushed) only after their chunk is committed: wait for
+    # them, not for the rows, or the kill can land between the commit and the print.
+    reader = threading.Thread(target=lambda: printed_lines.extend(process.stdout or []))
+    reader.start()
     try:
         os.set_blocking(writer, True)
         # The first chunk and part of the second; the input stays open, so the second chunk
         # can never be complete: the process is killed while it waits for the rest.
         os.write(writer, "".join(lines).encode("utf-8"))
         deadline = time.monotonic() + BACKSTOP_S
-        while stored_items(home) < INGEST_CHUNK:
+        while len(printed_lines) < INGEST_CHUNK:
             assert process.poll() is None, process.stderr.read() if process.stderr else ""
-            assert time.monotonic() < deadline, "the first chunk was never committed"
+            assert time.monotonic() < deadline, "the first chunk's results were never printed"
             time.sleep(0.1)
+        assert stored_items(home) == INGEST_CHUNK
         process.send_signal(signal.SIGKILL)
     finally:
         os.close(writer)
         if process.poll() is None:
             process.kill()
-        output, _ = process.communicate(timeout=BACKSTOP_S)
+        process.wait(timeout=BACKSTOP_S)
+        reader.join(timeout=BACKSTOP_S)
+        process.communicate(timeout=BACKSTOP_S)  # closes the pipes
     assert process.returncode == -signal.SIGKILL
-    printed = [json.loads(row) for row in output.splitlines()]
+    printed = [json.loads(row) for row in printed_lines]
     assert [row["status"] for row in printed] == ["new"] * INGEST_CHUNK
     store = open_store(load_settings(home=home, env={}))
     assert store.state.count_items() == store.index.count() == INGEST_CHUNK
