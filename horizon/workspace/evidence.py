@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Protocol
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
@@ -379,14 +379,38 @@ def _digest_entries(
     return entries
 
 
+class _Decided(Protocol):
+    """Any kind of proposal a learner decides (stage, obligation, supplier flag)."""
+
+    @property
+    def decided_by(self) -> str | None: ...
+
+    @property
+    def decided_at(self) -> datetime | None: ...
+
+
+def _decided_in_period(
+    proposal: _Decided, user_name: str, since: datetime, until: datetime
+) -> datetime | None:
+    """When the learner decided the proposal, if they did within the period."""
+    decided = proposal.decided_at
+    if proposal.decided_by != user_name or decided is None or not since <= decided < until:
+        return None
+    return decided
+
+
+def _with_rationale(evidence: str, rationale: str) -> str:
+    return f"{evidence}; rationale: {rationale}" if rationale else evidence
+
+
 def _stage_entries(
     state: StateDB, user_name: str, since: datetime, until: datetime
 ) -> list[EvidenceEntry]:
     """The stage proposals the learner confirmed or rejected in the period."""
     entries = []
     for proposal in Proposals(state).find():
-        decided = proposal.decided_at
-        if proposal.decided_by != user_name or decided is None or not since <= decided < until:
+        decided = _decided_in_period(proposal, user_name, since, until)
+        if decided is None:
             continue
         when = f" on {proposal.date.isoformat()}" if proposal.date else ""
         entries.append(
@@ -397,9 +421,7 @@ def _stage_entries(
                 f"{proposal.instrument_id} {proposal.stage}{when}",
                 item_id=proposal.item_id,
                 title=proposal.instrument_id,
-                detail=f"{proposal.evidence}; rationale: {proposal.rationale}"
-                if proposal.rationale
-                else proposal.evidence,
+                detail=_with_rationale(proposal.evidence, proposal.rationale),
                 ksbs=SECTION_KSBS["stages"],
             )
         )
@@ -412,8 +434,8 @@ def _obligation_entries(
     """The obligations stated by items that the learner confirmed or rejected in the period."""
     entries = []
     for proposal in ObligationProposals(state).find():
-        decided = proposal.decided_at
-        if proposal.decided_by != user_name or decided is None or not since <= decided < until:
+        decided = _decided_in_period(proposal, user_name, since, until)
+        if decided is None:
             continue
         entries.append(
             EvidenceEntry(
@@ -423,9 +445,7 @@ def _obligation_entries(
                 f"{proposal.control}, {proposal.who} from {proposal.from_date.isoformat()}",
                 item_id=proposal.item_id,
                 title=proposal.what,
-                detail=f"{proposal.evidence}; rationale: {proposal.rationale}"
-                if proposal.rationale
-                else proposal.evidence,
+                detail=_with_rationale(proposal.evidence, proposal.rationale),
                 ksbs=SECTION_KSBS["obligations"],
             )
         )
@@ -438,8 +458,8 @@ def _supplier_entries(
     """The supplier watch's flag proposals the learner confirmed or rejected in the period."""
     entries = []
     for proposal in SupplierFlagProposals(state).find():
-        decided = proposal.decided_at
-        if proposal.decided_by != user_name or decided is None or not since <= decided < until:
+        decided = _decided_in_period(proposal, user_name, since, until)
+        if decided is None:
             continue
         outcome = (
             f"raised impact flag {proposal.flag_id}"
