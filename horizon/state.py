@@ -209,6 +209,14 @@ class StateDB:
         with self.connect() as connection:
             connection.executescript(script)
 
+    def open_connection(self) -> sqlite3.Connection:
+        """A connection set up like `connect`'s, for a caller that holds it and closes it."""
+        connection = sqlite3.connect(self.path, timeout=30.0)
+        connection.row_factory = sqlite3.Row
+        connection.execute("PRAGMA busy_timeout=30000")
+        connection.execute("PRAGMA foreign_keys=ON")
+        return connection
+
     @contextmanager
     def connect(self) -> Iterator[sqlite3.Connection]:
         """One transaction on the shared database (WAL, 30 s busy timeout, foreign keys on).
@@ -216,10 +224,7 @@ class StateDB:
         Other modules that keep their own tables in this database (search, workspace) use it
         too, so every writer waits politely instead of failing with "database is locked".
         """
-        connection = sqlite3.connect(self.path, timeout=30.0)
-        connection.row_factory = sqlite3.Row
-        connection.execute("PRAGMA busy_timeout=30000")
-        connection.execute("PRAGMA foreign_keys=ON")
+        connection = self.open_connection()
         try:
             with connection:
                 yield connection

@@ -56,6 +56,7 @@ DEFAULT_DEPLOYMENT = "weekly"
 DEFAULT_PREFECT_PORT = 4200
 FLOW_ENTRYPOINT = "pipelines/weekly.py:weekly_scan"
 SERVER_START_TIMEOUT_S = 120.0
+SERVER_POLL_INTERVAL_S = 0.1
 API_URL_FILE = "api-url"
 
 
@@ -210,20 +211,23 @@ def configured_api_url() -> str | None:
 
 
 def _wait_for_server(url: str, server: subprocess.Popen[bytes], log_path: Path) -> None:
+    """Poll the health check through one client: a client per poll builds a TLS context each
+    time (about 0.1 s of CPU apiece, 2.6 s of a loaded warm run), even for plain http."""
     deadline = time.monotonic() + SERVER_START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise ServerStartError(
-                f"the local Prefect server stopped at start-up (exit status {server.returncode})"
-                f"; see {log_path}. Is port {url.split(':')[-1].split('/')[0]} in use? "
-                "Try --prefect-port"
-            )
-        try:
-            if httpx.get(f"{url}/health", timeout=2.0).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
+    with httpx.Client(timeout=2.0) as client:
+        while time.monotonic() < deadline:
+            if server.poll() is not None:
+                raise ServerStartError(
+                    f"the local Prefect server stopped at start-up (exit status "
+                    f"{server.returncode}); see {log_path}. Is port "
+                    f"{url.split(':')[-1].split('/')[0]} in use? Try --prefect-port"
+                )
+            try:
+                if client.get(f"{url}/health").status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(SERVER_POLL_INTERVAL_S)
     raise ServerStartError(
         f"the local Prefect server did not answer at {url} within "
         f"{SERVER_START_TIMEOUT_S:.0f} s; see {log_path}"
