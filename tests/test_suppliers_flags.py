@@ -9,13 +9,16 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 from typer.testing import CliRunner
 
 from horizon.cli import app
 from horizon.item import Item
+from horizon.readiness.supplier_flags import SupplierFlagProposal, SupplierFlagProposals
 from horizon.state import StateDB
-from horizon.workspace import COMMAND_LINE, Workspace, build_evidence
-from horizon.workspace.models import UserRequest
+from horizon.workspace import COMMAND_LINE, Workspace, build_evidence, suppliers
+from horizon.workspace.errors import Conflict
+from horizon.workspace.models import FlagRequest, UserRequest
 
 PASSWORD = "a long enough password"
 
@@ -111,6 +114,38 @@ def test_confirming_raises_a_real_flag_for_the_system_and_only_once(tmp_path: Pa
     )
     assert again.exit_code == 2 and "already confirmed" in again.output
     assert len(Workspace(StateDB(home / "state.db")).flags()) == 1
+
+
+def test_a_proposal_decided_meanwhile_raises_no_flag(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two analysts decide at once: the second confirmation's flag is rolled back with it."""
+    home = _home(tmp_path)
+    proposal_id = int(_suppliers(home)["az-retire"]["flag_proposal"]["id"])
+    state = StateDB(home / "state.db")
+    store = SupplierFlagProposals(state)
+    read_before_the_other_decided = suppliers.open_proposal
+
+    def other_analyst_rejects_first(
+        proposals: SupplierFlagProposals, wanted: int
+    ) -> SupplierFlagProposal:
+        seen = read_before_the_other_decided(proposals, wanted)
+        assert proposals.record_decision(wanted, "rejected", "bob", "Not ours.", None)
+        return seen
+
+    monkeypatch.setattr(suppliers, "open_proposal", other_analyst_rejects_first)
+    workspace = Workspace(state)
+    proposal = store.get(proposal_id)
+    assert proposal is not None
+    request = FlagRequest.model_validate(proposal.default_request())
+    with pytest.raises(Conflict, match="decided meanwhile"):
+        suppliers.confirm_flag_proposal(
+            store, proposal_id, workspace, workspace.user("ann"), request
+        )
+    assert workspace.flags() == []
+    assert workspace.audit(item_id="az-retire") == []
+    decided = store.get(proposal_id)
+    assert decided is not None and (decided.status, decided.flag_id) == ("rejected", None)
 
 
 def test_a_bad_override_is_named_and_raises_nothing(tmp_path: Path) -> None:

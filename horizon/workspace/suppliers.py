@@ -5,6 +5,8 @@ the web alike."""
 
 from __future__ import annotations
 
+import sqlite3
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import ValidationError
@@ -51,10 +53,14 @@ def confirm_flag_proposal(
     actor: User,
     request: FlagRequest,
 ) -> tuple[SupplierFlagProposal, Flag]:
-    """Raise the impact flag on the vendor's item and mark the proposal confirmed."""
+    """Raise the impact flag on the vendor's item and mark the proposal confirmed, in one
+    transaction: a proposal decided meanwhile (another analyst, another tab) raises no flag,
+    and a crash between the two leaves neither."""
     before = open_proposal(store, proposal_id)
-    flag = workspace.raise_flag(actor, before.item_id, request)
-    _record(store, before, workspace, actor, "confirmed", request.rationale, flag.id)
+    now = workspace.clock()
+    with store.state.connect() as connection:
+        flag = workspace.raise_flag_in(connection, now, actor, before.item_id, request)
+        _record_in(connection, before, now, actor, "confirmed", request.rationale, flag.id)
     return _decided(store, proposal_id), flag
 
 
@@ -68,34 +74,35 @@ def reject_flag_proposal(
     """Record that the retirement needs no flag, and why."""
     require(actor, "analyst", "deciding supplier flag proposals")
     before = open_proposal(store, proposal_id)
-    _record(store, before, workspace, actor, "rejected", note, None)
+    now = workspace.clock()
+    with store.state.connect() as connection:
+        _record_in(connection, before, now, actor, "rejected", note, None)
     return _decided(store, proposal_id)
 
 
-def _record(
-    store: SupplierFlagProposals,
+def _record_in(
+    connection: sqlite3.Connection,
     before: SupplierFlagProposal,
-    workspace: Workspace,
+    now: datetime,
     actor: User,
     status: Literal["confirmed", "rejected"],
     note: str,
     flag_id: int | None,
 ) -> None:
-    """The decision and its audit entry, in one transaction."""
-    now = workspace.clock()
-    with store.state.connect() as connection:
-        if not record_decision_in(connection, before.id, status, actor.name, now, note, flag_id):
-            raise Conflict(f"supplier flag proposal {before.id} was decided meanwhile")
-        write_audit(
-            connection,
-            now,
-            actor.name,
-            "supplier.confirm" if status == "confirmed" else "supplier.reject",
-            before.item_id,
-            f"supplier flag proposal {before.id}",
-            _state(before.status, "", None),
-            _state(status, note, flag_id) | {"system": before.system_id},
-        )
+    """The decision and its audit entry, in the caller's transaction; a proposal decided
+    meanwhile is a conflict, which rolls the whole transaction back."""
+    if not record_decision_in(connection, before.id, status, actor.name, now, note, flag_id):
+        raise Conflict(f"supplier flag proposal {before.id} was decided meanwhile")
+    write_audit(
+        connection,
+        now,
+        actor.name,
+        "supplier.confirm" if status == "confirmed" else "supplier.reject",
+        before.item_id,
+        f"supplier flag proposal {before.id}",
+        _state(before.status, "", None),
+        _state(status, note, flag_id) | {"system": before.system_id},
+    )
 
 
 def _state(status: str, note: str, flag_id: int | None) -> dict[str, Any]:

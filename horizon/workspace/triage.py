@@ -110,41 +110,52 @@ class Triage(WorkspaceBase):
     def raise_flag(self, actor: User, item_id: str, request: FlagRequest) -> Flag:
         """Record an impact flag; an item not yet decided (or decided 'no impact', or closed)
         moves to 'impact' in the same transaction, because an open flag is work to do."""
+        with self.state.connect() as connection:
+            return self.raise_flag_in(connection, self.clock(), actor, item_id, request)
+
+    def raise_flag_in(
+        self,
+        connection: sqlite3.Connection,
+        now: datetime,
+        actor: User,
+        item_id: str,
+        request: FlagRequest,
+    ) -> Flag:
+        """`raise_flag` inside the caller's transaction (a confirmed supplier proposal records
+        its decision in the same one)."""
         require(actor, "analyst", "raising impact flags")
         self._check_controls("controls", request.controls)
-        now = self.clock()
-        with self.state.connect() as connection:
-            require_item(connection, item_id)
-            cursor = connection.execute(
-                "INSERT INTO workspace_flags (item_id, controls, severity, owner, due, rationale,"
-                " raised_by, raised_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    item_id,
-                    json.dumps(request.controls),
-                    request.severity,
-                    request.owner,
-                    iso(request.due),
-                    request.rationale,
-                    actor.name,
-                    iso(now),
-                ),
-            )
-            flag = _flag_row(connection, int(cursor.lastrowid or 0))
-            write_audit(
-                connection,
-                now,
-                actor.name,
-                "flag.raise",
+        require_item(connection, item_id)
+        cursor = connection.execute(
+            "INSERT INTO workspace_flags (item_id, controls, severity, owner, due, rationale,"
+            " raised_by, raised_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
                 item_id,
-                f"flag {flag.id}",
-                None,
-                _flag_state(flag),
+                json.dumps(request.controls),
+                request.severity,
+                request.owner,
+                iso(request.due),
+                request.rationale,
+                actor.name,
+                iso(now),
+            ),
+        )
+        flag = _flag_row(connection, int(cursor.lastrowid or 0))
+        write_audit(
+            connection,
+            now,
+            actor.name,
+            "flag.raise",
+            item_id,
+            f"flag {flag.id}",
+            None,
+            _flag_state(flag),
+        )
+        before = _triage(connection, item_id)
+        if before.state not in ("impact", "actioned"):
+            _set_triage(
+                connection, now, actor, before, "impact", f"flag {flag.id}: {request.rationale}"
             )
-            before = _triage(connection, item_id)
-            if before.state not in ("impact", "actioned"):
-                _set_triage(
-                    connection, now, actor, before, "impact", f"flag {flag.id}: {request.rationale}"
-                )
         return flag
 
     def close_flag(self, actor: User, flag_id: int, request: FlagCloseRequest) -> Flag:
