@@ -2,15 +2,16 @@
 raw Chroma query plus one query embedding, the cost of indexing during ingest, tagging
 throughput once items are embedded, de-duplication of 5,000 and 20,000 same-day entries, the
 parse stage, embed stage and Chroma writes against the raw libraries, a weekly run into the
-largest store against the same run into 1,000 items, each ingest stage's peak memory, and the
-cost of following each new item's link for its full text (crawl time with enrichment ÷ without).
+largest store against the same run into 1,000 items, each ingest stage's peak memory, the
+cost of following each new item's link for its full text (crawl time with enrichment ÷ without),
+and a warm `make demo` against a cold one (`bench/warm.py`).
 
     python -m bench                      # sizes 1000,10000,100000, 3 rounds of 50 queries
     python -m bench --sizes 1000,10000 --rounds 2 --json bench.json
     python -m bench --sizes 1000,100000,1000000   # a million items: hours on 2 cores
 
-The enrichment figures need nothing else; the rest needs ../shared (the Federal Register page
-gives the real texts) and is skipped plainly without it.
+The enrichment and demo figures need nothing else; the rest needs ../shared (the Federal
+Register page gives the real texts) and is skipped plainly without it.
 Runs on the CPU with the packaged MiniLM model, in a temporary home unless --home is given.
 """
 
@@ -42,6 +43,7 @@ from bench.latency import Latency, add_synthetic_passages, measure_latency
 from bench.memory import STAGES, StageMemory, describe, measure_stage, write_batch
 from bench.raw import embed_ratio, feed_bodies, parse_ratio, write_ratio
 from bench.tagging import measure_tagging
+from bench.warm import measure_warm_cold
 from evaluation.common import SharedDataMissing, read_jsonl, shared_file
 from evaluation.search import DEV_QUERIES, FEDERAL_REGISTER, federal_register_records
 from horizon.classify import Classifier
@@ -261,17 +263,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     enrichment = measure_enrichment()
     for cost in enrichment:
         print(cost.line())
+    print("Timing make demo cold, then warm twice …", file=sys.stderr)
+    demo = measure_warm_cold()
+    print(demo.line())
     figures: dict[str, object] = {
         "cpus": os.cpu_count(),
         "enrichment": [
             {**asdict(cost), "ratio": cost.ratio, "per_item_ms": cost.per_item_ms}
             for cost in enrichment
         ],
+        "demo_warm_cold": demo.as_json(),
     }
     try:
         shared_file(FEDERAL_REGISTER)
     except SharedDataMissing as missing:
-        print(f"bench {missing}; only enrichment and the embedding backends are measured")
+        print(f"bench {missing}; only enrichment, the demo and the embedding backends are measured")
         figures["backends"] = compare_backends()
     else:
         if arguments.home:
