@@ -12,6 +12,8 @@ after the home's Prefect environment is in place.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import socket
 import subprocess
@@ -30,6 +32,7 @@ import typer
 from horizon.cli.common import (
     ControlsOption,
     HomeOption,
+    JsonOption,
     SourcesOption,
     app,
     err,
@@ -328,6 +331,7 @@ def deploy_command(
     home: HomeOption = None,
     sources: SourcesOption = None,
     controls: ControlsOption = None,
+    json_output: JsonOption = False,
 ) -> None:
     """Register the scheduled weekly scan with the Prefect server at PREFECT_API_URL, to be run
     by a worker of WORK_POOL (`prefect worker start --pool WORK_POOL`) on this machine."""
@@ -347,16 +351,35 @@ def deploy_command(
     source_flow = Flow.from_source(source=str(PROJECT_ROOT), entrypoint=FLOW_ENTRYPOINT)
     if not isinstance(source_flow, Flow):
         raise TypeError("deploy must be called outside an event loop")
-    deployment_id = source_flow.deploy(
-        name=name,
-        work_pool_name=work_pool,
-        schedules=[Cron(cron, timezone=timezone)],
-        parameters=flow_parameters(runtime.settings, replay),
-        tags=["horizon"],
-        build=False,
-        push=False,
-        print_next_steps=False,
-    )
+    # Prefect prints its own table of deployments; it goes to standard error, so that standard
+    # output holds only the JSON asked for.
+    with contextlib.redirect_stdout(sys.stderr):
+        deployment_id = source_flow.deploy(
+            name=name,
+            work_pool_name=work_pool,
+            schedules=[Cron(cron, timezone=timezone)],
+            parameters=flow_parameters(runtime.settings, replay),
+            tags=["horizon"],
+            build=False,
+            push=False,
+            print_next_steps=False,
+        )
+    if json_output:
+        sys.stdout.write(
+            json.dumps(
+                {
+                    "deployment_id": str(deployment_id),
+                    "name": f"horizon-weekly-scan/{name}",
+                    "work_pool": work_pool,
+                    "cron": cron,
+                    "timezone": timezone,
+                    "parameters": flow_parameters(runtime.settings, replay),
+                },
+                indent=2,
+            )
+            + "\n"
+        )
+        return
     err.print(
         f"Deployed 'horizon-weekly-scan/{name}' ({deployment_id}) to work pool '{work_pool}' "
         f"on '{cron}' ({timezone}). Start a worker with: prefect worker start --pool {work_pool}"

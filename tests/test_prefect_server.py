@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import http.server
+import json
 import os
 import signal
 import subprocess
@@ -151,11 +152,14 @@ def test_a_worker_runs_the_deployed_weekly_scan_and_writes_the_digest(
         str(SNAPSHOT / "sources.yaml"),
         "--replay",
         str(SNAPSHOT),
+        "--json",
     )
-    assert f"to work pool '{POOL}'" in deployed
+    answer, _ = json.JSONDecoder().raw_decode(deployed)
     deployment = httpx.get(
         f"{api_url}/deployments/name/horizon-weekly-scan/weekly", timeout=10
     ).json()
+    assert (answer["deployment_id"], answer["work_pool"]) == (deployment["id"], POOL)
+    assert answer["parameters"] == deployment["parameters"]
     assert deployment["parameters"]["replay_dir"] == str(SNAPSHOT.resolve())
     worker = processes.start("worker", *prefect, "worker", "start", "--pool", POOL)
     flow_run = httpx.post(

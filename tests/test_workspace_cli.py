@@ -207,3 +207,48 @@ def test_an_api_token_can_be_made_to_expire(home: Path) -> None:
     assert never.exit_code == 2 and "--expires: Input should be greater than or equal to 1" in (
         never.output
     )
+
+
+def test_every_decision_from_the_terminal_can_answer_in_json(home: Path) -> None:
+    """Scripts read what a command did from --json, as from the list commands."""
+
+    def answer(*arguments: str, stdin: str | None = None) -> dict:
+        result = run(home, *arguments, "--json", stdin=stdin)
+        assert result.exit_code == 0, result.output
+        value = json.loads(result.stdout)
+        assert isinstance(value, dict)
+        return value
+
+    added = answer("users", "add", "cat", "--role", "analyst", "--password-stdin", stdin=PASSWORD)
+    assert (added["name"], added["role"], added["active"]) == ("cat", "analyst", True)
+    assert "password" not in json.dumps(added)
+    moved = answer("triage", "move", "gpai-code", "under-review", "--as", "ann")
+    assert (moved["item_id"], moved["state"], moved["updated_by"]) == (
+        "gpai-code",
+        "under-review",
+        "ann",
+    )
+    flag = answer(
+        "flag", "add", "gpai-code", "--as", "ann", "--control", "GPAI-MODELS",
+        "--severity", "high", "--owner", "Procurement", "--due", "2025-08-02",
+        "--rationale", "Our supplier must sign.",
+    )  # fmt: skip
+    assert (flag["status"], flag["controls"], flag["due"]) == (
+        "open",
+        ["GPAI-MODELS"],
+        "2025-08-02",
+    )
+    closed = answer("flag", "close", str(flag["id"]), "--as", "ann", "--note", "Signed.")
+    assert (closed["id"], closed["status"]) == (flag["id"], "closed")
+    comment = answer("comment", "add", "gpai-code", "Read it.", "--as", "ann")
+    assert (comment["author"], comment["body"]) == ("ann", "Read it.")
+    verdict = answer("tag", "reject", "gpai-code", "GPAI-MODELS", "--as", "ann")
+    assert (verdict["control"], verdict["confirmed"], verdict["user"]) == (
+        "GPAI-MODELS",
+        False,
+        "ann",
+    )
+    audit = run(home, "triage", "audit", "--item", "gpai-code", "--json")
+    assert audit.exit_code == 0, audit.output
+    actions = [entry["action"] for entry in json.loads(audit.stdout)]
+    assert {"triage.move", "flag.raise", "flag.close", "comment.add"} <= set(actions)

@@ -167,6 +167,7 @@ def users_add(
         bool, typer.Option("--password-stdin", help="Read the password from standard input.")
     ] = False,
     home: HomeOption = None,
+    json_output: JsonOption = False,
 ) -> None:
     """Add a user. The password is asked for (twice) unless --password-stdin is given; it is
     kept exactly as typed, spaces included."""
@@ -179,6 +180,9 @@ def users_add(
     workspace = open_workspace(make_runtime(home), check_controls=False)
     with plain_errors():
         user = workspace.add_user(COMMAND_LINE, request)
+    if json_output:
+        print_json(user.model_dump(mode="json"))
+        return
     err.print(f"Added {user.name} ({user.role}).")
 
 
@@ -331,12 +335,16 @@ def triage_move(
         str, typer.Option("--rationale", help="Why; required for impact and no-impact.")
     ] = "",
     home: HomeOption = None,
+    json_output: JsonOption = False,
 ) -> None:
     """Move an item: new → under-review → impact / no-impact → actioned → closed."""
     request = validated(TriageRequest, {"state": state, "rationale": rationale}, {"state": "STATE"})
     workspace = open_workspace(make_runtime(home), check_controls=False)
     with plain_errors():
         record = workspace.move(workspace.active_user(actor), item, request)
+    if json_output:
+        print_json(record.model_dump(mode="json"))
+        return
     err.print(f"{item} is now '{STATE_LABELS[record.state]}'.")
 
 
@@ -384,10 +392,16 @@ def triage_audit(
     item: Annotated[str | None, typer.Option("--item", help="Only this item's changes.")] = None,
     actor: Annotated[str | None, typer.Option("--actor", help="Only this user's changes.")] = None,
     home: HomeOption = None,
+    json_output: JsonOption = False,
 ) -> None:
-    """The audit log as CSV on standard output (who, when, what, before, after)."""
+    """The audit log as CSV on standard output (who, when, what, before, after); with --json,
+    a list of entries."""
     workspace = open_workspace(make_runtime(home), check_controls=False)
-    sys.stdout.write(audit_csv(workspace.audit(item_id=item, actor=actor)))
+    entries = workspace.audit(item_id=item, actor=actor)
+    if json_output:
+        print_json([entry.model_dump(mode="json") for entry in entries])
+        return
+    sys.stdout.write(audit_csv(entries))
 
 
 # ----- flags, comments, tags -------------------------------------------------------------
@@ -406,8 +420,10 @@ def flag_add(
     rationale: Annotated[str, typer.Option("--rationale", help="Why it matters.")],
     home: HomeOption = None,
     controls: ControlsOption = None,
+    json_output: JsonOption = False,
 ) -> None:
-    """Raise an impact flag on an item; an undecided item moves to 'impact'."""
+    """Raise an impact flag on an item; an undecided item moves to 'impact'. Prints the flag's
+    number (with --json, the flag)."""
     request = validated(
         FlagRequest,
         {
@@ -422,6 +438,9 @@ def flag_add(
     workspace = open_workspace(make_runtime(home, controls=controls))
     with plain_errors():
         flag = workspace.raise_flag(workspace.active_user(actor), item, request)
+    if json_output:
+        print_json(flag.model_dump(mode="json"))
+        return
     sys.stdout.write(f"{flag.id}\n")
     err.print(f"Raised flag {flag.id} on {item}.")
 
@@ -461,12 +480,16 @@ def flag_close(
     actor: ActorOption,
     note: Annotated[str, typer.Option("--note", help="What was done.")] = "",
     home: HomeOption = None,
+    json_output: JsonOption = False,
 ) -> None:
     """Close an impact flag."""
     request = validated(FlagCloseRequest, {"note": note})
     workspace = open_workspace(make_runtime(home), check_controls=False)
     with plain_errors():
-        workspace.close_flag(workspace.active_user(actor), flag_id, request)
+        flag = workspace.close_flag(workspace.active_user(actor), flag_id, request)
+    if json_output:
+        print_json(flag.model_dump(mode="json"))
+        return
     err.print(f"Closed flag {flag_id}.")
 
 
@@ -476,12 +499,16 @@ def comment_add(
     text: Annotated[str, typer.Argument(help="The comment.")],
     actor: ActorOption,
     home: HomeOption = None,
+    json_output: JsonOption = False,
 ) -> None:
     """Comment on an item."""
     request = validated(CommentRequest, {"body": text}, {"body": "TEXT"})
     workspace = open_workspace(make_runtime(home), check_controls=False)
     with plain_errors():
-        workspace.add_comment(workspace.active_user(actor), item, request)
+        comment = workspace.add_comment(workspace.active_user(actor), item, request)
+    if json_output:
+        print_json(comment.model_dump(mode="json"))
+        return
     err.print(f"Commented on {item}.")
 
 
@@ -506,10 +533,14 @@ def _judge(verdict: Verdict) -> Callable[..., None]:
         actor: ActorOption,
         home: HomeOption = None,
         controls: ControlsOption = None,
+        json_output: JsonOption = False,
     ) -> None:
         workspace = open_workspace(make_runtime(home, controls=controls))
         with plain_errors():
-            workspace.judge_tag(workspace.active_user(actor), item, control, verdict)
+            judged = workspace.judge_tag(workspace.active_user(actor), item, control, verdict)
+        if json_output:
+            print_json(judged.model_dump(mode="json"))
+            return
         err.print(f"{control} {verdict}ed on {item}.")
 
     command.__doc__ = (
