@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import operator
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ QUESTION_WORDS = 6
 STEM = 6
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
+_STEM_OF = operator.itemgetter(slice(None, STEM))
 
 FEATURES: tuple[str, ...] = (
     "item_cosine",
@@ -99,20 +101,19 @@ def features(
     best_cosine = max(item_cosine, signals.passage_cosine or 0.0)
     best_bm25 = max(signals.item_bm25, signals.passage_bm25)
     words = shape.words
-    title_lower = title.lower()
-    title_words = _WORD.findall(title_lower)
+    title_words = _WORD.findall(title.lower())
     text_words = title_words + _WORD.findall(text.lower())
-    title_stems = {word[:STEM] for word in title_words}
-    text_stems = [word[:STEM] for word in text_words]
+    text_stems = list(map(_STEM_OF, text_words))  # search runs this ~150 times a query
+    title_stems = set(text_stems[: len(title_words)])
     text_stem_set = set(text_stems)
     title_overlap = sum(w in title_stems for w in words) / len(words) if words else 0.0
     text_overlap = sum(w in text_stem_set for w in words) / len(words) if words else 0.0
     pairs = list(itertools.pairwise(words))
-    if pairs:
+    proximity = 0.0
+    # a pair can be adjacent only where both its words occur: most candidates skip the pairs
+    if pairs and any(first in text_stem_set and second in text_stem_set for first, second in pairs):
         adjacent = set(itertools.pairwise(text_stems))
         proximity = sum(pair in adjacent for pair in pairs) / len(pairs)
-    else:
-        proximity = 0.0
     identifiers = shape.identifiers
     exact = in_title = 0.0
     if identifiers:

@@ -25,7 +25,8 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -438,27 +439,41 @@ class LexicalIndex:
         with self.state.connect() as connection:
             return int(connection.execute("SELECT COUNT(*) FROM search_rows").fetchone()[0])
 
-    def prepare(self, text: str) -> LexicalQuery:
+    @contextmanager
+    def _reading(self, connection: sqlite3.Connection | None) -> Iterator[sqlite3.Connection]:
+        """The caller's connection, or a new one. A search reads through one connection:
+        opening one costs about a millisecond, and a search makes seven reads."""
+        if connection is not None:
+            yield connection
+        else:
+            with self.state.connect() as opened:
+                yield opened
+
+    def prepare(self, text: str, connection: sqlite3.Connection | None = None) -> LexicalQuery:
         """Free text as this index will run it, leaving out the most common words when the
         index is large (see `POSTINGS_BUDGET`); prepare once to search and then make
         snippets with the same words."""
         clauses = optional_clauses(text)
         if not clauses:
             return LexicalQuery(text, None)
-        with self.state.connect() as connection:
-            left_out = self._beyond_budget(connection, clauses)
+        with self._reading(connection) as reading:
+            left_out = self._beyond_budget(reading, clauses)
         return LexicalQuery(text, match_expression(text, left_out))
 
     def search(
-        self, query: str | LexicalQuery, limit: int, conditions: Sequence[ItemCondition] = ()
+        self,
+        query: str | LexicalQuery,
+        limit: int,
+        conditions: Sequence[ItemCondition] = (),
+        connection: sqlite3.Connection | None = None,
     ) -> list[LexicalMatch]:
         """The `limit` best BM25 matches for the query among items meeting every condition,
         best first."""
-        prepared = query if isinstance(query, LexicalQuery) else self.prepare(query)
-        if prepared.expression is None or limit < 1:
-            return []
-        with self.state.connect() as connection:
-            return self._search(connection, prepared.expression, limit, conditions)
+        with self._reading(connection) as reading:
+            prepared = query if isinstance(query, LexicalQuery) else self.prepare(query, reading)
+            if prepared.expression is None or limit < 1:
+                return []
+            return self._search(reading, prepared.expression, limit, conditions)
 
     def _beyond_budget(self, connection: sqlite3.Connection, clauses: Sequence[str]) -> set[str]:
         """The most common clauses, left out so that at most about `POSTINGS_BUDGET` items
@@ -540,7 +555,12 @@ class LexicalIndex:
         )
         return [LexicalMatch(row[0], -float(row[1])) for row in rows]
 
-    def snippets(self, query: str | LexicalQuery, item_ids: Sequence[str]) -> dict[str, str]:
+    def snippets(
+        self,
+        query: str | LexicalQuery,
+        item_ids: Sequence[str],
+        connection: sqlite3.Connection | None = None,
+    ) -> dict[str, str]:
         """For each of these items that matches the query, the best passage of its summary
         (of its title when it has no summary) with the matched words between `SNIPPET_OPEN`
         and `SNIPPET_CLOSE`."""
@@ -550,13 +570,13 @@ class LexicalIndex:
         if expression is None or not item_ids:
             return {}
         marks = ",".join("?" * len(item_ids))
-        with self.state.connect() as connection:
+        with self._reading(connection) as reading:
             documents = dict(
-                connection.execute(
+                reading.execute(
                     f"SELECT docid, item_id FROM search_rows WHERE item_id IN ({marks})", item_ids
                 ).fetchall()
             )
-            rows = connection.execute(
+            rows = reading.execute(
                 "SELECT rowid, snippet(search_text,"
                 " CASE WHEN search_text.summary = '' THEN 0 ELSE 1 END, ?, ?, ?, ?)"
                 " FROM search_text WHERE search_text MATCH ?"
@@ -607,14 +627,18 @@ class LexicalIndex:
                 )
 
     def search_passages(
-        self, query: LexicalQuery, limit: int, conditions: Sequence[ItemCondition] = ()
+        self,
+        query: LexicalQuery,
+        limit: int,
+        conditions: Sequence[ItemCondition] = (),
+        connection: sqlite3.Connection | None = None,
     ) -> list[PassageMatch]:
         """The best-matching passage of each of up to `limit` items, best first, among items
         meeting every condition."""
         if query.expression is None or limit < 1:
             return []
-        with self.state.connect() as connection:
-            rows = connection.execute(
+        with self._reading(connection) as reading:
+            rows = reading.execute(
                 "SELECT p.item_id, p.number, best.rank FROM (SELECT rowid, bm25(passage_text)"
                 " AS rank FROM passage_text WHERE passage_text MATCH ? ORDER BY rank LIMIT ?)"
                 " best JOIN passages p ON p.docid = best.rowid ORDER BY best.rank",
@@ -624,39 +648,44 @@ class LexicalIndex:
             for item_id, number, rank in rows:
                 best.setdefault(item_id, PassageMatch(item_id, int(number), -float(rank)))
             if conditions:
-                passing = admitted(connection, list(best), conditions)
+                passing = admitted(reading, list(best), conditions)
                 best = {item_id: match for item_id, match in best.items() if item_id in passing}
         return list(best.values())[:limit]
 
-    def passage_texts(self, keys: Sequence[tuple[str, int]]) -> dict[tuple[str, int], str]:
-        """The stored text of each (item id, passage number) that exists."""
-        wanted = set(keys)
-        if not wanted:
-            return {}
-        item_ids = sorted({item_id for item_id, _ in wanted})
-        with self.state.connect() as connection:
-            rows = connection.execute(
-                "SELECT item_id, number, text FROM passages"
-                f" WHERE item_id IN ({','.join('?' * len(item_ids))})",
-                item_ids,
-            ).fetchall()
-        return {
-            (item_id, number): str(text)
-            for item_id, number, text in rows
-            if (item_id, number) in wanted
-        }
+    def passage_texts(
+        self, keys: Sequence[tuple[str, int]], connection: sqlite3.Connection | None = None
+    ) -> dict[tuple[str, int], str]:
+        """The stored text of each (item id, passage number) that exists, each looked up by
+        its key (not every passage of the items)."""
+        wanted = list(dict.fromkeys(keys))
+        texts: dict[tuple[str, int], str] = {}
+        with self._reading(connection) as reading:
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                rows = reading.execute(
+                    "WITH wanted (item_id, number) AS"
+                    f" (VALUES {','.join(['(?, ?)'] * len(chunk))})"
+                    " SELECT p.item_id, p.number, p.text FROM wanted w"
+                    " JOIN passages p ON p.item_id = w.item_id AND p.number = w.number",
+                    [value for key in chunk for value in key],
+                )
+                texts.update(((item_id, number), str(text)) for item_id, number, text in rows)
+        return texts
 
     def passage_snippets(
-        self, query: LexicalQuery, keys: Sequence[tuple[str, int]]
+        self,
+        query: LexicalQuery,
+        keys: Sequence[tuple[str, int]],
+        connection: sqlite3.Connection | None = None,
     ) -> dict[tuple[str, int], str]:
         """For each of these passages that matches the query, its matched words between
         `SNIPPET_OPEN` and `SNIPPET_CLOSE`."""
         if query.expression is None or not keys:
             return {}
         snippets: dict[tuple[str, int], str] = {}
-        with self.state.connect() as connection:
+        with self._reading(connection) as reading:
             for item_id, number in keys:
-                row = connection.execute(
+                row = reading.execute(
                     "SELECT snippet(passage_text, 0, ?, ?, ?, ?) FROM passage_text"
                     " WHERE passage_text MATCH ? AND rowid ="
                     " (SELECT docid FROM passages WHERE item_id = ? AND number = ?)",

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
@@ -261,17 +262,18 @@ def search_vector(
     """`search` for a query already embedded (`vector`), ranked by `model` (the shipped
     fusion model by default)."""
     filters = filters.checked()
-    scope = scope_of(store, filters)
-    if scope is None:
-        return []
-    found = candidates(store, vector, query, scope, max(CANDIDATES, limit))
-    if not found.candidates:
-        return []
-    scores_of = (model or shipped_model()).scores(found.matrix())
-    scores = {c.item_id: float(s) for c, s in zip(found.candidates, scores_of, strict=True)}
-    ranked = sorted(scores, key=lambda item_id: (-scores[item_id], item_id))
-    hits = _hits(store, ranked, scores, scope, limit)
-    return _with_passages(store, found, hits)
+    with store.state.connect() as connection:
+        scope = scope_of(store, filters, connection)
+        if scope is None:
+            return []
+        found = candidates(store, vector, query, scope, max(CANDIDATES, limit), connection)
+        if not found.candidates:
+            return []
+        scores_of = (model or shipped_model()).scores(found.matrix())
+        scores = {c.item_id: float(s) for c, s in zip(found.candidates, scores_of, strict=True)}
+        ranked = sorted(scores, key=lambda item_id: (-scores[item_id], item_id))
+        hits = _hits(connection, ranked, scores, scope, limit)
+        return _with_passages(store, connection, found, hits)
 
 
 @dataclass(frozen=True)
@@ -299,15 +301,25 @@ class Candidates:
 
 
 def candidates(
-    store: Store, vector: np.ndarray, query: str, scope: Scope, depth: int = CANDIDATES
+    store: Store,
+    vector: np.ndarray,
+    query: str,
+    scope: Scope,
+    depth: int = CANDIDATES,
+    connection: sqlite3.Connection | None = None,
 ) -> Candidates:
     """The items each engine finds for the query within the scope, item-level and
-    passage-level, `depth` from each, described by their fusion features."""
-    dense = _dense_candidates(store, vector[None, :], depth, scope)
-    dense_passages = _dense_passages(store, vector, depth, scope)
-    words = store.lexical.prepare(query)
-    lexical = store.lexical.search(words, depth, scope.conditions)
-    lexical_passages = store.lexical.search_passages(words, depth, scope.conditions)
+    passage-level, `depth` from each, described by their fusion features. Reads through
+    `connection` when given (a search reads through one), else through a new one."""
+    if connection is None:
+        with store.state.connect() as opened:
+            return candidates(store, vector, query, scope, depth, opened)
+    lexical_index = store.lexical
+    dense = _dense_candidates(store, connection, vector[None, :], depth, scope)
+    dense_passages = _dense_passages(store, connection, vector, depth, scope)
+    words = lexical_index.prepare(query, connection)
+    lexical = lexical_index.search(words, depth, scope.conditions, connection)
+    lexical_passages = lexical_index.search_passages(words, depth, scope.conditions, connection)
     ids = list(
         dict.fromkeys(
             [n.item_id for n in dense]
@@ -335,8 +347,8 @@ def candidates(
         }
     )
     chosen = _chosen_passages(dense_passages, lexical_passages)
-    texts = store.lexical.passage_texts(list(chosen.values()))
-    rows = _item_texts(store, ids)
+    texts = lexical_index.passage_texts(list(chosen.values()), connection)
+    rows = _item_texts(connection, ids)
     floor = min(item_cosine.values(), default=0.0)
     shape = QueryShape.of(query)
     found = []
@@ -384,19 +396,18 @@ def _chosen_passages(
     return {item_id: key for item_id, (_, key) in chosen.items()}
 
 
-def _item_texts(store: Store, ids: Sequence[str]) -> dict[str, tuple[str, str]]:
+def _item_texts(connection: sqlite3.Connection, ids: Sequence[str]) -> dict[str, tuple[str, str]]:
     """Title and the opening of the summary (as much as the features read) of each item."""
-    with store.state.connect() as connection:
-        marks = ",".join("?" * len(ids))
-        rows = connection.execute(
-            f"SELECT id, title, substr(summary, 1, ?) FROM items WHERE id IN ({marks})",
-            [FEATURE_TEXT_CHARS, *ids],
-        )
-        return {row[0]: (row[1], row[2] or "") for row in rows}
+    marks = ",".join("?" * len(ids))
+    rows = connection.execute(
+        f"SELECT id, title, substr(summary, 1, ?) FROM items WHERE id IN ({marks})",
+        [FEATURE_TEXT_CHARS, *ids],
+    )
+    return {row[0]: (row[1], row[2] or "") for row in rows}
 
 
 def _dense_candidates(
-    store: Store, vector: np.ndarray, depth: int, scope: Scope
+    store: Store, connection: sqlite3.Connection, vector: np.ndarray, depth: int, scope: Scope
 ) -> list[Neighbour]:
     """The `depth` nearest items the filters admit. Chroma's own filtering is slow on a large
     collection (0.3 s at 100k items with a date range), so the nearest `OVERFETCH` times as
@@ -405,8 +416,7 @@ def _dense_candidates(
     if scope.where is None:
         return store.index.nearest(vector, depth)[0]
     wide = store.index.nearest(vector, depth * OVERFETCH)[0]
-    with store.state.connect() as connection:
-        passing = admitted(connection, [n.item_id for n in wide], scope.conditions)
+    passing = admitted(connection, [n.item_id for n in wide], scope.conditions)
     kept = [neighbour for neighbour in wide if neighbour.item_id in passing]
     if len(kept) >= depth or len(wide) < depth * OVERFETCH:
         return kept[:depth]
@@ -414,7 +424,7 @@ def _dense_candidates(
 
 
 def _dense_passages(
-    store: Store, vector: np.ndarray, depth: int, scope: Scope
+    store: Store, connection: sqlite3.Connection, vector: np.ndarray, depth: int, scope: Scope
 ) -> list[PassageNeighbour]:
     """The best passage of each item among the nearest passages whose item the filters admit,
     best first. Passages carry no filter metadata: with filters, `OVERFETCH` times as many are
@@ -424,20 +434,21 @@ def _dense_passages(
     for neighbour in wide:
         best.setdefault(neighbour.item_id, neighbour)
     if scope.where is not None:
-        with store.state.connect() as connection:
-            passing = admitted(connection, list(best), scope.conditions)
+        passing = admitted(connection, list(best), scope.conditions)
         best = {item_id: n for item_id, n in best.items() if item_id in passing}
     return list(best.values())[:depth]
 
 
-def _with_passages(store: Store, found: Candidates, hits: list[SearchHit]) -> list[SearchHit]:
+def _with_passages(
+    store: Store, connection: sqlite3.Connection, found: Candidates, hits: list[SearchHit]
+) -> list[SearchHit]:
     """The hits with their matching passage, and a snippet with the matched words marked:
     from that passage when there is one, else from the item."""
     passage_of = {c.item_id: c.passage for c in found.candidates}
     keys = [(hit.id, p[0]) for hit in hits if (p := passage_of.get(hit.id)) is not None]
-    passage_snippets = store.lexical.passage_snippets(found.words, keys)
+    passage_snippets = store.lexical.passage_snippets(found.words, keys, connection)
     item_snippets = store.lexical.snippets(
-        found.words, [hit.id for hit in hits if hit.id in found.lexical_ids]
+        found.words, [hit.id for hit in hits if hit.id in found.lexical_ids], connection
     )
     result = []
     for hit in hits:
@@ -462,37 +473,43 @@ def similar(
     Raises UnknownItemError when no stored item has that id, FilterError for a bad filter.
     """
     filters = filters.checked()
-    canonical = _canonical_id(store, item_id)
-    vectors = store.index.embeddings([canonical])
-    if canonical not in vectors:
-        raise UnknownItemError(
-            f"item {item_id!r} is in the run state but not in the vector index; ingest it again"
-        )
-    scope = scope_of(store, filters)
-    if scope is None or limit < 1:
-        return []
-    neighbours = _dense_candidates(store, vectors[canonical][None, :], limit + 1, scope)
-    scores = {n.item_id: n.similarity for n in neighbours if n.item_id != canonical}
-    ranked = sorted(scores, key=lambda found: (-scores[found], found))
-    return _hits(store, ranked, scores, scope, limit)
-
-
-def _canonical_id(store: Store, item_id: str) -> str:
     with store.state.connect() as connection:
-        row = connection.execute("SELECT id FROM items WHERE id = ?", (item_id,)).fetchone()
-        if row is None:
-            row = connection.execute(
-                "SELECT item_id FROM reports WHERE reported_id = ? ORDER BY first_seen LIMIT 1",
-                (item_id,),
-            ).fetchone()
+        canonical = _canonical_id(connection, item_id)
+        vectors = store.index.embeddings([canonical])
+        if canonical not in vectors:
+            missing = f"item {item_id!r} is in the run state but not in the vector index"
+            raise UnknownItemError(f"{missing}; ingest it again")
+        scope = scope_of(store, filters, connection)
+        if scope is None or limit < 1:
+            return []
+        vector = vectors[canonical][None, :]
+        neighbours = _dense_candidates(store, connection, vector, limit + 1, scope)
+        scores = {n.item_id: n.similarity for n in neighbours if n.item_id != canonical}
+        ranked = sorted(scores, key=lambda found: (-scores[found], found))
+        return _hits(connection, ranked, scores, scope, limit)
+
+
+def _canonical_id(connection: sqlite3.Connection, item_id: str) -> str:
+    row = connection.execute("SELECT id FROM items WHERE id = ?", (item_id,)).fetchone()
+    if row is None:
+        row = connection.execute(
+            "SELECT item_id FROM reports WHERE reported_id = ? ORDER BY first_seen LIMIT 1",
+            (item_id,),
+        ).fetchone()
     if row is None:
         raise UnknownItemError(f"no stored item has id {item_id!r}")
     return str(row[0])
 
 
-def scope_of(store: Store, filters: SearchFilters) -> Scope | None:
+def scope_of(
+    store: Store, filters: SearchFilters, connection: sqlite3.Connection | None = None
+) -> Scope | None:
     """Checked filters as SQL conditions and a Chroma `where`; None when nothing can match
-    (no stored publisher fits the publisher filter)."""
+    (no stored publisher fits the publisher filter). Reads through `connection` when given,
+    else through a new one."""
+    if connection is None:
+        with store.state.connect() as opened:
+            return scope_of(store, filters, opened)
     conditions: list[ItemCondition] = []
     where: list[dict[str, Any]] = []
     if filters.since is not None:
@@ -504,7 +521,7 @@ def scope_of(store: Store, filters: SearchFilters) -> Scope | None:
         conditions.append(ItemCondition("i.published < ?", (end.isoformat(),)))
         where.append({"published_ts": {"$lt": int(end.timestamp())}})
     if filters.publishers:
-        publishers = _matching_publishers(store, filters.publishers)
+        publishers = _matching_publishers(connection, filters.publishers)
         if not publishers:
             return None
         conditions.append(_in("i.publisher", publishers))
@@ -538,7 +555,7 @@ def scope_of(store: Store, filters: SearchFilters) -> Scope | None:
         )
         where.append(_any_of("themes", filters.themes))
     if filters.has_deadline is not None:
-        deadlines = _deadlines(store)
+        deadlines = _deadlines(connection)
         if filters.has_deadline:
             if not deadlines:
                 return None
@@ -568,44 +585,45 @@ def _any_of(key: str, values: Sequence[str]) -> dict[str, Any]:
     return clauses[0] if len(clauses) == 1 else {"$or": clauses}
 
 
-def _matching_publishers(store: Store, wanted: Sequence[str]) -> list[str]:
+def _matching_publishers(connection: sqlite3.Connection, wanted: Sequence[str]) -> list[str]:
     """Stored publisher names containing any wanted name as whole words, ignoring case."""
     patterns = [re.compile(rf"(?<!\w){re.escape(name)}(?!\w)", re.IGNORECASE) for name in wanted]
-    with store.state.connect() as connection:
-        names = [row[0] for row in connection.execute("SELECT DISTINCT publisher FROM items")]
+    names = [row[0] for row in connection.execute("SELECT DISTINCT publisher FROM items")]
     return sorted(name for name in names if any(pattern.search(name) for pattern in patterns))
 
 
-def _deadlines(store: Store) -> list[str]:
+def _deadlines(connection: sqlite3.Connection) -> list[str]:
     """Every deadline date stored: Chroma cannot ask whether a key exists, only match values."""
-    with store.state.connect() as connection:
-        return [
-            row[0]
-            for row in connection.execute(
-                "SELECT DISTINCT deadline FROM items WHERE deadline IS NOT NULL"
-            )
-        ]
+    return [
+        row[0]
+        for row in connection.execute(
+            "SELECT DISTINCT deadline FROM items WHERE deadline IS NOT NULL"
+        )
+    ]
 
 
 def _hits(
-    store: Store, ranked: Sequence[str], scores: dict[str, float], scope: Scope, limit: int
+    connection: sqlite3.Connection,
+    ranked: Sequence[str],
+    scores: dict[str, float],
+    scope: Scope,
+    limit: int,
 ) -> list[SearchHit]:
     """The first `limit` ranked ids that the state holds and the filters admit, as hits."""
     hits: list[SearchHit] = []
     conditions = "".join(f" AND ({condition.sql})" for condition in scope.conditions)
     parameters = [value for condition in scope.conditions for value in condition.parameters]
     start = 0
-    with store.state.connect() as connection:
-        while len(hits) < limit and start < len(ranked):
-            chunk = list(ranked[start : start + limit - len(hits) + 5])
-            start += len(chunk)
-            marks = ",".join("?" * len(chunk))
-            rows = connection.execute(
-                f"SELECT {_ITEM_COLUMNS} FROM items i WHERE i.id IN ({marks}){conditions}",
-                (*chunk, *parameters),
-            )
-            found = {row["id"]: row for row in rows}
-            hits += [_hit(found[item_id], scores[item_id]) for item_id in chunk if item_id in found]
+    while len(hits) < limit and start < len(ranked):
+        chunk = list(ranked[start : start + limit - len(hits) + 5])
+        start += len(chunk)
+        marks = ",".join("?" * len(chunk))
+        rows = connection.execute(
+            f"SELECT {_ITEM_COLUMNS} FROM items i WHERE i.id IN ({marks}){conditions}",
+            (*chunk, *parameters),
+        )
+        found = {row["id"]: row for row in rows}
+        hits += [_hit(found[item_id], scores[item_id]) for item_id in chunk if item_id in found]
     return hits[:limit]
 
 

@@ -109,6 +109,13 @@ def passage_id(item_id: str, number: int) -> str:
     return f"{item_id}#{number}"
 
 
+def passage_key(stored_id: str) -> tuple[str, int]:
+    """(item id, number) of a passage id made by `passage_id` (the number follows the last
+    "#", so an item id may contain one)."""
+    item_id, _, number = stored_id.rpartition("#")
+    return item_id, int(number)
+
+
 def item_passages(item: Item) -> list[str]:
     """The passages an item is searched by: its long summary's, then its full text's."""
     return split_passages(item.summary) + full_text_passages(item.full_text)
@@ -233,18 +240,19 @@ class VectorIndex:
     def nearest_passages(self, embedding: np.ndarray, limit: int) -> list[PassageNeighbour]:
         """The `limit` passages most similar to one query vector, best first. (No count
         first: Chroma answers an empty collection with no results, and a count costs every
-        search a call.)"""
+        search a call.) Item and number are read from the passage's id: asking Chroma for the
+        metadata too made the query 3.5x slower (8.2 against 2.3 ms at 79k passages)."""
         if limit < 1:
             return []
         result = self._passages.query(
             query_embeddings=embedding.reshape(1, -1).tolist(),
             n_results=limit,
-            include=["metadatas", "distances"],
+            include=["distances"],
         )
         return [
-            PassageNeighbour(str(meta["item_id"]), int(meta["passage"]), 1.0 - float(distance))
-            for meta, distance in zip(
-                (result["metadatas"] or [[]])[0], (result["distances"] or [[]])[0], strict=True
+            PassageNeighbour(*passage_key(stored_id), 1.0 - float(distance))
+            for stored_id, distance in zip(
+                result["ids"][0], (result["distances"] or [[]])[0], strict=True
             )
         ]
 
