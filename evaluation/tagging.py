@@ -150,12 +150,17 @@ def simulate_analysts(
         )
         base_data = subset(data, rest)
         base = train(base_data, choices, folds(base_data.examples, k=3), {})
-        corrected_tags = classifier_for(base).classify(
-            [data.examples[i].item for i in corrected], data.features[corrected, : _dims(data)]
+        base_classifier = classifier_for(base)
+        corrected_items = [data.examples[i].item for i in corrected]
+        corrected_vectors = data.features[corrected, : _dims(data)]
+        corrected_tags = base_classifier.classify(corrected_items, corrected_vectors)
+        # the verdicts' rows as the base model sees them (its own vocabulary of words)
+        corrected_rows = base_classifier.features.matrix(
+            corrected_items, corrected_vectors, [data.readings[i] for i in corrected]
         )
         fold_verdicts = [
-            Verdict(data.features[row], control, control in data.examples[row].controls)
-            for row, tags in zip(corrected, corrected_tags, strict=True)
+            Verdict(features, control, control in data.examples[row].controls)
+            for row, features, tags in zip(corrected, corrected_rows, corrected_tags, strict=True)
             for control in set(tags.control_ids()) ^ set(data.examples[row].controls)
         ]
         verdicts += len(fold_verdicts)

@@ -157,7 +157,9 @@ class Classifier:
         self.catalogue = catalogue
         self.embedder = embedder
         self.model = model if model is not None else packaged_model()
-        self.features = FeatureBuilder(catalogue, embedder, self.model.controls)
+        self.features = FeatureBuilder(
+            catalogue, embedder, self.model.controls, words=self.model.words
+        )
         known = set(catalogue.control_ids())
         self._heads = [cid for cid in self.model.controls if cid in known]
         self._untrained = {

@@ -8,7 +8,9 @@
 - `publisher`: the source's category, what the publisher's name says (vendor, standards body,
   legislature) and its jurisdiction, and the jurisdiction of the address's host (.gov.uk,
   europa.eu, a country's domain);
-- `cues`: the rules' type cue scores and verdict, and the jurisdiction marks in the text.
+- `cues`: the rules' type cue scores and verdict, and the jurisdiction marks in the text;
+- `words`: TF-IDF of the title and summary's words and word pairs over a vocabulary learned
+  from the training items (`horizon.tagging.words`; empty until a vocabulary is given).
 
 Groups are column ranges, so a head can be trained on some of them (chosen by
 cross-validation) while prediction stays one matrix product over the whole row.
@@ -16,6 +18,7 @@ cross-validation) while prediction stays one matrix product over the whole row.
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -26,8 +29,9 @@ from horizon.catalogue import Catalogue
 from horizon.embed import Embedder
 from horizon.item import ITEM_TYPES, Item
 from horizon.tagging import rules
+from horizon.tagging.words import WordVocabulary
 
-GROUPS = ("embedding", "similarity", "lexical", "publisher", "cues")
+GROUPS = ("embedding", "similarity", "lexical", "publisher", "cues", "words")
 CATEGORIES = ("regulator", "government", "legislature", "standards-body", "vendor", "secondary")
 # The jurisdictions a head learns to tell apart; any other country is `OTHER`, and the rules
 # name which one.
@@ -64,10 +68,18 @@ class Reading:
 
 class FeatureBuilder:
     """Turns items and their vectors into feature rows for the controls `control_ids`
-    (in that order); build once per catalogue, as it embeds the catalogue's examples."""
+    (in that order) and the vocabulary `words`; build once per catalogue, as it embeds the
+    catalogue's examples."""
 
-    def __init__(self, catalogue: Catalogue, embedder: Embedder, control_ids: Sequence[str]):
+    def __init__(
+        self,
+        catalogue: Catalogue,
+        embedder: Embedder,
+        control_ids: Sequence[str],
+        words: WordVocabulary | None = None,
+    ):
         self.catalogue = catalogue
+        self.words = words if words is not None else WordVocabulary.empty()
         self.control_ids = list(control_ids)
         known = set(catalogue.control_ids())
         controls = [catalogue.control(cid) for cid in self.control_ids if cid in known]
@@ -91,6 +103,14 @@ class FeatureBuilder:
         self.groups = self._group_slices()
         self.width = max(stop for _, stop in self.groups.values())
 
+    def with_words(self, words: WordVocabulary) -> FeatureBuilder:
+        """The same builder with another vocabulary (the catalogue is not embedded again)."""
+        changed = copy.copy(self)
+        changed.words = words
+        changed.groups = changed._group_slices()
+        changed.width = max(stop for _, stop in changed.groups.values())
+        return changed
+
     def _group_slices(self) -> dict[str, tuple[int, int]]:
         controls = len(self.control_ids)
         sizes = {
@@ -99,6 +119,7 @@ class FeatureBuilder:
             "lexical": 3 * controls + 2,
             "publisher": len(CATEGORIES) + 1 + 3 + 2 * (len(JURISDICTIONS) + 1),
             "cues": 2 * len(ITEM_TYPES) + 3 * len(JURISDICTIONS) + 1 + 1,
+            "words": len(self.words),
         }
         slices = {}
         start = 0
@@ -146,9 +167,13 @@ class FeatureBuilder:
         """One feature row per item, the groups side by side in `GROUPS` order."""
         best, noise = self.similarities(vectors)
         rows = np.zeros((len(items), self.width), dtype=np.float32)
+        words_start, _ = self.groups["words"]
         for row, (item, reading) in enumerate(zip(items, readings, strict=True)):
-            rows[row, self.dimensions :] = self._row(item, reading, best[row], noise[row])
+            rows[row, self.dimensions : words_start] = self._row(
+                item, reading, best[row], noise[row]
+            )
         rows[:, : self.dimensions] = vectors
+        rows[:, words_start:] = self.words.matrix([item.text() for item in items])
         return rows
 
     def _row(self, item: Item, reading: Reading, best: np.ndarray, noise: float) -> list[float]:

@@ -80,7 +80,7 @@ def retrain_home(
     """Retrain `base` with these verdicts and store the result in the home."""
     from horizon.tagging.training import Verdict, retrain_with_feedback  # scikit-learn: only here
 
-    builder = FeatureBuilder(catalogue, embedder, base.controls)
+    builder = FeatureBuilder(catalogue, embedder, base.controls, words=base.words)
     items = [f.as_item() for f in feedback]
     missing = [index for index, f in enumerate(feedback) if f.embedding is None]
     computed = iter(embedder.embed([items[index].text() for index in missing]) if missing else [])

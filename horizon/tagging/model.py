@@ -8,7 +8,8 @@ stored (`model.npz` for the numbers, `model.json` for what they mean and how the
   cross-validation for the best micro-F1;
 - type and jurisdiction: one multinomial logistic head each.
 
-The artefact also keeps the rows it was trained on, so a home can retrain the heads with its
+The vocabulary of the `words` feature group is stored with the weights. The artefact also
+keeps the rows it was trained on, so a home can retrain the heads with its
 analysts' verdicts added (`horizon.tagging.training.retrain_with_feedback`).
 """
 
@@ -22,8 +23,10 @@ from typing import Any
 
 import numpy as np
 
+from horizon.tagging.words import WordVocabulary
+
 PACKAGED = Path(__file__).with_name("model.npz")
-FORMAT = 2
+FORMAT = 3
 
 
 class ModelError(Exception):
@@ -80,6 +83,7 @@ class TaggerModel:
     relevance_threshold: float
     control_threshold: float
     metadata: dict[str, Any] = field(default_factory=dict)
+    words: WordVocabulary = field(default_factory=WordVocabulary.empty)
 
     def predict(self, features: np.ndarray) -> Predictions:
         h = self.heads
@@ -100,6 +104,8 @@ class TaggerModel:
         arrays = {f"heads_{k}": np.asarray(v) for k, v in vars(self.heads).items()}
         arrays |= {f"rows_{k}": v for k, v in vars(self.rows).items()}
         arrays["rows_features"] = self.rows.features.astype(np.float16)
+        arrays["words_terms"] = np.array(self.words.terms, dtype=str)
+        arrays["words_idf"] = self.words.idf.astype(np.float32)
         with path.open("wb") as handle:
             np.savez_compressed(handle, **arrays)  # type: ignore[arg-type]
         meta = {
@@ -138,6 +144,9 @@ def load_model(path: Path = PACKAGED) -> TaggerModel:
         rows = TrainingRows(
             **{name: stored[f"rows_{name}"] for name in TrainingRows.__dataclass_fields__}
         )
+        words = WordVocabulary(
+            tuple(str(term) for term in stored["words_terms"]), stored["words_idf"]
+        )
     rows = replace(rows, features=rows.features.astype(np.float32))
     known = {
         "format",
@@ -156,6 +165,7 @@ def load_model(path: Path = PACKAGED) -> TaggerModel:
         relevance_threshold=float(meta["relevance_threshold"]),
         control_threshold=float(meta["control_threshold"]),
         metadata={k: v for k, v in meta.items() if k not in known},
+        words=words,
     )
 
 

@@ -39,6 +39,7 @@ from horizon.tagging.features import (
 )
 from horizon.tagging.metrics import Scores, prf, set_scores
 from horizon.tagging.model import Heads, Predictions, TaggerModel, TrainingRows
+from horizon.tagging.words import WordVocabulary
 
 FOLDS = 5
 SEED = 0
@@ -60,13 +61,16 @@ CANDIDATE_C = (0.01, 0.03, 0.1)
 HEADS = ("relevance", "controls", "type", "jurisdiction")
 # How strongly a head sees a feature group: its standardised columns are multiplied by this
 # before fitting (and the fitted weights by it after), so the penalty on their weights is
-# lighter. Chosen by 5-fold cross-validation (docs/tagging.md): the controls gain from leaning
-# on the catalogue's phrases and examples, type and jurisdiction on the rules' cues and the
-# publisher; relevance (already at its target) stays as it was.
+# lighter; at 0 the head does not see the group. Chosen by 5-fold cross-validation
+# (docs/tagging.md): the controls gain from leaning on the catalogue's phrases and examples,
+# type and jurisdiction on the rules' cues and the publisher; the type head reads the `words`
+# (damped: there are thousands of columns), which gained the controls and jurisdiction too
+# little to keep (round 4); relevance (already at its target) stays as it was.
 GROUP_STRENGTH: dict[str, dict[str, float]] = {
-    "controls": {"lexical": 2.0, "similarity": 2.0},
-    "type": {"cues": 2.0, "publisher": 2.0},
-    "jurisdiction": {"cues": 2.0, "publisher": 2.0},
+    "relevance": {"words": 0.0},
+    "controls": {"lexical": 2.0, "similarity": 2.0, "words": 0.0},
+    "type": {"cues": 2.0, "publisher": 2.0, "words": 0.5},
+    "jurisdiction": {"cues": 2.0, "publisher": 2.0, "words": 0.0},
 }
 
 
@@ -160,6 +164,16 @@ def featurise(
     return Featurised(
         list(examples), readings, features, Targets.of(examples, builder.control_ids), builder
     )
+
+
+def with_words(data: Featurised, rows: np.ndarray) -> Featurised:
+    """`data` with the `words` group of a vocabulary learned from the examples `rows` alone
+    (in cross-validation, the training part of a fold), for every example."""
+    texts = [example.item.text() for example in data.examples]
+    vocabulary = WordVocabulary.fit([texts[row] for row in rows])
+    words_start, _ = data.builder.groups["words"]
+    features = np.hstack([data.features[:, :words_start], vocabulary.matrix(texts)])
+    return replace(data, features=features, builder=data.builder.with_words(vocabulary))
 
 
 # ---- fitting one head ----------------------------------------------------------------------
@@ -259,7 +273,7 @@ def fit_heads(
     controls = targets.controls.shape[1]
 
     def mask(head: str) -> np.ndarray:
-        return builder.mask(CANDIDATE_GROUPS[choices[head].groups])
+        return head_mask(head, choices[head], builder.groups, width)
 
     def strength(head: str) -> np.ndarray:
         return group_strength(head, builder.groups, width)
@@ -304,6 +318,18 @@ def fit_heads(
     return RawHeads(mean, scale, relevance, (control_w, control_b), types, jurisdictions)
 
 
+def head_mask(
+    head: str, choice: Choice, groups: Mapping[str, Sequence[int]], width: int
+) -> np.ndarray:
+    """The columns a head is fitted on: its candidate's groups, less those at strength 0."""
+    selected = np.zeros(width, dtype=bool)
+    for group in CANDIDATE_GROUPS[choice.groups]:
+        if GROUP_STRENGTH.get(head, {}).get(group, 1.0) > 0:
+            start, stop = groups[group]
+            selected[start:stop] = True
+    return selected
+
+
 def group_strength(head: str, groups: Mapping[str, Sequence[int]], width: int) -> np.ndarray:
     """One multiplier per column: `GROUP_STRENGTH` of the head's groups, 1 elsewhere."""
     strength = np.ones(width, dtype=np.float32)
@@ -334,15 +360,17 @@ def out_of_fold(
     fold_rows: Sequence[np.ndarray],
     heads: Sequence[str] = HEADS,
 ) -> dict[str, np.ndarray]:
-    """Each example's raw scores from heads fitted without its fold."""
+    """Each example's raw scores from heads fitted without its fold (and with a vocabulary
+    learned without it)."""
     scores: dict[str, np.ndarray] = {}
     everything = np.arange(len(data.examples))
     for held in fold_rows:
         train = np.setdiff1d(everything, held)
+        fold = with_words(data, train)
         fitted = fit_heads(
-            data.features[train], data.targets.take(train), choices, data.builder, heads
+            fold.features[train], fold.targets.take(train), choices, fold.builder, heads
         )
-        for head, values in fitted.raw_scores(data.features[held]).items():
+        for head, values in fitted.raw_scores(fold.features[held]).items():
             if head in heads:
                 scores.setdefault(head, np.zeros((len(everything), *values.shape[1:])))
                 scores[head][held] = values
@@ -494,10 +522,12 @@ def train(
     fold_rows: Sequence[np.ndarray],
     metadata: dict[str, Any],
 ) -> TaggerModel:
-    """The final model: heads fitted on every example, calibrated on out-of-fold scores."""
+    """The final model: heads fitted on every example (with a vocabulary learned from them
+    all), calibrated on out-of-fold scores."""
     calibration = calibrate(out_of_fold(data, choices, fold_rows), data.targets)
-    fitted = fit_heads(data.features, data.targets, choices, data.builder)
-    return _assemble(fitted, calibration, data, choices, metadata)
+    everything = with_words(data, np.arange(len(data.examples)))
+    fitted = fit_heads(everything.features, everything.targets, choices, everything.builder)
+    return _assemble(fitted, calibration, everything, choices, metadata)
 
 
 def _assemble(
@@ -536,6 +566,7 @@ def _assemble(
         rows=rows,
         relevance_threshold=calibration.relevance_threshold,
         control_threshold=calibration.control_threshold,
+        words=data.builder.words,
         metadata={
             "choices": {head: choice.as_json() for head, choice in choices.items()},
             "feature_groups": {g: list(s) for g, s in data.builder.groups.items()},
@@ -688,11 +719,7 @@ def retrain_with_feedback(model: TaggerModel, verdicts: Sequence[Verdict]) -> Ta
     base = (model.rows.features - h.mean) / h.scale
 
     def mask(head: str) -> np.ndarray:
-        selected = np.zeros(base.shape[1], dtype=bool)
-        for group in CANDIDATE_GROUPS[choices[head].groups]:
-            start, stop = groups[group]
-            selected[start:stop] = True
-        return selected
+        return head_mask(head, choices[head], groups, base.shape[1])
 
     control_w = h.control_w.copy()
     control_b = h.control_b.copy()
