@@ -107,7 +107,13 @@ def test_its_ai_act_in_a_colorado_sentence_is_colorados_not_the_eus(
 
 @pytest.mark.parametrize(
     "title",
-    ["Korea's AI Act is amended before it applies", "Colorado's AI Act", "The state's AI Act"],
+    [
+        "Korea's AI Act is amended before it applies",
+        "Colorado's AI Act",
+        "The state's AI Act",
+        "Options range from adapting existing laws to a new AI Act.",
+        "Canada weighs another AI Act after AIDA died on the order paper",
+    ],
 )
 def test_ai_act_owned_by_another_jurisdiction_is_not_the_eus(
     title: str, catalogue: InstrumentsFile
@@ -124,6 +130,9 @@ def test_ai_act_owned_by_another_jurisdiction_is_not_the_eus(
         # "their" without another jurisdiction in the sentence stays the EU's.
         ("Have Member States Designated Their AI Act Authorities?", ""),
         ("Signatories of the GPAI Code of Practice show compliance with their AI Act duties", ""),
+        # the name qualifying what follows, with no adjective before it, stays the EU's.
+        ("AI Act Service Desk", "The platform offers an AI Act compliance checker."),
+        ("Commission publishes a new AI Act guideline on prohibited practices", ""),
     ],
 )
 def test_ai_act_in_an_eu_item_still_links_the_eu_ai_act(

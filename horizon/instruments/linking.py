@@ -6,8 +6,9 @@ instrument ("AI Act" inside "Colorado AI Act"), only the longer one counts. A ge
 tail of another jurisdiction's longer name, as "AI Act" is of "Colorado AI Act") does not count
 where its sentence gives it to someone else: "Korea's AI Act", "the state's AI Act", or "its" /
 "their" AI Act in a sentence that names another jurisdiction's instrument or qualifier
-("Colorado delays its AI Act"). Given vectors, an item also links to an instrument whose
-description it is close to in meaning. Pure functions.
+("Colorado delays its AI Act"), or "a new" / "another" AI Act (a law still to be written).
+Given vectors, an item also links to an instrument whose description it is close to in
+meaning. Pure functions.
 """
 
 from __future__ import annotations
@@ -32,6 +33,21 @@ _EVIDENCE_CHARS = 280
 # another jurisdiction ("Member States designate their AI Act authorities" is the EU's).
 _OWNER_BEFORE = re.compile(
     r"(?:\b(the\s+(?:state|country)['’]s)|\b(its|their)|\b(\w+)['’]s)\s+$", re.IGNORECASE
+)
+# "to a new AI Act.", "another AI Act that…", "a national AI Act for…": a law still to be
+# written, or someone else's, never the one the catalogue names. Only where the name ends its
+# noun phrase: in "a new AI Act guideline" or "an AI Act compliance checker" the name qualifies
+# what follows, and that is the catalogue's act.
+_ANOTHER_ONE_BEFORE = re.compile(
+    r"\b(?:another|(?:a|an)\s+(?:new|separate|national|dedicated|standalone|stand-alone|"
+    r"comprehensive|similar|federal|domestic|local|own))\s+$",
+    re.IGNORECASE,
+)
+_NOUN_PHRASE_ENDS = re.compile(
+    r"\s*(?:[.,;:!?)\"'’]|$)|\s+(?:that|which|to|for|in|of|by|with|is|was|would|will|could|"
+    r"should|modell?ed|like|and|or|on|from|under|covering|after|before|as|at|into|within|this|"
+    r"next|later|soon)\b",
+    re.IGNORECASE,
 )
 
 
@@ -146,6 +162,10 @@ def _is_someone_elses(
     possessive word found in the names or descriptions of the instrument's own jurisdiction
     ("the EU's AI Act", "Europe's AI Act") keeps it."""
     sentence_start, sentence_end = _sentence_span(text, hit.start, hit.end)
+    if _ANOTHER_ONE_BEFORE.search(text, sentence_start, hit.start) and _NOUN_PHRASE_ENDS.match(
+        text, hit.end
+    ):
+        return True
     owner = _OWNER_BEFORE.search(text, sentence_start, hit.start)
     if owner is None:
         return False
