@@ -101,13 +101,17 @@ def test_confirming_raises_a_real_flag_for_the_system_and_only_once(tmp_path: Pa
         "high",
     )
     assert "gpt-4o on 2026-03-15, which claims triage runs on" in flag["rationale"]
-    assert answer["proposal"] == {
-        "id": int(proposal_id),
-        "status": "confirmed",
-        "decided_by": "ann",
-        "note": flag["rationale"],
-        "flag_id": flag["id"],
-    }
+    decided = answer["proposal"]
+    assert (decided["id"], decided["status"], decided["decided_by"]) == (
+        int(proposal_id),
+        "confirmed",
+        "ann",
+    )
+    assert (decided["note"], decided["flag_id"], decided["system_id"]) == (
+        flag["rationale"],
+        flag["id"],
+        "claims-triage",
+    )
     assert _suppliers(home)["az-retire"]["flag_proposal"]["flag_id"] == flag["id"]
     again = runner.invoke(
         app, ["suppliers", "confirm", proposal_id, "--as", "ann", "--home", str(home)]

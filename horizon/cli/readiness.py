@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -108,26 +108,9 @@ def readiness_command(
     out.print(table)
 
 
-def _proposal_json(proposal: StoredObligation) -> dict[str, Any]:
-    return {
-        "id": proposal.id,
-        "instrument": proposal.instrument_id,
-        "item_id": proposal.item_id,
-        "control": proposal.control,
-        "who": proposal.who,
-        "what": proposal.what,
-        "from": proposal.from_date.isoformat(),
-        "evidence": proposal.evidence,
-        "status": proposal.status,
-        "decided_by": proposal.decided_by,
-        "decided_at": proposal.decided_at.isoformat() if proposal.decided_at else None,
-        "rationale": proposal.rationale,
-    }
-
-
 def _print_proposals(proposals: list[StoredObligation], json_output: bool) -> None:
     if json_output:
-        out.print_json(data=[_proposal_json(proposal) for proposal in proposals])
+        out.print_json(data=[proposal.as_json() for proposal in proposals])
         return
     if not proposals:
         err.print("No obligation proposal is open.")

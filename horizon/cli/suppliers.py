@@ -47,20 +47,8 @@ ActorOption = Annotated[
 ProposalArgument = Annotated[int, typer.Argument(help="The flag proposal's number.")]
 
 
-def _proposal_json(proposal: SupplierFlagProposal | None) -> dict[str, Any] | None:
-    if proposal is None:
-        return None
-    return {
-        "id": proposal.id,
-        "status": proposal.status,
-        "decided_by": proposal.decided_by,
-        "note": proposal.note,
-        "flag_id": proposal.flag_id,
-    }
-
-
 def _hit_json(hit: SupplierHit, proposal: SupplierFlagProposal | None) -> dict[str, Any]:
-    return {**hit_json(hit), "flag_proposal": _proposal_json(proposal)}
+    return {**hit_json(hit), "flag_proposal": proposal.as_json() if proposal else None}
 
 
 def _proposal_line(proposal: SupplierFlagProposal) -> str:
@@ -192,9 +180,7 @@ def confirm_command(
             store, proposal_id, workspace, workspace.active_user(actor), request
         )
     if json_output:
-        out.print_json(
-            data={"proposal": _proposal_json(decided), "flag": flag.model_dump(mode="json")}
-        )
+        out.print_json(data={"proposal": decided.as_json(), "flag": flag.model_dump(mode="json")})
         return
     sys.stdout.write(f"{flag.id}\n")
     err.print(f"Raised flag {flag.id} on {decided.item_id} for {decided.system_name}.")
@@ -220,6 +206,6 @@ def reject_command(
             store, proposal_id, workspace, workspace.active_user(actor), rationale.strip()
         )
     if json_output:
-        out.print_json(data=_proposal_json(decided))
+        out.print_json(data=decided.as_json())
         return
     err.print(f"Rejected flag proposal {decided.id}: {decided.note}")
