@@ -13,18 +13,16 @@ from __future__ import annotations
 import json
 import statistics
 import tempfile
+import textwrap
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from io import BytesIO
 from pathlib import Path
 
-from pypdf import PdfWriter
-from pypdf.generic import DictionaryObject, NameObject, StreamObject
-
+from demo.pdf import PDF_LINE_CHARS, text_pdf
 from horizon.config import PROJECT_ROOT, CrawlSettings, Source
 from horizon.enrich.model import EnrichJob
 from horizon.fetch import ArchiveTarget, CrawlJob
@@ -84,30 +82,7 @@ def _article(title: str, paragraphs: list[str]) -> bytes:
 
 
 def _pdf(pages: list[str]) -> bytes:
-    writer = PdfWriter()
-    font = writer._add_object(
-        DictionaryObject(
-            {
-                NameObject("/Type"): NameObject("/Font"),
-                NameObject("/Subtype"): NameObject("/Type1"),
-                NameObject("/BaseFont"): NameObject("/Helvetica"),
-            }
-        )
-    )
-    for text in pages:
-        page = writer.add_blank_page(612, 792)
-        clean = "".join(c for c in text if 32 <= ord(c) < 127 and c not in "()\\")
-        lines = [clean[start : start + 90] for start in range(0, len(clean), 90)]
-        shown = " ".join(f"({line}) Tj 0 -14 Td" for line in lines)
-        content = StreamObject()
-        content.set_data(f"BT /F1 11 Tf 72 740 Td {shown} ET".encode("ascii"))
-        page[NameObject("/Contents")] = writer._add_object(content)
-        page[NameObject("/Resources")] = DictionaryObject(
-            {NameObject("/Font"): DictionaryObject({NameObject("/F1"): font})}
-        )
-    buffer = BytesIO()
-    writer.write(buffer)
-    return buffer.getvalue()
+    return text_pdf("Regulatory update", [textwrap.wrap(text, PDF_LINE_CHARS) for text in pages])
 
 
 def build_site(items: int = ITEMS) -> dict[str, tuple[bytes, str]]:

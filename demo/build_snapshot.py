@@ -20,7 +20,6 @@ import hashlib
 import json
 import re
 import sys
-import textwrap
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -38,6 +37,7 @@ from markupsafe import Markup, escape
 from protego import Protego
 from w3lib.url import canonicalize_url
 
+from demo.pdf import simple_pdf
 from horizon.config import ConfigError, Source, SourcesFile, load_sources, read_yaml
 from horizon.enrich.extract import ExtractionError, extract_text
 from horizon.enrich.model import FullTextCaps
@@ -715,54 +715,6 @@ def render_full_page(
         paragraphs=page.paragraphs,
     )
     return f"{name}.html", HTML_UTF8, html.encode("utf-8")
-
-
-PDF_LINE_CHARS = 88
-PDF_PAGE_LINES = 46
-
-
-def simple_pdf(title: str, paragraphs: Sequence[str]) -> bytes:
-    """A small, deterministic text PDF (Helvetica, WinAnsi), written by hand: the kind of
-    document a publisher links to, with real text for pypdf to extract."""
-    lines: list[str] = []
-    for paragraph in paragraphs:
-        lines += [*textwrap.wrap(paragraph, PDF_LINE_CHARS), ""]
-    pages = [lines[at : at + PDF_PAGE_LINES] for at in range(0, len(lines), PDF_PAGE_LINES)]
-    objects: list[bytes] = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"",  # the page tree, once the page objects are numbered
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
-        b"<< /Title (" + _pdf_string(title) + b") /Producer (Horizon demo) >>",
-    ]
-    kids = []
-    for page_lines in pages:
-        text = b" T* ".join(b"(" + _pdf_string(line) + b") Tj" for line in page_lines)
-        stream = b"BT /F1 11 Tf 14 TL 56 786 Td " + text + b" ET"
-        objects.append(b"<< /Length %d >>\nstream\n%s\nendstream" % (len(stream), stream))
-        objects.append(
-            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] "
-            b"/Resources << /Font << /F1 3 0 R >> >> /Contents %d 0 R >>" % len(objects)
-        )
-        kids.append(b"%d 0 R" % len(objects))
-    objects[1] = b"<< /Type /Pages /Kids [%s] /Count %d >>" % (b" ".join(kids), len(kids))
-    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
-    offsets = []
-    for number, body in enumerate(objects, 1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R /Info 4 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1,
-        xref,
-    )
-    return bytes(out)
-
-
-def _pdf_string(text: str) -> bytes:
-    encoded = text.encode("cp1252", errors="replace")
-    return encoded.replace(b"\\", b"\\\\").replace(b"(", b"\\(").replace(b")", b"\\)")
 
 
 # --- a watched page's versions ---------------------------------------------------------------

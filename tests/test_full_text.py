@@ -6,15 +6,13 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from io import BytesIO
 from pathlib import Path
 
 import pytest
 from loopback_site import LoopbackSite, Page, loopback_source
-from pypdf import PdfWriter
-from pypdf.generic import DictionaryObject, NameObject, StreamObject
 from typer.testing import CliRunner
 
+from demo.pdf import text_pdf
 from horizon.cli import app
 from horizon.config import CrawlSettings
 from horizon.enrich.extract import ExtractionError, extract_text
@@ -43,28 +41,8 @@ CAPS = FullTextCaps(max_bytes=40_000, max_pdf_pages=2, max_chars=10_000)
 
 
 def make_pdf(pages: list[str]) -> bytes:
-    """A real PDF with one line of Helvetica text per page, written with pypdf."""
-    writer = PdfWriter()
-    font = writer._add_object(
-        DictionaryObject(
-            {
-                NameObject("/Type"): NameObject("/Font"),
-                NameObject("/Subtype"): NameObject("/Type1"),
-                NameObject("/BaseFont"): NameObject("/Helvetica"),
-            }
-        )
-    )
-    for text in pages:
-        page = writer.add_blank_page(612, 792)
-        content = StreamObject()
-        content.set_data(f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode("latin-1"))
-        page[NameObject("/Contents")] = writer._add_object(content)
-        page[NameObject("/Resources")] = DictionaryObject(
-            {NameObject("/Font"): DictionaryObject({NameObject("/F1"): font})}
-        )
-    buffer = BytesIO()
-    writer.write(buffer)
-    return buffer.getvalue()
+    """A real PDF with one line of text per page."""
+    return text_pdf("A linked document", [[text] for text in pages])
 
 
 def test_html_extraction_keeps_the_article_and_drops_navigation_and_banners() -> None:
