@@ -351,6 +351,7 @@ def run_weekly(
     workdir = Path(tempfile.mkdtemp(prefix="crawl-", dir=_runs_dir(runtime)))
     started = datetime.now(UTC)
     warc_path = warc_path_for(runtime.settings.home, started.date(), run_id)
+    full_texts = FullTextStore(state)
     try:
         job = CrawlJob(
             crawl=config.crawl,
@@ -364,7 +365,8 @@ def run_weekly(
             ),
             enrich=EnrichJob(
                 state_db=str(runtime.settings.state_db),
-                known_urls=FullTextStore(state).known_urls(),
+                followed_urls=full_texts.followed_urls(),
+                stored_urls=full_texts.unfollowed_item_urls(),
             ),
         )
         outcomes = _timed(
