@@ -4,7 +4,8 @@
     embed  only new items and items whose content changed — never an unchanged one
     dedupe fold near-duplicates from other sources into the item they report
     tag    classify each item that will be stored (reading its full text, when the crawl
-           fetched one, for dates and evidence; see `Item.full_text`)
+           fetched one, for dates and evidence; see `Item.full_text`), and each unchanged item
+           whose full text was read after it was stored (`BatchPlan.late_text`)
     commit write vectors to Chroma, then state to SQLite; say what happened to each input
 
 Each stage is a function on a `BatchPlan`, so the Prefect flow can run and time them as tasks,
@@ -25,7 +26,7 @@ from horizon.embed import Embedder
 from horizon.enrich.store import FullTextStore
 from horizon.item import Item, Tags
 from horizon.state import Report
-from horizon.store import Store
+from horizon.store import Store, item_passages
 
 Status = Literal["new", "duplicate", "unchanged", "error"]
 NEIGHBOURS = 8
@@ -42,7 +43,9 @@ class Tagger(Protocol):
 @dataclass(frozen=True)
 class IngestResult:
     """What happened to one input item. `duplicate_of` names the stored item it was folded
-    into; `updated` marks a known item whose text changed (re-embedded and re-tagged)."""
+    into; `updated` marks a known item whose text changed (re-embedded and re-tagged);
+    `retagged` an unchanged item re-tagged and re-indexed with a full text read since it was
+    stored (not re-embedded, not updated)."""
 
     id: str
     source: str | None
@@ -50,6 +53,7 @@ class IngestResult:
     duplicate_of: str | None = None
     error: str | None = None
     updated: bool = False
+    retagged: bool = False
 
     def as_json(self) -> dict[str, Any]:
         result: dict[str, Any] = {
@@ -61,12 +65,16 @@ class IngestResult:
             result["error"] = self.error
         if self.updated:
             result["updated"] = True
+        if self.retagged:
+            result["retagged_with_full_text"] = True
         return result
 
 
 @dataclass
 class BatchPlan:
-    """A batch on its way through the stages; positions index into `items`."""
+    """A batch on its way through the stages; positions index into `items`. `late_text`
+    holds the unchanged items to re-tag with a full text read after they were stored (their
+    stored vectors are in `embeddings`)."""
 
     items: list[Item]
     fresh: list[int] = field(default_factory=list)
@@ -76,6 +84,7 @@ class BatchPlan:
     repeats: dict[int, int] = field(default_factory=dict)
     embeddings: dict[int, np.ndarray] = field(default_factory=dict)
     tags: dict[int, Tags] = field(default_factory=dict)
+    late_text: list[int] = field(default_factory=list)
 
     def to_embed(self) -> list[int]:
         """Positions whose text needs a vector: new items and changed originals (a changed
@@ -123,7 +132,35 @@ def plan_batch(items: Sequence[Item], store: Store) -> BatchPlan:
             plan.fresh.append(position)
         if item.url:
             first_by_url.setdefault(item.url, position)
+    _plan_late_full_texts(plan, store)
     return plan
+
+
+def _plan_late_full_texts(plan: BatchPlan, store: Store) -> None:
+    """Find the unchanged items whose full text was read after they were stored (a link left
+    over by the crawl budget, followed later) and load their stored vectors for tagging.
+
+    The signal is the item's stored passages: an item stored with its full text has the
+    body's passages indexed, one stored before it has only its summary's. Re-indexing them is
+    the last step of `Store.retag_items`, so once done the item is not picked again."""
+    candidates = [
+        position
+        for position, report in plan.unchanged
+        if report.how == "original"
+        and report.item_id == plan.items[position].id
+        and plan.items[position].full_text
+    ]
+    if not candidates:
+        return
+    stored = store.lexical.stored_passages([plan.items[p].id for p in candidates])
+    late = [
+        position
+        for position in candidates
+        if stored.get(plan.items[position].id, []) != item_passages(plan.items[position])
+    ]
+    vectors = store.index.embeddings([plan.items[p].id for p in late])
+    plan.late_text = [p for p in late if plan.items[p].id in vectors]
+    plan.embeddings.update((p, vectors[plan.items[p].id]) for p in plan.late_text)
 
 
 def embed_batch(
@@ -185,8 +222,9 @@ def fold_near_duplicates(
 
 
 def tag_batch(plan: BatchPlan, tagger: Tagger) -> int:
-    """Classify every item that will be stored; returns how many."""
-    positions = plan.to_store()
+    """Classify every item that will be stored, and every unchanged one to re-tag with its
+    late full text (with its stored vector); returns how many."""
+    positions = plan.to_store() + plan.late_text
     if not positions:
         return 0
     vectors = np.vstack([plan.embeddings[p] for p in positions])
@@ -199,13 +237,18 @@ def commit_batch(
     plan: BatchPlan, store: Store, seen_at: datetime, embedder: Embedder | None = None
 ) -> list[IngestResult]:
     """Write vectors first, then state (`Store.save_items`; `embedder` embeds long items'
-    passages), and report one result per input item, in order."""
+    passages), re-tag the items with a late full text (`Store.retag_items`), and report one
+    result per input item, in order."""
     positions = plan.to_store()
     stored = [plan.items[p].model_copy(update={"tags": plan.tags.get(p)}) for p in positions]
     if stored:
         store.save_items(
             stored, np.vstack([plan.embeddings[p] for p in positions]), seen_at, embedder
         )
+    store.retag_items(
+        [plan.items[p].model_copy(update={"tags": plan.tags.get(p)}) for p in plan.late_text],
+        embedder,
+    )
     for how in ("same-url", "near-duplicate"):
         store.state.save_reports(
             [(plan.items[p], target) for p, (target, kind) in plan.folded.items() if kind == how],
@@ -249,10 +292,13 @@ def _results(plan: BatchPlan) -> list[IngestResult]:
             results[position] = IngestResult(
                 item.id, item.source, "duplicate", report.item_id, updated=True
             )
+    late_text = set(plan.late_text)
     for position, report in plan.unchanged:
         item = plan.items[position]
         duplicate_of = report.item_id if report.how != "original" else None
-        results[position] = IngestResult(item.id, item.source, "unchanged", duplicate_of)
+        results[position] = IngestResult(
+            item.id, item.source, "unchanged", duplicate_of, retagged=position in late_text
+        )
     for position, first in sorted(plan.repeats.items()):
         item = plan.items[position]
         earlier = results[first]

@@ -610,6 +610,22 @@ class LexicalIndex:
                 )
         return counts
 
+    def stored_passages(self, item_ids: Sequence[str]) -> dict[str, list[str]]:
+        """Each of these items' stored passage texts, in order (items without any are absent)."""
+        found: dict[str, list[str]] = {}
+        with self.state.connect() as connection:
+            for start in range(0, len(item_ids), 500):
+                chunk = list(item_ids[start : start + 500])
+                marks = ",".join("?" * len(chunk))
+                rows = connection.execute(
+                    f"SELECT item_id, text FROM passages WHERE item_id IN ({marks})"
+                    " ORDER BY item_id, number",
+                    chunk,
+                ).fetchall()
+                for row in rows:
+                    found.setdefault(row[0], []).append(row[1])
+        return found
+
     def replace_passages(self, passages: dict[str, list[str]]) -> None:
         """Make these items' stored passages exactly the given ones, in one transaction
         (idempotent: writing the same passages again changes nothing)."""

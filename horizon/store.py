@@ -16,6 +16,12 @@ this order, the item vectors, the passage vectors (and removes those of passages
 longer has), the passage text, and last the item rows: a run killed anywhere before the last
 step leaves an item the state does not know (or knows with its old content hash), which the
 next run writes again, over itself.
+
+`Store.retag_items` re-tags stored items whose text is unchanged but whose full text was read
+after they were stored: their tags (rows and vector metadata), then the passage vectors, and
+last the passage text — the step by which the next run tells the work is done, so a run killed
+before it re-tags the same items again (every step is idempotent). Item vectors stay as they
+are.
 """
 
 from __future__ import annotations
@@ -282,17 +288,34 @@ class Store:
         if not items:
             return
         passages = {item.id: item_passages(item) for item in items}
-        before = self.lexical.passage_counts(list(passages))
-        stale = [
-            (item_id, number)
-            for item_id, texts in passages.items()
-            for number in range(len(texts), before.get(item_id, 0))
-        ]
+        stale = self._stale_passages(passages)
         self.index.upsert(items, embeddings)
         if embedder is not None:
             self._embed_passages(items, passages, embedder, stale)
         self.lexical.replace_passages(passages)
         self.state.save_new_items(items, seen_at)
+
+    def retag_items(self, items: Sequence[Item], embedder: Embedder | None) -> None:
+        """Store new tags and passages for items whose text is unchanged (a full text read
+        after they were stored), in the order of the module docstring; vectors untouched."""
+        if not items:
+            return
+        passages = {item.id: item_passages(item) for item in items}
+        stale = self._stale_passages(passages)
+        self.state.set_tags([(item.id, item.tags) for item in items if item.tags is not None])
+        self.index.update_metadata(items)
+        if embedder is not None:
+            self._embed_passages(items, passages, embedder, stale)
+        self.lexical.replace_passages(passages)
+
+    def _stale_passages(self, passages: dict[str, list[str]]) -> list[tuple[str, int]]:
+        """Stored passages these items no longer have (their numbers past the new count)."""
+        before = self.lexical.passage_counts(list(passages))
+        return [
+            (item_id, number)
+            for item_id, texts in passages.items()
+            for number in range(len(texts), before.get(item_id, 0))
+        ]
 
     def replace_vectors(
         self, items: Sequence[Item], embeddings: np.ndarray, embedder: Embedder

@@ -183,6 +183,11 @@ def print_summary(summary: dict[str, Any]) -> None:
         f"{items['duplicate']} duplicate, {items['unchanged']} unchanged; "
         f"{items['embedded']} embedded; the index holds {items['indexed']}"
     )
+    if items.get("retagged_with_full_text"):
+        out.print(
+            f"  {items['retagged_with_full_text']} unchanged items re-tagged and re-indexed with"
+            " a full text read after they were stored (not re-embedded)"
+        )
     if summary.get("full_text"):
         print_full_text(summary["full_text"])
     if summary.get("page_watch"):

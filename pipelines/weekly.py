@@ -190,9 +190,10 @@ def dedupe_stage(plan: BatchPlan, runtime: Runtime) -> int:
 
 @task(cache_policy=NO_CACHE, name="tag")
 def tag_stage(plan: BatchPlan, runtime: Runtime) -> int:
-    if not plan.to_store():
+    to_tag = len(plan.to_store()) + len(plan.late_text)
+    if not to_tag:
         return 0
-    reporter().start("Tagging", total=len(plan.to_store()))
+    reporter().start("Tagging", total=to_tag)
     tagged = tag_batch(plan, runtime.tagger)
     reporter().advance(tagged)
     reporter().finish("Tagging", f"{tagged} items")
@@ -202,8 +203,8 @@ def tag_stage(plan: BatchPlan, runtime: Runtime) -> int:
 @task(cache_policy=NO_CACHE, name="store")
 def commit_stage(plan: BatchPlan, runtime: Runtime, seen_at: datetime) -> list[IngestResult]:
     """Store the batch; the embedder (for long items' passages) is only loaded when there is
-    something to store, so a run that found nothing new never loads the model."""
-    embedder = runtime.embedder if plan.to_store() else None
+    something to store or re-tag, so a run that found nothing new never loads the model."""
+    embedder = runtime.embedder if plan.to_store() or plan.late_text else None
     return commit_batch(plan, runtime.store, seen_at, embedder)
 
 
@@ -351,6 +352,7 @@ def run_weekly(
     workdir = Path(tempfile.mkdtemp(prefix="crawl-", dir=_runs_dir(runtime)))
     started = datetime.now(UTC)
     warc_path = warc_path_for(runtime.settings.home, started.date(), run_id)
+    full_texts = FullTextStore(state)
     try:
         job = CrawlJob(
             crawl=config.crawl,
@@ -364,7 +366,8 @@ def run_weekly(
             ),
             enrich=EnrichJob(
                 state_db=str(runtime.settings.state_db),
-                known_urls=FullTextStore(state).known_urls(),
+                followed_urls=full_texts.followed_urls(),
+                stored_urls=full_texts.unfollowed_item_urls(),
             ),
         )
         outcomes = _timed(
@@ -553,6 +556,7 @@ def summarise(
             "duplicate": status_counts["duplicate"],
             "near_duplicates_folded": folded,
             "unchanged": status_counts["unchanged"],
+            "retagged_with_full_text": sum(1 for result in results if result.retagged),
             "embedded": embedded,
             "indexed": runtime.store.index.count(),
         },

@@ -40,27 +40,29 @@ class FullTextFetcher:
         self.describe = describe
         self.replaying = replaying
         self.store = FullTextStore(StateDB(Path(job.state_db)))
-        self.seen = set(job.known_urls)
+        self.followed = set(job.followed_urls)
+        self.stored = set(job.stored_urls)
 
     def requests_for(
         self, source: Source, entries: list[Entry], base_url: str
     ) -> Iterator[Request]:
-        """One GET per new item link of `source`, at most `per_source` of them."""
+        """One GET per item link of `source` never followed, at most `per_source` of them: new
+        items' links first, then those of items stored without one (left over by the budget)."""
         # Imported here: horizon.normalise loads dateparser (a quarter of a second), which a
         # crawler process otherwise never needs.
         from horizon.normalise import canonical_url
 
-        budget = self.caps.per_source
+        new: dict[str, str] = {}
+        left_over: dict[str, str] = {}
         for entry in entries:
-            if budget <= 0:
-                return
             item_url = canonical_url(entry.url, base_url)
-            if item_url is None or item_url in self.seen or entry.url is None:
+            if item_url is None or item_url in self.followed or entry.url is None:
                 continue
-            self.seen.add(item_url)
-            budget -= 1
+            (left_over if item_url in self.stored else new).setdefault(item_url, entry.url)
+        for item_url, link in [*new.items(), *left_over.items()][: self.caps.per_source]:
+            self.followed.add(item_url)
             yield Request(
-                urljoin(base_url, entry.url.strip()),
+                urljoin(base_url, link.strip()),
                 callback=self.parsed,
                 errback=self.failed,
                 cb_kwargs={"source": source},

@@ -133,7 +133,7 @@ def enriched(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EnrichedCrawl
         job = CrawlJob(
             crawl=CrawlSettings(delay_seconds=0, retries=0, timeout_seconds=5),
             sources=[loopback_source("news", f"{site.base}/feed.xml")],
-            enrich=EnrichJob(state_db=str(home / "state.db"), known_urls=[known], caps=CAPS),
+            enrich=EnrichJob(state_db=str(home / "state.db"), followed_urls=[known], caps=CAPS),
             archive=ArchiveTarget(
                 warc_path=str(home / "archive" / "crawl.warc.gz"), index_db=str(home / "state.db")
             ),
@@ -159,7 +159,7 @@ def test_new_items_links_are_followed_once_and_their_text_stored(enriched: Enric
     assert enriched.site.requested.count(LINKS["article"]) == 1
 
 
-def test_links_of_items_already_stored_are_not_fetched_again(enriched: EnrichedCrawl) -> None:
+def test_links_already_followed_are_not_fetched_again(enriched: EnrichedCrawl) -> None:
     assert LINKS["known"] not in enriched.site.requested
     known = canonical_url(enriched.base + LINKS["known"])
     assert known is not None
@@ -202,3 +202,53 @@ def test_archive_show_reports_the_items_full_text_or_why_it_failed(
     gone = full_text_of("gone")
     assert gone["status"] == "failed" and "HTTP 404" in str(gone["error"])
     assert [fetch["http_status"] for fetch in gone["page_fetches"]] == [404]
+
+
+def test_links_left_over_by_the_budget_are_followed_next_crawl_after_new_items(
+    tmp_path: Path,
+) -> None:
+    """An item stored without an attempt (the budget ran out) is followed when its feed lists
+    it again, behind the new items, within the same per-source budget; then never again."""
+    paths = [f"/articles/{n}" for n in range(1, 6)]
+
+    def feed(listed: list[str]) -> Page:
+        entries = "".join(f"<item><title>{p}</title><link>{p}</link></item>" for p in listed)
+        return Page(RSS_TEMPLATE.format(items=entries).encode(), "application/rss+xml")
+
+    def crawl(site: LoopbackSite) -> set[str]:
+        """One crawl, then store its items as the flow does; the article paths it fetched."""
+        before = len(site.requested)
+        store = FullTextStore(StateDB(tmp_path / "state.db"))
+        job = CrawlJob(
+            crawl=CrawlSettings(delay_seconds=0, retries=0, timeout_seconds=5),
+            sources=[loopback_source("news", f"{site.base}/feed.xml")],
+            enrich=EnrichJob(
+                state_db=str(tmp_path / "state.db"),
+                followed_urls=store.followed_urls(),
+                stored_urls=store.unfollowed_item_urls(),
+                caps=CAPS.model_copy(update={"per_source": 2}),
+            ),
+        )
+        [outcome] = run_crawl(job, tmp_path / "work")
+        assert outcome.outcome == "ok"
+        urls = {e.url: canonical_url(site.base + e.url) for e in outcome.entries if e.url}
+        known = store.state.items_by_url([url for url in urls.values() if url])
+        store.state.save_new_items(
+            [
+                Item(id=path, title=path, url=url, source="news", content_hash="x")
+                for path, url in urls.items()
+                if url not in known
+            ],
+            datetime(2026, 12, 6, tzinfo=UTC),
+        )
+        return {path for path in site.requested[before:] if path in paths}
+
+    pages = {path: Page(ARTICLE) for path in paths}
+    with LoopbackSite({**pages, "/feed.xml": feed(paths[:3])}) as site:
+        assert crawl(site) == set(paths[:2])  # the third is left over by the budget
+        site.pages["/feed.xml"] = feed([paths[3], paths[4], *paths[:3]])
+        assert crawl(site) == {paths[3], paths[4]}  # two new items come first
+        site.pages["/feed.xml"] = feed(paths)
+        assert crawl(site) == {paths[2]}  # the left-over link, now
+        assert crawl(site) == set()  # each link once
+    assert FullTextStore(StateDB(tmp_path / "state.db")).unfollowed_item_urls() == []

@@ -28,7 +28,10 @@ from horizon.dates import stated_dates
 from horizon.digest import Week, build_digest, render_markdown, render_text
 from horizon.digest.render import verified_line
 from horizon.embed import HashingEmbedder, default_embedder
+from horizon.enrich.extract import Extracted
+from horizon.enrich.model import FullTextCaps
 from horizon.enrich.store import FullTextStore
+from horizon.ingest import Ingestor
 from horizon.item import Item
 from horizon.normalise import canonical_url, item_from_record
 from horizon.passages import MAX_FULL_TEXT_PASSAGES, full_text_passages
@@ -36,7 +39,7 @@ from horizon.provenance import Provenance, confirming
 from horizon.runtime import Runtime
 from horizon.search import search
 from horizon.state import StateDB
-from horizon.store import open_store
+from horizon.store import Store, open_store
 from horizon.web import create_app
 from horizon.web.context import item_path
 from horizon.workspace import COMMAND_LINE
@@ -76,6 +79,7 @@ def _item(full_text: str = "", **record: Any) -> Item:
     return item_from_record(record).model_copy(update={"full_text": full_text})
 
 
+SEEN_AT = datetime(2025, 9, 15, 6, tzinfo=UTC)
 BODY = f"This guidance explains what is expected.\n\n{BODY_EVIDENCE}\n\n{DEADLINE_SENTENCE}"
 
 
@@ -159,6 +163,45 @@ def test_the_full_text_is_never_serialised_with_the_item() -> None:
     assert "full_text" not in item.model_dump()
     assert BODY_ONLY_PHRASE not in item.model_dump_json()
     assert item.text() == _item().text() and item.content_hash == _item().content_hash
+
+
+# ----- a full text read after its item was stored ----------------------------------------------
+
+
+def test_a_late_full_text_retags_the_unchanged_item_once_even_after_a_killed_run(
+    classifier: Classifier, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Stored without its page, the item is re-tagged and re-indexed with the page the next time
+    it comes in unchanged: not re-embedded, not new, not updated; a run killed before its last
+    step re-tags it again, and once done it is not picked again."""
+    url = "https://ai-office.example/guidance"
+    item = _item(url=url, source="ai-office")
+    ingestor = Ingestor(store, HashingEmbedder(), classifier)
+    [first] = ingestor.ingest([item], SEEN_AT)
+    assert first.status == "new" and not first.retagged
+    vector = store.index.embeddings([item.id])[item.id]
+    FullTextStore(store.state).record_text(url, url, "ai-office", SEEN_AT, Extracted(BODY, "html"))
+
+    def killed(passages: dict[str, list[str]]) -> None:
+        raise KeyboardInterrupt("killed before the passages were written")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(store.lexical, "replace_passages", killed)
+        with pytest.raises(KeyboardInterrupt):
+            ingestor.ingest([item], SEEN_AT)
+    [second] = ingestor.ingest([item], SEEN_AT)
+    assert (second.status, second.retagged, second.updated) == ("unchanged", True, False)
+    [stored] = store.state.get_items([item.id]).values()
+    assert stored.item.tags is not None and stored.item.tags.deadline == date(2027, 1, 30)
+    assert stored.item.tags.deadline_quote is not None
+    assert stored.item.tags.deadline_quote.from_full_text
+    passages = store.lexical.stored_passages([item.id])[item.id]
+    assert passages == full_text_passages(BODY) and len(set(passages)) == len(passages)
+    assert store.index.passage_count() == len(passages)
+    assert store.index.embeddings([item.id])[item.id].tolist() == vector.tolist()
+    assert store.state.count_items() == store.index.count() == 1
+    [third] = ingestor.ingest([item], SEEN_AT)
+    assert (third.status, third.retagged) == ("unchanged", False)
 
 
 # ----- end to end: the weekly flow on a loopback site -----------------------------------------
@@ -414,3 +457,108 @@ def test_a_heading_run_into_the_first_sentence_is_not_repeated_as_evidence() -> 
     sentences = body_sentences(page, "Commission publishes  consultation results")
     assert sentences[0].startswith("The Commission has published a summary")
     assert all("consultation results The" not in sentence for sentence in sentences)
+
+
+# ----- a link left over by the per-source budget, followed and used a run later -------------
+
+
+@dataclass
+class LateRuns:
+    base: str
+    home: Path
+    requested: list[list[str]]  # the paths each run asked for
+    summaries: list[dict[str, Any]]
+
+
+@pytest.fixture(scope="module")
+def late_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LateRuns]:
+    """Three weekly runs over one feed of 26 entries: the 25 before the guidance use up the
+    full-text budget of run 1 (their links answer 404), so the guidance's page is left over."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    from pipelines.weekly import weekly_scan
+
+    home = tmp_path_factory.mktemp("late-home")
+    budget = FullTextCaps().per_source
+    fillers = [
+        (f"Staff parking notice number {n} for the {n}th floor", f"Parking rules {n}.", f"/n/{n}")
+        for n in range(budget)
+    ]
+    pages = {
+        "/feed.xml": Page(
+            _rss([*fillers, (GPAI_TITLE, GPAI_SUMMARY, "/guidance")]), "application/rss+xml"
+        ),
+        "/guidance": Page(GUIDANCE_PAGE),
+    }
+    with LoopbackSite(pages) as site:
+        sources_file = home / "sources.yaml"
+        source = {
+            "id": "ai-office",
+            "name": "ai-office",
+            "publisher": "European AI Office",
+            "category": "regulator",
+            "jurisdiction": "EU",
+            "kind": "rss",
+            "url": f"{site.base}/feed.xml",
+            "allow_private_hosts": ["127.0.0.1"],
+        }
+        crawl = {"delay_seconds": 0, "timeout_seconds": 10, "retries": 0}
+        sources_file.write_text(yaml.safe_dump({"crawl": crawl, "sources": [source]}))
+        runs = LateRuns(site.base, home, [], [])
+        with prefect_test_harness(server_startup_timeout=120):
+            for _ in range(3):
+                before = len(site.requested)
+                summary = weekly_scan(
+                    home=str(home),
+                    sources_file=str(sources_file),
+                    controls_file=str(PROJECT_ROOT / "controls.yaml"),
+                    week="2025-W37",
+                    send=False,
+                )
+                runs.requested.append(site.requested[before:])
+                runs.summaries.append(summary)
+        yield runs
+
+
+@pytest.mark.slow
+def test_an_item_beyond_the_budget_in_run_1_is_fetched_in_run_2_when_its_feed_lists_it_again(
+    late_runs: LateRuns,
+) -> None:
+    first, second, third = late_runs.requested
+    assert "/guidance" not in first and len([p for p in first if p.startswith("/n/")]) == 25
+    assert "/guidance" in second and not [p for p in second if p.startswith("/n/")]
+    assert "/guidance" not in third
+    assert late_runs.summaries[1]["full_text"]["read"] == 1
+
+
+@pytest.mark.slow
+def test_after_run_2_the_late_full_text_gives_the_deadline_and_a_findable_body_passage(
+    late_runs: LateRuns,
+) -> None:
+    url = canonical_url(late_runs.base + "/guidance")
+    assert url is not None
+    state = StateDB(late_runs.home / "state.db")
+    [guidance] = state.get_items([state.items_by_url([url])[url]]).values()
+    tags = guidance.item.tags
+    assert tags is not None and tags.deadline == date(2027, 1, 30)
+    assert tags.deadline_quote is not None and tags.deadline_quote.from_full_text
+    store = open_store(load_settings(late_runs.home, env={}))
+    hits = search(store, default_embedder(), BODY_ONLY_PHRASE, limit=3)
+    assert hits and hits[0].id == guidance.item.id
+    assert hits[0].passage is not None and BODY_ONLY_PHRASE in hits[0].passage
+
+
+@pytest.mark.slow
+def test_the_item_retagged_with_its_late_full_text_is_not_duplicated_nor_new_nor_updated(
+    late_runs: LateRuns,
+) -> None:
+    first, second, third = (summary["items"] for summary in late_runs.summaries)
+    assert (first["new"], first["retagged_with_full_text"]) == (26, 0)
+    assert (second["new"], second["updated"], second["embedded"]) == (0, 0, 0)
+    assert (second["unchanged"], second["retagged_with_full_text"]) == (26, 1)
+    assert (third["retagged_with_full_text"], third["indexed"]) == (0, first["indexed"])
+    assert StateDB(late_runs.home / "state.db").count_items() == first["indexed"]
+    record = json.loads((late_runs.home / "digests" / "2025-W37.json").read_text("utf-8"))
+    assert len([e for e in record["top_changes"] if e["title"] == GPAI_TITLE]) == 1
+    markdown = (late_runs.home / "digests" / "2025-W37.md").read_text(encoding="utf-8")
+    assert markdown.count(f'"{BODY_EVIDENCE}" (from the full text)') == 1

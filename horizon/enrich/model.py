@@ -15,8 +15,11 @@ class FullTextCaps(BaseModel):
 
 
 class EnrichJob(BaseModel):
-    """Follow each new item's link once; `known_urls` (canonical) are already stored."""
+    """Follow each item's link once (canonical URLs): `followed_urls` were already attempted
+    (a text or a failure is stored) and are never fetched again; `stored_urls` are items
+    already stored, whose link waits behind the new items' within the per-source budget."""
 
     state_db: str
-    known_urls: list[str] = Field(default_factory=list)
+    followed_urls: list[str] = Field(default_factory=list)
+    stored_urls: list[str] = Field(default_factory=list)
     caps: FullTextCaps = FullTextCaps()

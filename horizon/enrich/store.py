@@ -144,10 +144,19 @@ class FullTextStore:
             attached.append(item.model_copy(update={"full_text": text}) if text else item)
         return attached
 
-    def known_urls(self) -> list[str]:
-        """URLs already stored as items or already enriched: never followed again."""
+    def followed_urls(self) -> list[str]:
+        """URLs whose link was already followed (a text or a failure is stored): never again,
+        so each link costs at most one attempt."""
+        with self.state.connect() as connection:
+            rows = connection.execute("SELECT url FROM full_texts").fetchall()
+        return [row[0] for row in rows]
+
+    def unfollowed_item_urls(self) -> list[str]:
+        """URLs of stored items whose link was never followed (the per-source budget ran out,
+        or they predate enrichment): followed when their source lists them again."""
         with self.state.connect() as connection:
             rows = connection.execute(
-                "SELECT url FROM items WHERE url IS NOT NULL UNION SELECT url FROM full_texts"
+                "SELECT DISTINCT url FROM items WHERE url IS NOT NULL"
+                " AND url NOT IN (SELECT url FROM full_texts)"
             ).fetchall()
         return [row[0] for row in rows]
