@@ -378,13 +378,7 @@ class DeliveryLedger:
     def __init__(self, state: StateDB) -> None:
         self.state = state
         state.ensure_schema(DELIVERY_SCHEMA)
-        with state.connect() as connection:
-            present = {
-                row["name"] for row in connection.execute("PRAGMA table_info(digest_deliveries)")
-            }
-            for column, kind in LATER_COLUMNS.items():
-                if column not in present:
-                    connection.execute(f"ALTER TABLE digest_deliveries ADD COLUMN {column} {kind}")
+        state.add_missing_columns("digest_deliveries", LATER_COLUMNS)
 
     def claim(
         self,

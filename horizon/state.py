@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -193,16 +193,16 @@ class StateDB:
         with self.connect() as connection:
             connection.execute("PRAGMA journal_mode=WAL")
         self.ensure_schema(SCHEMA)
-        self._add_missing_columns()
+        self.add_missing_columns("source_checks", {"warning": "TEXT"})
 
-    def _add_missing_columns(self) -> None:
-        """Columns added since a home was created (CREATE TABLE IF NOT EXISTS skips them)."""
+    def add_missing_columns(self, table: str, columns: Mapping[str, str]) -> None:
+        """Add the columns (name: SQL definition) that a home made by an older version lacks:
+        `CREATE TABLE IF NOT EXISTS` leaves an existing table as it was."""
         with self.connect() as connection:
-            columns = {
-                row["name"] for row in connection.execute("PRAGMA table_info(source_checks)")
-            }
-            if "warning" not in columns:
-                connection.execute("ALTER TABLE source_checks ADD COLUMN warning TEXT")
+            present = {row["name"] for row in connection.execute(f"PRAGMA table_info({table})")}
+            for column, definition in columns.items():
+                if column not in present:
+                    connection.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
 
     def ensure_schema(self, script: str) -> None:
         """Create tables and indexes (idempotent `CREATE ... IF NOT EXISTS` statements)."""

@@ -88,14 +88,8 @@ class ObligationProposals:
     def __init__(self, state: StateDB) -> None:
         self.state = state
         state.ensure_schema(SCHEMA)
-        with state.connect() as connection:
-            columns = {
-                row["name"] for row in connection.execute("PRAGMA table_info(obligation_proposals)")
-            }
-            if "rationale" not in columns:  # a home made before decisions carried a rationale
-                connection.execute(
-                    "ALTER TABLE obligation_proposals ADD COLUMN rationale TEXT NOT NULL DEFAULT ''"
-                )
+        # a home made before decisions carried a rationale
+        state.add_missing_columns("obligation_proposals", {"rationale": "TEXT NOT NULL DEFAULT ''"})
 
     def add(self, proposals: Sequence[ObligationProposal]) -> int:
         """Store new proposals; one already stored (same instrument, item, role and day) is

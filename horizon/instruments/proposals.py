@@ -85,14 +85,8 @@ class Proposals:
     def __init__(self, state: StateDB) -> None:
         self.state = state
         state.ensure_schema(SCHEMA)
-        with state.connect() as connection:
-            columns = {
-                row["name"] for row in connection.execute("PRAGMA table_info(instrument_proposals)")
-            }
-            if "rationale" not in columns:  # a home made before decisions carried a rationale
-                connection.execute(
-                    "ALTER TABLE instrument_proposals ADD COLUMN rationale TEXT NOT NULL DEFAULT ''"
-                )
+        # a home made before decisions carried a rationale
+        state.add_missing_columns("instrument_proposals", {"rationale": "TEXT NOT NULL DEFAULT ''"})
 
     def add(self, proposals: Sequence[StageProposal]) -> int:
         """Store new proposals; one already stored (same instrument, item, stage) is kept as

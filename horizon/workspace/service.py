@@ -53,11 +53,8 @@ class Workspace(Accounts, Triage, History, StageDecisions, ObligationDecisions):
 
     def _add_new_columns(self) -> None:
         """Bring a home made by an older version up to the current tables."""
-        with self.state.connect() as connection:
-            for table, column, definition in ADDED_COLUMNS:
-                present = {row["name"] for row in connection.execute(f"PRAGMA table_info({table})")}
-                if column not in present:
-                    connection.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
+        for table, column, definition in ADDED_COLUMNS:
+            self.state.add_missing_columns(table, {column: definition})
 
     def _secret_key(self) -> str:
         with self.state.connect() as connection:
