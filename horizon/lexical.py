@@ -30,7 +30,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from horizon.state import StateDB
+from horizon.state import StateDB, chunks
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS search_rows (
@@ -598,8 +598,7 @@ class LexicalIndex:
         """How many passages each of these items has stored (items without any are absent)."""
         counts: dict[str, int] = {}
         with self.state.connect() as connection:
-            for start in range(0, len(item_ids), 500):
-                chunk = list(item_ids[start : start + 500])
+            for chunk in chunks(item_ids, 500):
                 marks = ",".join("?" * len(chunk))
                 counts.update(
                     connection.execute(
@@ -614,8 +613,7 @@ class LexicalIndex:
         """Each of these items' stored passage texts, in order (items without any are absent)."""
         found: dict[str, list[str]] = {}
         with self.state.connect() as connection:
-            for start in range(0, len(item_ids), 500):
-                chunk = list(item_ids[start : start + 500])
+            for chunk in chunks(item_ids, 500):
                 marks = ",".join("?" * len(chunk))
                 rows = connection.execute(
                     f"SELECT item_id, text FROM passages WHERE item_id IN ({marks})"
@@ -676,8 +674,7 @@ class LexicalIndex:
         wanted = list(dict.fromkeys(keys))
         texts: dict[tuple[str, int], str] = {}
         with self._reading(connection) as reading:
-            for start in range(0, len(wanted), 500):
-                chunk = wanted[start : start + 500]
+            for chunk in chunks(wanted, 500):
                 rows = reading.execute(
                     "WITH wanted (item_id, number) AS"
                     f" (VALUES {','.join(['(?, ?)'] * len(chunk))})"

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from horizon.fetch import FetchOutcome, Validators
 from horizon.item import Item, Tags
@@ -238,7 +238,7 @@ class StateDB:
         ids = list({item.id for item in items})
         found: dict[tuple[str, str], Report] = {}
         with self.connect() as connection:
-            for chunk in _chunks(ids, 500):
+            for chunk in chunks(ids, 500):
                 marks = ",".join("?" * len(chunk))
                 rows = connection.execute(
                     f"SELECT * FROM reports WHERE reported_id IN ({marks})", chunk
@@ -251,7 +251,7 @@ class StateDB:
         wanted = [url for url in set(urls) if url]
         found: dict[str, str] = {}
         with self.connect() as connection:
-            for chunk in _chunks(wanted, 500):
+            for chunk in chunks(wanted, 500):
                 marks = ",".join("?" * len(chunk))
                 rows = connection.execute(
                     f"SELECT url, item_id FROM reports WHERE url IN ({marks})", chunk
@@ -263,7 +263,7 @@ class StateDB:
         wanted = list(dict.fromkeys(ids))
         items: dict[str, StoredItem] = {}
         with self.connect() as connection:
-            for chunk in _chunks(wanted, 500):
+            for chunk in chunks(wanted, 500):
                 marks = ",".join("?" * len(chunk))
                 for row in connection.execute(f"SELECT * FROM items WHERE id IN ({marks})", chunk):
                     items[row["id"]] = _stored_item(row)
@@ -301,7 +301,7 @@ class StateDB:
     def touch(self, item_ids: Sequence[str], seen_at: datetime) -> None:
         """Mark items as seen again, unchanged."""
         with self.connect() as connection:
-            for chunk in _chunks(list(dict.fromkeys(item_ids)), 500):
+            for chunk in chunks(list(dict.fromkeys(item_ids)), 500):
                 marks = ",".join("?" * len(chunk))
                 connection.execute(
                     f"UPDATE items SET last_seen = ? WHERE id IN ({marks})",
@@ -515,9 +515,13 @@ class StateDB:
         return {**dict(row), "summary": json.loads(row["summary"]) if row["summary"] else None}
 
 
-def _chunks(values: list[str], size: int) -> Iterator[list[str]]:
+_T = TypeVar("_T")
+
+
+def chunks(values: Sequence[_T], size: int) -> Iterator[list[_T]]:
+    """`values` in lists of at most `size`: SQLite caps the parameters of one statement."""
     for start in range(0, len(values), size):
-        yield values[start : start + size]
+        yield list(values[start : start + size])
 
 
 def _parse(value: str | None) -> datetime | None:
