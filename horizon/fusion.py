@@ -50,6 +50,16 @@ FEATURES: tuple[str, ...] = (
     "identifier_query_x_best_cosine",
 )
 
+# The features read from a candidate's title and text; each is a share in [0, 1].
+TEXT_FEATURES: tuple[str, ...] = (
+    "title_overlap",
+    "text_overlap",
+    "bigram_proximity",
+    "identifier_exact",
+    "identifier_in_title",
+)
+TEXT_COLUMNS = slice(FEATURES.index(TEXT_FEATURES[0]), FEATURES.index(TEXT_FEATURES[-1]) + 1)
+
 
 @dataclass(frozen=True)
 class Signals:
@@ -80,6 +90,25 @@ class QueryShape:
         identifiers = tuple(tuple(phrase) for phrase in identifier_phrases(query))
         return cls(words, identifiers, len(query_words(query)) >= QUESTION_WORDS)
 
+    def open_text_features(self) -> tuple[str, ...]:
+        """The `TEXT_FEATURES` that can be above 0 for this query: word overlaps need words,
+        proximity a pair of them, the identifier features an identifier."""
+        return tuple(
+            name
+            for name, possible in zip(
+                TEXT_FEATURES,
+                (
+                    bool(self.words),
+                    bool(self.words),
+                    len(self.words) > 1,
+                    bool(self.identifiers),
+                    bool(self.identifiers),
+                ),
+                strict=True,
+            )
+            if possible
+        )
+
 
 def _stem(word: str) -> str:
     """A crude stem (the first six letters), enough to match "deployers" with "deployer"."""
@@ -91,19 +120,86 @@ def _phrase_in(joined: str, phrase: Sequence[str]) -> bool:
     return f" {' '.join(phrase)} " in joined
 
 
+@dataclass(frozen=True)
+class SignalColumns:
+    """`Signals` of many candidates, one array per signal: cosines NaN and ranks 0 where the
+    candidate was absent from that list."""
+
+    item_cosine: np.ndarray
+    passage_cosine: np.ndarray
+    item_bm25: np.ndarray
+    passage_bm25: np.ndarray
+    dense_rank: np.ndarray
+    lexical_rank: np.ndarray
+
+    @classmethod
+    def of(cls, signals: Sequence[Signals]) -> SignalColumns:
+        nan = float("nan")
+        return cls(
+            item_cosine=np.asarray(
+                [s.item_cosine if s.item_cosine is not None else nan for s in signals]
+            ),
+            passage_cosine=np.asarray(
+                [s.passage_cosine if s.passage_cosine is not None else nan for s in signals]
+            ),
+            item_bm25=np.asarray([s.item_bm25 for s in signals], dtype=float),
+            passage_bm25=np.asarray([s.passage_bm25 for s in signals], dtype=float),
+            dense_rank=np.asarray([s.dense_rank or 0 for s in signals], dtype=float),
+            lexical_rank=np.asarray([s.lexical_rank or 0 for s in signals], dtype=float),
+        )
+
+
 def features(
     shape: QueryShape, signals: Signals, title: str, text: str, floor_cosine: float
 ) -> list[float]:
     """The feature vector (in `FEATURES` order) of one candidate; `text` is its best passage or
     its whole text, `floor_cosine` the similarity of the least similar dense candidate (the
     most an item the dense search did not return can have)."""
-    item_cosine = signals.item_cosine if signals.item_cosine is not None else floor_cosine
-    best_cosine = max(item_cosine, signals.passage_cosine or 0.0)
-    best_bm25 = max(signals.item_bm25, signals.passage_bm25)
+    row = signal_rows(shape, SignalColumns.of([signals]), floor_cosine)[0]
+    row[TEXT_COLUMNS] = text_features(shape, title, text)
+    return [float(value) for value in row]
+
+
+def signal_rows(shape: QueryShape, signals: SignalColumns, floor_cosine: float) -> np.ndarray:
+    """The features that need no text, one row per candidate in `FEATURES` order, with every
+    `TEXT_FEATURES` column 0: enough to bound a candidate's score before its text is read."""
+    item_cosine = np.where(np.isnan(signals.item_cosine), floor_cosine, signals.item_cosine)
+    passage_cosine = np.nan_to_num(signals.passage_cosine, nan=0.0)
+    best_cosine = np.maximum(item_cosine, passage_cosine)
+    best_bm25 = np.maximum(signals.item_bm25, signals.passage_bm25)
+    question = 1.0 if shape.question else 0.0
+    identifier_query = 1.0 if shape.identifiers else 0.0
+    rows = np.zeros((len(item_cosine), len(FEATURES)))
+    for name, column in (
+        ("item_cosine", item_cosine),
+        ("best_cosine", best_cosine),
+        ("item_bm25", signals.item_bm25),
+        ("passage_bm25", signals.passage_bm25),
+        ("best_bm25", best_bm25),
+        ("dense_reciprocal_rank", _reciprocal(signals.dense_rank)),
+        ("lexical_reciprocal_rank", _reciprocal(signals.lexical_rank)),
+        ("question_x_best_cosine", question * best_cosine),
+        ("question_x_best_bm25", question * best_bm25),
+        ("identifier_query_x_item_bm25", identifier_query * signals.item_bm25),
+        ("identifier_query_x_best_cosine", identifier_query * best_cosine),
+    ):
+        rows[:, FEATURES.index(name)] = column
+    return rows
+
+
+def _reciprocal(ranks: np.ndarray) -> np.ndarray:
+    """1 / rank, 0 where the rank is 0 (absent)."""
+    return np.divide(1.0, ranks, out=np.zeros_like(ranks), where=ranks > 0)
+
+
+def text_features(shape: QueryShape, title: str, text: str) -> list[float]:
+    """The `TEXT_FEATURES` of one candidate, each a share in [0, 1]: query words in the title
+    and in the text, query word pairs adjacent in the text, identifiers in the text and in the
+    title. A query shape's `open_text_features` are the only ones that can be above 0."""
     words = shape.words
     title_words = _WORD.findall(title.lower())
     text_words = title_words + _WORD.findall(text.lower())
-    text_stems = list(map(_STEM_OF, text_words))  # search runs this ~150 times a query
+    text_stems = list(map(_STEM_OF, text_words))  # search runs this ~50 times a query
     title_stems = set(text_stems[: len(title_words)])
     text_stem_set = set(text_stems)
     title_overlap = sum(w in title_stems for w in words) / len(words) if words else 0.0
@@ -121,26 +217,7 @@ def features(
         joined_text = f" {' '.join(text_words)} "
         exact = sum(_phrase_in(joined_text, p) for p in identifiers) / len(identifiers)
         in_title = sum(_phrase_in(joined_title, p) for p in identifiers) / len(identifiers)
-    question = 1.0 if shape.question else 0.0
-    identifier_query = 1.0 if identifiers else 0.0
-    return [
-        item_cosine,
-        best_cosine,
-        signals.item_bm25,
-        signals.passage_bm25,
-        best_bm25,
-        1.0 / signals.dense_rank if signals.dense_rank else 0.0,
-        1.0 / signals.lexical_rank if signals.lexical_rank else 0.0,
-        title_overlap,
-        text_overlap,
-        proximity,
-        exact,
-        in_title,
-        question * best_cosine,
-        question * best_bm25,
-        identifier_query * signals.item_bm25,
-        identifier_query * best_cosine,
-    ]
+    return [title_overlap, text_overlap, proximity, exact, in_title]
 
 
 @dataclass(frozen=True)
@@ -159,6 +236,21 @@ class FusionModel:
             return np.zeros(0)
         logits = ((rows - self.mean) / self.scale) @ self.weights + self.bias
         return 1.0 / (1.0 + np.exp(-logits))
+
+    def score_bounds(
+        self, rows: np.ndarray, open_features: Sequence[str]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The lowest and highest score each row can reach when every feature named in
+        `open_features` (not yet computed) may take any value in [0, 1] and the others are as
+        given. Search uses it to skip reading texts for candidates that cannot reach the top."""
+        columns = [FEATURES.index(name) for name in open_features]
+        known = rows.copy()
+        known[:, columns] = 0.0
+        base = ((known - self.mean) / self.scale) @ self.weights + self.bias
+        reach = self.weights[columns] / self.scale[columns]
+        low = base + float(np.minimum(reach, 0.0).sum())
+        high = base + float(np.maximum(reach, 0.0).sum())
+        return 1.0 / (1.0 + np.exp(-low)), 1.0 / (1.0 + np.exp(-high))
 
     def as_json(self) -> dict[str, Any]:
         return {

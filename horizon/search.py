@@ -2,13 +2,13 @@
 over whole items and over the passages of long ones, fused by a learned model.
 
 A query runs in four lists, each with the same filters: the nearest item vectors, the nearest
-passage vectors, the best BM25 items and the best BM25 passages (one after the other: on two
-cores a second thread gained nothing, the embedding model's own threads already use every
-core). Every item any list found becomes a candidate, described by the features of
-`horizon.fusion` (cosine similarity of the item and of its best passage, BM25 of both, title
-and identifier matches, phrase proximity, ranks) and scored by the fusion model fitted on
-labelled queries (`evaluation/search.py`, docs/search.md). An item's best passage counts for
-it, and a hit carries the passage that matched.
+passage vectors, the best BM25 items and the best BM25 passages (Chroma's two on a worker
+thread while the full-text ones run). Every item any list found becomes a candidate,
+described by the features of `horizon.fusion` (cosine similarity of the item and of its best
+passage, BM25 of both, title and identifier matches, phrase proximity, ranks) and scored by
+the fusion model fitted on labelled queries (`evaluation/search.py`, docs/search.md); texts
+are read only for candidates that can reach the top. An item's best passage counts for it,
+and a hit carries the passage that matched.
 
 Snippets are plain text with matched words between `HIGHLIGHT_OPEN` ("⟦") and
 `HIGHLIGHT_CLOSE` ("⟧"); callers render them (bold on a terminal, <mark> on a web page) after
@@ -21,6 +21,7 @@ import json
 import re
 import sqlite3
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, get_args
@@ -29,7 +30,16 @@ import numpy as np
 
 from horizon.config import SourceCategory
 from horizon.embed import Embedder
-from horizon.fusion import FEATURES, FusionModel, QueryShape, Signals, features, shipped_model
+from horizon.fusion import (
+    FEATURES,
+    TEXT_COLUMNS,
+    FusionModel,
+    QueryShape,
+    SignalColumns,
+    shipped_model,
+    signal_rows,
+    text_features,
+)
 from horizon.item import ITEM_TYPES
 from horizon.lexical import (
     OVERFETCH,
@@ -260,20 +270,54 @@ def search_vector(
     model: FusionModel | None = None,
 ) -> list[SearchHit]:
     """`search` for a query already embedded (`vector`), ranked by `model` (the shipped
-    fusion model by default)."""
+    fusion model by default).
+
+    Texts are read and their features computed only for a short list: the candidates whose
+    best possible score (`FusionModel.score_bounds`, the text features unknown) reaches the
+    `limit`-th best worst possible score. Every other candidate ranks below the hits whatever
+    its text says, so the hits are exactly those of scoring every candidate; when that cannot
+    be shown (a short-listed item no longer stored, scores too close), every candidate is
+    scored."""
     filters = filters.checked()
+    model = model or shipped_model()
     with store.state.connect() as connection:
         scope = scope_of(store, filters, connection)
         if scope is None:
             return []
-        found = candidates(store, vector, query, scope, max(CANDIDATES, limit), connection)
-        if not found.candidates:
+        found = retrieve(store, vector, query, scope, max(CANDIDATES, limit), connection)
+        if not found.ids:
             return []
-        scores_of = (model or shipped_model()).scores(found.matrix())
-        scores = {c.item_id: float(s) for c, s in zip(found.candidates, scores_of, strict=True)}
-        ranked = sorted(scores, key=lambda item_id: (-scores[item_id], item_id))
-        hits = _hits(connection, ranked, scores, scope, limit)
-        return _with_passages(store, connection, found, hits)
+        shortlist, ceiling = found.shortlist(model, limit)
+        scored = found.candidates(shortlist, store, connection)
+        hits = _ranked_hits(connection, scored, model, scope, limit)
+        if len(shortlist) < len(found.ids) and not _beyond_reach(hits, limit, ceiling):
+            scored = found.candidates(found.ids, store, connection)
+            hits = _ranked_hits(connection, scored, model, scope, limit)
+        return _with_passages(store, connection, scored, hits)
+
+
+SCORE_MARGIN = 1e-9  # bounds and scores are summed in different orders
+
+
+def _beyond_reach(hits: Sequence[SearchHit], limit: int, ceiling: float) -> bool:
+    """Whether no candidate left off the short list (best possible score `ceiling`) could
+    have displaced a hit: there are `limit` hits and the last scores clearly above it."""
+    return len(hits) == limit and hits[-1].score > ceiling + SCORE_MARGIN
+
+
+def _ranked_hits(
+    connection: sqlite3.Connection,
+    found: Candidates,
+    model: FusionModel,
+    scope: Scope,
+    limit: int,
+) -> list[SearchHit]:
+    if not found.candidates:
+        return []
+    scores_of = model.scores(found.matrix())
+    scores = {c.item_id: float(s) for c, s in zip(found.candidates, scores_of, strict=True)}
+    ranked = sorted(scores, key=lambda item_id: (-scores[item_id], item_id))
+    return _hits(connection, ranked, scores, scope, limit)
 
 
 @dataclass(frozen=True)
@@ -314,12 +358,117 @@ def candidates(
     if connection is None:
         with store.state.connect() as opened:
             return candidates(store, vector, query, scope, depth, opened)
+    found = retrieve(store, vector, query, scope, depth, connection)
+    return found.candidates(found.ids, store, connection)
+
+
+# Chroma's two queries run here while the calling thread runs the full-text ones: Chroma
+# releases the interpreter while it searches, so on an idle second core the engines overlap.
+# (The full-text passage query on a third thread, with a connection of its own, was slower.)
+_VECTOR_QUERIES = ThreadPoolExecutor(max_workers=4, thread_name_prefix="horizon-vectors")
+
+
+@dataclass(frozen=True)
+class Retrieved:
+    """What the four lists found for one query, before any candidate's text is read: each
+    candidate's signals, and the passage (item id, number) that matched it best."""
+
+    shape: QueryShape
+    words: LexicalQuery
+    ids: list[str]
+    item_cosine: dict[str, float]
+    passage_cosine: dict[str, float]
+    item_bm25: dict[str, float]
+    passage_bm25: dict[str, float]
+    dense_rank: dict[str, int]
+    lexical_rank: dict[str, int]
+    chosen: dict[str, tuple[str, int]]
+    floor: float
+
+    def signals(self, ids: Sequence[str], with_passage: Sequence[bool]) -> SignalColumns:
+        """The candidates' signals; a passage's count only where its text is stored
+        (`with_passage`)."""
+        nan = float("nan")
+        present = np.asarray(with_passage, dtype=bool)
+        passage_cosine = np.asarray([self.passage_cosine.get(i, nan) for i in ids])
+        passage_bm25 = np.asarray([self.passage_bm25.get(i, 0.0) for i in ids], dtype=float)
+        return SignalColumns(
+            item_cosine=np.asarray([self.item_cosine.get(i, nan) for i in ids]),
+            passage_cosine=np.where(present, passage_cosine, nan),
+            item_bm25=np.asarray([self.item_bm25.get(i, 0.0) for i in ids], dtype=float),
+            passage_bm25=np.where(present, passage_bm25, 0.0),
+            dense_rank=np.asarray([self.dense_rank.get(i, 0) for i in ids], dtype=float),
+            lexical_rank=np.asarray([self.lexical_rank.get(i, 0) for i in ids], dtype=float),
+        )
+
+    def shortlist(self, model: FusionModel, limit: int) -> tuple[list[str], float]:
+        """The candidates that can reach the top `limit` whatever their texts say, in list
+        order, and the best score any other candidate can reach (0 when none is left off).
+        A candidate with a passage is bounded both with and without it, since whether the
+        passage's text is still stored is only known once it is read."""
+        ids = self.ids
+        if len(ids) <= limit:
+            return list(ids), 0.0
+        open_features = self.shape.open_text_features()
+        with_passage = [i in self.chosen for i in ids]
+        low, high = model.score_bounds(
+            signal_rows(self.shape, self.signals(ids, with_passage), self.floor), open_features
+        )
+        if any(with_passage):
+            bare = signal_rows(self.shape, self.signals(ids, [False] * len(ids)), self.floor)
+            bare_low, bare_high = model.score_bounds(bare, open_features)
+            low, high = np.minimum(low, bare_low), np.maximum(high, bare_high)
+        threshold = float(np.sort(low)[-limit]) - SCORE_MARGIN
+        kept = high >= threshold
+        ceiling = float(high[~kept].max()) if not kept.all() else 0.0
+        return [item_id for item_id, keep in zip(ids, kept, strict=True) if keep], ceiling
+
+    def candidates(
+        self, ids: Sequence[str], store: Store, connection: sqlite3.Connection
+    ) -> Candidates:
+        """These candidates (in list order) with their features, their texts read through
+        `connection`; items no longer stored are left out."""
+        texts = store.lexical.passage_texts(
+            [self.chosen[i] for i in ids if i in self.chosen], connection
+        )
+        rows = _item_texts(connection, ids)
+        stored = [item_id for item_id in ids if item_id in rows]
+        passages: list[tuple[int, str] | None] = []
+        for item_id in stored:
+            key = self.chosen.get(item_id)
+            passages.append((key[1], texts[key]) if key is not None and key in texts else None)
+        matrix = signal_rows(
+            self.shape, self.signals(stored, [p is not None for p in passages]), self.floor
+        )
+        found = []
+        for item_id, passage, row in zip(stored, passages, matrix, strict=True):
+            title, summary = rows[item_id]
+            text = passage[1] if passage else summary
+            row[TEXT_COLUMNS] = text_features(self.shape, title, text)
+            found.append(Candidate(item_id, row.tolist(), passage))
+        return Candidates(
+            found, self.words, frozenset(self.item_bm25) | frozenset(self.passage_bm25)
+        )
+
+
+def retrieve(
+    store: Store,
+    vector: np.ndarray,
+    query: str,
+    scope: Scope,
+    depth: int,
+    connection: sqlite3.Connection,
+) -> Retrieved:
+    """Run the four lists, `depth` from each, within the scope: Chroma's two queries on a
+    worker thread while this one runs the full-text ones."""
+    vectors = _VECTOR_QUERIES.submit(_vector_lists, store, vector, depth, scope)
     lexical_index = store.lexical
-    dense = _dense_candidates(store, connection, vector[None, :], depth, scope)
-    dense_passages = _dense_passages(store, connection, vector, depth, scope)
     words = lexical_index.prepare(query, connection)
     lexical = lexical_index.search(words, depth, scope.conditions, connection)
     lexical_passages = lexical_index.search_passages(words, depth, scope.conditions, connection)
+    wide_items, wide_passages = vectors.result()
+    dense = _admitted_items(store, connection, vector[None, :], depth, scope, wide_items)
+    dense_passages = _admitted_passages(connection, depth, scope, wide_passages)
     ids = list(
         dict.fromkeys(
             [n.item_id for n in dense]
@@ -328,47 +477,33 @@ def candidates(
             + [m.item_id for m in lexical_passages]
         )
     )
-    if not ids:
-        return Candidates([], words, frozenset())
     item_cosine = {n.item_id: n.similarity for n in dense}
     passage_cosine = {p.item_id: p.similarity for p in dense_passages}
     item_bm25 = _scaled({m.item_id: m.score for m in lexical})
     passage_bm25 = _scaled({m.item_id: m.score for m in lexical_passages})
-    dense_rank = _ranks(
-        {
-            i: max(item_cosine.get(i, -1.0), passage_cosine.get(i, -1.0))
-            for i in {*item_cosine, *passage_cosine}
-        }
+    return Retrieved(
+        shape=QueryShape.of(query),
+        words=words,
+        ids=ids,
+        item_cosine=item_cosine,
+        passage_cosine=passage_cosine,
+        item_bm25=item_bm25,
+        passage_bm25=passage_bm25,
+        dense_rank=_ranks(
+            {
+                i: max(item_cosine.get(i, -1.0), passage_cosine.get(i, -1.0))
+                for i in {*item_cosine, *passage_cosine}
+            }
+        ),
+        lexical_rank=_ranks(
+            {
+                i: max(item_bm25.get(i, 0.0), passage_bm25.get(i, 0.0))
+                for i in {*item_bm25, *passage_bm25}
+            }
+        ),
+        chosen=_chosen_passages(dense_passages, lexical_passages),
+        floor=min(item_cosine.values(), default=0.0),
     )
-    lexical_rank = _ranks(
-        {
-            i: max(item_bm25.get(i, 0.0), passage_bm25.get(i, 0.0))
-            for i in {*item_bm25, *passage_bm25}
-        }
-    )
-    chosen = _chosen_passages(dense_passages, lexical_passages)
-    texts = lexical_index.passage_texts(list(chosen.values()), connection)
-    rows = _item_texts(connection, ids)
-    floor = min(item_cosine.values(), default=0.0)
-    shape = QueryShape.of(query)
-    found = []
-    for item_id in ids:
-        if item_id not in rows:
-            continue
-        title, summary = rows[item_id]
-        key = chosen.get(item_id)
-        passage = (key[1], texts[key]) if key in texts and key is not None else None
-        signals = Signals(
-            item_cosine=item_cosine.get(item_id),
-            passage_cosine=passage_cosine.get(item_id) if passage else None,
-            item_bm25=item_bm25.get(item_id, 0.0),
-            passage_bm25=passage_bm25.get(item_id, 0.0) if passage else 0.0,
-            dense_rank=dense_rank.get(item_id),
-            lexical_rank=lexical_rank.get(item_id),
-        )
-        text = passage[1] if passage else summary
-        found.append(Candidate(item_id, features(shape, signals, title, text, floor), passage))
-    return Candidates(found, words, frozenset(item_bm25) | frozenset(passage_bm25))
 
 
 def _scaled(scores: dict[str, float]) -> dict[str, float]:
@@ -406,16 +541,38 @@ def _item_texts(connection: sqlite3.Connection, ids: Sequence[str]) -> dict[str,
     return {row[0]: (row[1], row[2] or "") for row in rows}
 
 
+def _vector_lists(
+    store: Store, vector: np.ndarray, depth: int, scope: Scope
+) -> tuple[list[Neighbour], list[PassageNeighbour]]:
+    """The nearest items and passages, unfiltered: `OVERFETCH` times `depth` of each when
+    there are filters, to be checked in SQLite (Chroma only; safe on a worker thread)."""
+    wide = depth * (OVERFETCH if scope.where is not None else 1)
+    return store.index.nearest(vector[None, :], wide)[0], store.index.nearest_passages(vector, wide)
+
+
 def _dense_candidates(
     store: Store, connection: sqlite3.Connection, vector: np.ndarray, depth: int, scope: Scope
 ) -> list[Neighbour]:
-    """The `depth` nearest items the filters admit. Chroma's own filtering is slow on a large
-    collection (0.3 s at 100k items with a date range), so the nearest `OVERFETCH` times as
-    many are fetched without it and checked in SQLite: when enough pass they are exactly the
-    nearest that do; otherwise (a narrow filter) Chroma filters."""
+    """The `depth` nearest items the filters admit."""
+    wide = depth * (OVERFETCH if scope.where is not None else 1)
+    nearest = store.index.nearest(vector, wide)[0]
+    return _admitted_items(store, connection, vector, depth, scope, nearest)
+
+
+def _admitted_items(
+    store: Store,
+    connection: sqlite3.Connection,
+    vector: np.ndarray,
+    depth: int,
+    scope: Scope,
+    wide: list[Neighbour],
+) -> list[Neighbour]:
+    """The `depth` nearest items the filters admit, from the nearest `wide` fetched without
+    them. Chroma's own filtering is slow on a large collection (0.3 s at 100k items with a
+    date range), so the nearest `OVERFETCH` times as many are checked in SQLite: when enough
+    pass they are exactly the nearest that do; otherwise (a narrow filter) Chroma filters."""
     if scope.where is None:
-        return store.index.nearest(vector, depth)[0]
-    wide = store.index.nearest(vector, depth * OVERFETCH)[0]
+        return wide[:depth]
     passing = admitted(connection, [n.item_id for n in wide], scope.conditions)
     kept = [neighbour for neighbour in wide if neighbour.item_id in passing]
     if len(kept) >= depth or len(wide) < depth * OVERFETCH:
@@ -423,13 +580,11 @@ def _dense_candidates(
     return store.index.nearest(vector, depth, scope.where)[0]
 
 
-def _dense_passages(
-    store: Store, connection: sqlite3.Connection, vector: np.ndarray, depth: int, scope: Scope
+def _admitted_passages(
+    connection: sqlite3.Connection, depth: int, scope: Scope, wide: list[PassageNeighbour]
 ) -> list[PassageNeighbour]:
     """The best passage of each item among the nearest passages whose item the filters admit,
-    best first. Passages carry no filter metadata: with filters, `OVERFETCH` times as many are
-    fetched and their items checked in SQLite."""
-    wide = store.index.nearest_passages(vector, depth * (OVERFETCH if scope.where else 1))
+    best first. Passages carry no filter metadata, so their items are checked in SQLite."""
     best: dict[str, PassageNeighbour] = {}
     for neighbour in wide:
         best.setdefault(neighbour.item_id, neighbour)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
@@ -16,10 +16,29 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from horizon.embed import HashingEmbedder
-from horizon.fusion import FEATURES, QueryShape, Signals, features, shipped_model
+from horizon.fusion import (
+    FEATURES,
+    TEXT_FEATURES,
+    QueryShape,
+    SignalColumns,
+    Signals,
+    features,
+    shipped_model,
+    signal_rows,
+    text_features,
+)
 from horizon.item import Item
 from horizon.normalise import item_from_record
-from horizon.search import CANDIDATES, FEATURE_TEXT_CHARS, search, search_vector, similar
+from horizon.search import (
+    CANDIDATES,
+    FEATURE_TEXT_CHARS,
+    Retrieved,
+    Scope,
+    candidates,
+    search,
+    search_vector,
+    similar,
+)
 from horizon.store import Store, passage_key
 
 SEEN = datetime(2025, 9, 15, tzinfo=UTC)
@@ -235,13 +254,6 @@ def test_passage_texts_returns_exactly_the_passages_asked_for(filled: Store) -> 
 
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
-TEXT_FEATURES = (
-    "title_overlap",
-    "text_overlap",
-    "bigram_proximity",
-    "identifier_exact",
-    "identifier_in_title",
-)
 
 
 def plain_text_features(shape: QueryShape, title: str, text: str) -> list[float]:
@@ -306,3 +318,141 @@ def test_the_text_features_equal_their_plain_definition(query: str, title: str, 
     assert [row[FEATURES.index(name)] for name in TEXT_FEATURES] == plain_text_features(
         shape, title, text
     )
+
+
+def plain_signal_features(shape: QueryShape, signals: Signals, floor: float) -> list[float]:
+    """The features that need no text, as first written, one candidate at a time."""
+    item_cosine = signals.item_cosine if signals.item_cosine is not None else floor
+    best_cosine = max(item_cosine, signals.passage_cosine or 0.0)
+    best_bm25 = max(signals.item_bm25, signals.passage_bm25)
+    question = 1.0 if shape.question else 0.0
+    identifier_query = 1.0 if shape.identifiers else 0.0
+    return [
+        item_cosine,
+        best_cosine,
+        signals.item_bm25,
+        signals.passage_bm25,
+        best_bm25,
+        1.0 / signals.dense_rank if signals.dense_rank else 0.0,
+        1.0 / signals.lexical_rank if signals.lexical_rank else 0.0,
+        question * best_cosine,
+        question * best_bm25,
+        identifier_query * signals.item_bm25,
+        identifier_query * best_cosine,
+    ]
+
+
+cosines = st.one_of(st.none(), st.floats(-1.0, 1.0))
+shares = st.floats(0.0, 1.0)
+ranks = st.one_of(st.none(), st.integers(1, 500))
+signal_values = st.builds(Signals, cosines, cosines, shares, shares, ranks, ranks)
+
+
+@settings(max_examples=300, deadline=None)
+@given(query=phrases, signals=st.lists(signal_values, min_size=1, max_size=8), floor=shares)
+def test_the_signal_features_of_many_candidates_equal_their_plain_definition(
+    query: str, signals: list[Signals], floor: float
+) -> None:
+    shape = QueryShape.of(query)
+    rows = signal_rows(shape, SignalColumns.of(signals), floor)
+    others = [n for n, name in enumerate(FEATURES) if name not in TEXT_FEATURES]
+    for row, one in zip(rows, signals, strict=True):
+        assert [float(row[n]) for n in others] == plain_signal_features(shape, one, floor)
+        assert not any(row[FEATURES.index(name)] for name in TEXT_FEATURES)
+
+
+@settings(max_examples=300, deadline=None)
+@given(query=phrases, title=phrases, text=texts)
+def test_only_the_text_features_a_query_leaves_open_can_be_above_zero(
+    query: str, title: str, text: str
+) -> None:
+    shape = QueryShape.of(query)
+    row = features(shape, Signals(0.5, None, 0.0, 0.0, None, None), title, text, 0.1)
+    for name in TEXT_FEATURES:
+        if name not in shape.open_text_features():
+            assert row[FEATURES.index(name)] == 0.0
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    query=phrases,
+    signals=signal_values,
+    texts=st.lists(st.tuples(phrases, texts), min_size=1, max_size=5),
+)
+def test_a_candidates_score_lies_within_the_bounds_known_before_its_text(
+    query: str, signals: Signals, texts: list[tuple[str, str]]
+) -> None:
+    shape = QueryShape.of(query)
+    model = shipped_model()
+    bare = signal_rows(shape, SignalColumns.of([signals]), 0.1)
+    low, high = model.score_bounds(bare, shape.open_text_features())
+    for title, text in texts:
+        score = model.scores(np.asarray([features(shape, signals, title, text, 0.1)]))[0]
+        assert low[0] - 1e-12 <= score <= high[0] + 1e-12
+
+
+def full_ranking(store: Store, vector: np.ndarray, query: str) -> list[tuple[str, float]]:
+    """Every candidate `candidates` finds (all of them featurised), scored and ranked."""
+    found = candidates(store, vector, query, Scope((), None))
+    scores = shipped_model().scores(found.matrix())
+    return sorted(
+        ((c.item_id, float(s)) for c, s in zip(found.candidates, scores, strict=True)),
+        key=lambda pair: (-pair[1], pair[0]),
+    )
+
+
+@contextmanager
+def counting_texts() -> Iterator[list[int]]:
+    read = [0]
+
+    def counted(shape: QueryShape, title: str, text: str) -> list[float]:
+        read[0] += 1
+        return text_features(shape, title, text)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("horizon.search.text_features", counted)
+        yield read
+
+
+@pytest.mark.parametrize("limit", [1, 3, 5])
+def test_a_search_reads_texts_for_a_short_list_and_finds_exactly_what_scoring_all_finds(
+    filled: Store, embedder: HashingEmbedder, limit: int
+) -> None:
+    skipped = 0
+    for query in [*QUERIES, "records", "transparency note", "what must firms do on logging"]:
+        vector = embedder.embed([query])[0]
+        expected = full_ranking(filled, vector, query)[:limit]
+        with counting_texts() as read:
+            hits = search_vector(filled, vector, query, limit=limit)
+        assert [(hit.id, hit.score) for hit in hits] == expected
+        skipped += len(full_ranking(filled, vector, query)) - read[0]
+    assert skipped > 0  # the short list left some candidates' texts unread
+
+
+def test_short_listed_items_missing_from_the_state_fall_back_to_scoring_every_candidate(
+    filled: Store, embedder: HashingEmbedder
+) -> None:
+    query = "zebra"  # no stored item has the word: meaning alone ranks them
+    vector = embedder.embed([query])[0]
+    ghosts = [
+        item_from_record({"id": f"ghost-{n}", "title": query, "summary": query, "publisher": "X"})
+        for n in range(3)
+    ]
+    # in Chroma only, and the nearest of all: the short list is the first ghost alone, which
+    # then turns out not to be stored
+    filled.index.upsert(ghosts, np.repeat(vector[None, :], len(ghosts), axis=0))
+    expected = full_ranking(filled, vector, query)
+    assert not {item_id for item_id, _ in expected} & {ghost.id for ghost in ghosts}
+    featurised: list[list[str]] = []
+    plain = Retrieved.candidates
+
+    def recorded(self: Retrieved, ids: Sequence[str], store: Store, connection: object) -> object:
+        featurised.append(list(ids))
+        return plain(self, ids, store, connection)  # type: ignore[arg-type]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Retrieved, "candidates", recorded)
+        hits = search_vector(filled, vector, query, limit=1)
+    assert [(hit.id, hit.score) for hit in hits] == expected[:1]
+    assert featurised[0] == ["ghost-0"]
+    assert len(featurised) == 2 and set(featurised[1]) >= {item_id for item_id, _ in expected}
