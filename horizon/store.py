@@ -321,11 +321,15 @@ class Store:
         self, items: Sequence[Item], embeddings: np.ndarray, embedder: Embedder
     ) -> int:
         """Rewrite stored items' vectors and their passages' vectors (after a model change),
-        leaving their rows alone; returns how many passages were embedded."""
+        leaving their rows alone; returns how many passages were embedded. The passages are
+        the stored ones, full text's included (a stored item no longer carries its full text,
+        so splitting it again would re-embed the summary's alone and leave the rest in the old
+        model's space)."""
         if not items:
             return 0
         self.index.upsert(items, embeddings)
-        passages = {item.id: split_passages(item.summary) for item in items}
+        stored = self.lexical.stored_passages([item.id for item in items])
+        passages = {item.id: stored.get(item.id, []) for item in items}
         return self._embed_passages(items, passages, embedder, ())
 
     def _embed_passages(

@@ -24,9 +24,9 @@ from horizon.bulk.reindex import run_reindex
 from horizon.config import Settings
 from horizon.embed import HashingEmbedder, ProgressCallback
 from horizon.ingest import Ingestor
+from horizon.item import Item
 from horizon.normalise import item_from_record
-from horizon.passages import split_passages
-from horizon.store import Store, open_store, passage_id, passage_text_to_embed
+from horizon.store import Store, item_passages, open_store, passage_id, passage_text_to_embed
 from tests.conftest import KeywordTagger
 
 REPO = Path(__file__).resolve().parent.parent
@@ -56,16 +56,16 @@ class FailingAfter(SaltedEmbedder):
         return super().embed(texts, on_progress)
 
 
-def filled_store(settings: Settings) -> Store:
-    """ITEMS items embedded with the hashing embedder; every fifth one long enough for passages."""
-    store = open_store(settings)
-    records = []
+def original_items() -> list[Item]:
+    """ITEMS items: every fifth with a summary long enough for passages, every seventh (from
+    the fourth) with a full text read from its link, which gives passages of its own."""
+    items = []
     for number in range(ITEMS):
         tag = f"r{number:03d}"
         long_text = (
             " ".join(f"{tag}w{k} sentence{k}." for k in range(90)) if number % 5 == 0 else ""
         )
-        records.append(
+        item = item_from_record(
             {
                 "id": f"item-{number:03d}",
                 "title": f"{tag} {tag}b {tag}c",
@@ -73,20 +73,30 @@ def filled_store(settings: Settings) -> Store:
                 "published": f"2025-{1 + number % 12:02d}-{1 + number % 27:02d}",
             }
         )
-    items = [item_from_record(record) for record in records]
-    Ingestor(store, HashingEmbedder(), KeywordTagger()).ingest(items, datetime.now(UTC))
+        if number % 7 == 3:
+            body = " ".join(f"{tag}f{k} clause{k} of the linked page." for k in range(150))
+            item = item.model_copy(update={"full_text": body})
+        items.append(item)
+    return items
+
+
+def filled_store(settings: Settings) -> Store:
+    """`original_items` embedded with the hashing embedder."""
+    store = open_store(settings)
+    Ingestor(store, HashingEmbedder(), KeywordTagger()).ingest(original_items(), datetime.now(UTC))
     Ledger(store.state).record_index_model(HashingEmbedder.name)
     assert store.state.count_items() == store.index.count() == ITEMS
     return store
 
 
 def passage_texts(store: Store) -> dict[str, str]:
-    """What each passage vector should embed, by passage id."""
-    stored = store.state.get_items(store.state.item_ids())
+    """What each passage vector should embed, by passage id: the passages of the items as they
+    were ingested, full text's included."""
+    assert sorted(store.state.item_ids()) == sorted(item.id for item in original_items())
     return {
-        passage_id(item_id, number): passage_text_to_embed(entry.item.title, text)
-        for item_id, entry in stored.items()
-        for number, text in enumerate(split_passages(entry.item.summary))
+        passage_id(item.id, number): passage_text_to_embed(item.title, text)
+        for item in original_items()
+        for number, text in enumerate(item_passages(item))
     }
 
 
