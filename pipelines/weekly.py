@@ -367,7 +367,7 @@ def run_weekly(
             enrich=EnrichJob(
                 state_db=str(runtime.settings.state_db),
                 followed_urls=full_texts.followed_urls(),
-                stored_urls=full_texts.unfollowed_item_urls(),
+                stored_urls=full_texts.waiting_item_urls(),
             ),
         )
         outcomes = _timed(

@@ -4,6 +4,8 @@ The requests go through the same politeness as the sources (robots.txt, per-host
 the source's address policy, the archive), carry the source so its address policy applies, and
 are capped in size (`download_maxsize`) and in number per source. Extraction and storage are
 `horizon.enrich`; a failure is stored on the item's URL and never affects the source's outcome.
+A failure whose cause may pass (a timeout, a refused connection, HTTP 5xx, 408, 429) is tried
+again in later runs, up to `horizon.enrich.store.MAX_ATTEMPTS` attempts.
 """
 
 from __future__ import annotations
@@ -29,6 +31,14 @@ from horizon.state import StateDB
 from spiders.archive import SOURCE_META
 
 ITEM_URL_META = "horizon_item_url"
+# Answers that say "not now" rather than "no": the link is tried again in a later run.
+PASSING_STATUSES = frozenset(
+    {
+        HTTPStatus.REQUEST_TIMEOUT,
+        HTTPStatus.TOO_MANY_REQUESTS,
+        *(status for status in HTTPStatus if status >= HTTPStatus.INTERNAL_SERVER_ERROR),
+    }
+)
 DescribeFailure = Callable[[BaseException, Request], str]
 
 
@@ -95,6 +105,8 @@ class FullTextFetcher:
         request: Request = failure.request  # type: ignore[attr-defined]
         source: Source = request.cb_kwargs["source"]
         error = failure.value
+        # refused on purpose (too large, robots.txt, the address policy): final
+        retry = False
         if isinstance(error, DownloadCancelledError) or (
             isinstance(error, IgnoreRequest) and "maxsize" in str(error).lower()
         ):
@@ -103,11 +115,14 @@ class FullTextFetcher:
                 f"{self.caps.max_bytes:,} bytes, so it was not read"
             )
         elif isinstance(error, HttpError):
-            reason = self._http_failure(error.response.status)
+            status = error.response.status
+            reason = self._http_failure(status)
+            retry = not self.replaying and status in PASSING_STATUSES
         else:
             reason = self.describe(error, request)
+            retry = not self.replaying and not isinstance(error, IgnoreRequest)
         self.store.record_failure(
-            request.meta[ITEM_URL_META], request.url, source.id, datetime.now(UTC), reason
+            request.meta[ITEM_URL_META], request.url, source.id, datetime.now(UTC), reason, retry
         )
 
     def _http_failure(self, status: int) -> str:

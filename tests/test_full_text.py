@@ -17,7 +17,7 @@ from horizon.cli import app
 from horizon.config import CrawlSettings
 from horizon.enrich.extract import ExtractionError, extract_text
 from horizon.enrich.model import EnrichJob, FullTextCaps
-from horizon.enrich.store import FullText, FullTextStore
+from horizon.enrich.store import MAX_ATTEMPTS, FullText, FullTextStore
 from horizon.fetch import ArchiveTarget, CrawlJob, FetchOutcome
 from horizon.item import Item
 from horizon.normalise import canonical_url
@@ -225,7 +225,7 @@ def test_links_left_over_by_the_budget_are_followed_next_crawl_after_new_items(
             enrich=EnrichJob(
                 state_db=str(tmp_path / "state.db"),
                 followed_urls=store.followed_urls(),
-                stored_urls=store.unfollowed_item_urls(),
+                stored_urls=store.waiting_item_urls(),
                 caps=CAPS.model_copy(update={"per_source": 2}),
             ),
         )
@@ -251,4 +251,71 @@ def test_links_left_over_by_the_budget_are_followed_next_crawl_after_new_items(
         site.pages["/feed.xml"] = feed(paths)
         assert crawl(site) == {paths[2]}  # the left-over link, now
         assert crawl(site) == set()  # each link once
-    assert FullTextStore(StateDB(tmp_path / "state.db")).unfollowed_item_urls() == []
+    assert FullTextStore(StateDB(tmp_path / "state.db")).waiting_item_urls() == []
+
+
+def test_a_link_that_failed_for_a_passing_cause_is_tried_again_in_later_crawls_up_to_a_cap(
+    tmp_path: Path,
+) -> None:
+    """HTTP 503 may pass: the link is tried again each crawl that lists its item, until it
+    gives a text or has failed MAX_ATTEMPTS times; a 404 is final after one attempt."""
+    paths = {"flaky": "/articles/flaky", "down": "/articles/down", "gone": "/articles/gone"}
+    entries = "".join(f"<item><title>{n}</title><link>{p}</link></item>" for n, p in paths.items())
+    unavailable = Page(b"try later", "text/plain", 503)
+    pages = {
+        "/feed.xml": Page(RSS_TEMPLATE.format(items=entries).encode(), "application/rss+xml"),
+        paths["flaky"]: unavailable,
+        paths["down"]: unavailable,
+    }
+    state = StateDB(tmp_path / "state.db")
+    store = FullTextStore(state)
+
+    def crawl(site: LoopbackSite) -> list[str]:
+        """One crawl, its items stored as the flow stores them; the article paths fetched."""
+        before = len(site.requested)
+        job = CrawlJob(
+            crawl=CrawlSettings(delay_seconds=0, retries=0, timeout_seconds=5),
+            sources=[loopback_source("news", f"{site.base}/feed.xml")],
+            enrich=EnrichJob(
+                state_db=str(tmp_path / "state.db"),
+                followed_urls=store.followed_urls(),
+                stored_urls=store.waiting_item_urls(),
+                caps=CAPS,
+            ),
+        )
+        [outcome] = run_crawl(job, tmp_path / "work")
+        assert outcome.outcome == "ok"
+        urls = {e.url: canonical_url(site.base + e.url) for e in outcome.entries if e.url}
+        known = state.items_by_url([url for url in urls.values() if url])
+        state.save_new_items(
+            [
+                Item(id=path, title=path, url=url, source="news", content_hash="x")
+                for path, url in urls.items()
+                if url not in known
+            ],
+            datetime(2026, 12, 6, tzinfo=UTC),
+        )
+        return sorted(p for p in site.requested[before:] if p.startswith("/articles/"))
+
+    def full_text(name: str) -> FullText:
+        url = canonical_url(site.base + paths[name])
+        assert url is not None
+        found = store.get(url)
+        assert found is not None
+        return found
+
+    with LoopbackSite(pages) as site:
+        assert crawl(site) == sorted(paths.values())
+        assert full_text("flaky").will_retry and full_text("down").will_retry
+        gone = full_text("gone")
+        assert (gone.attempts, gone.will_retry) == (1, False)
+        assert crawl(site) == sorted([paths["flaky"], paths["down"]])  # not the 404
+        site.pages[paths["flaky"]] = Page(ARTICLE)
+        assert crawl(site) == sorted([paths["flaky"], paths["down"]])
+        flaky = full_text("flaky")
+        assert flaky.status == "ok" and "conformity assessment" in flaky.text
+        down = full_text("down")
+        assert (down.status, down.attempts, down.will_retry) == ("failed", MAX_ATTEMPTS, False)
+        assert "HTTP 503" in (down.error or "")
+        assert crawl(site) == []  # nothing is fetched a fourth time
+    assert store.waiting_item_urls() == []

@@ -111,6 +111,8 @@ def _full_text_json(full_text: FullText | None) -> dict[str, Any] | None:
         "fetched_at": full_text.fetched_at.isoformat(),
         "notes": full_text.notes,
         "error": full_text.error,
+        "attempts": full_text.attempts,
+        "will_retry": full_text.will_retry,
     }
 
 
@@ -118,7 +120,11 @@ def _full_text_line(full_text: FullText | None) -> str:
     if full_text is None:
         return "full text: not fetched"
     if full_text.status != "ok":
-        return f"full text: failed at {full_text.fetched_at.isoformat()} — {full_text.error}"
+        again = "; tried again when its source lists the item" if full_text.will_retry else ""
+        return (
+            f"full text: failed at {full_text.fetched_at.isoformat()} (attempt"
+            f" {full_text.attempts}) — {full_text.error}{again}"
+        )
     notes = f"; {full_text.notes}" if full_text.notes else ""
     return (
         f"full text: {full_text.kind}, {len(full_text.text)} characters, {full_text.text_hash}, "

@@ -15,9 +15,10 @@ class FullTextCaps(BaseModel):
 
 
 class EnrichJob(BaseModel):
-    """Follow each item's link once (canonical URLs): `followed_urls` were already attempted
-    (a text or a failure is stored) and are never fetched again; `stored_urls` are items
-    already stored, whose link waits behind the new items' within the per-source budget."""
+    """Follow each item's link (canonical URLs): `followed_urls` are done with (a text or a
+    final failure is stored) and are never fetched again; `stored_urls` are items already
+    stored whose link waits (never followed, or failed for a cause that may pass), behind the
+    new items' within the per-source budget."""
 
     state_db: str
     followed_urls: list[str] = Field(default_factory=list)

@@ -25,9 +25,20 @@ CREATE TABLE IF NOT EXISTS full_texts (
     text TEXT NOT NULL DEFAULT '',
     text_hash TEXT,
     notes TEXT NOT NULL DEFAULT '',
-    error TEXT
+    error TEXT,
+    attempts INTEGER NOT NULL DEFAULT 1,
+    retry INTEGER NOT NULL DEFAULT 0
 );
 """
+# Columns a home made before failed fetches were retried lacks.
+_ADDED_COLUMNS = {
+    "attempts": "INTEGER NOT NULL DEFAULT 1",
+    "retry": "INTEGER NOT NULL DEFAULT 0",
+}
+# A link whose fetch failed for a reason that may pass (a timeout, a refused connection, HTTP
+# 5xx, 408 or 429) is tried again in later runs that list its item, up to this many attempts
+# in all; any other failure (404, robots.txt, too large, no text) is final.
+MAX_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -42,12 +53,21 @@ class FullText:
     text_hash: str | None
     notes: str
     error: str | None
+    attempts: int = 1
+    retry: bool = False
+
+    @property
+    def will_retry(self) -> bool:
+        """Whether a later run fetches the link again (a failure whose cause may pass, with
+        attempts left)."""
+        return self.status == "failed" and self.retry and self.attempts < MAX_ATTEMPTS
 
 
 class FullTextStore:
     def __init__(self, state: StateDB) -> None:
         self.state = state
         state.ensure_schema(FULL_TEXT_SCHEMA)
+        state.add_missing_columns("full_texts", _ADDED_COLUMNS)
 
     def record_text(
         self, url: str, fetched_url: str, source: str, fetched_at: datetime, extracted: Extracted
@@ -68,18 +88,34 @@ class FullTextStore:
         )
 
     def record_failure(
-        self, url: str, fetched_url: str, source: str, fetched_at: datetime, error: str
+        self,
+        url: str,
+        fetched_url: str,
+        source: str,
+        fetched_at: datetime,
+        error: str,
+        retry: bool = False,
     ) -> None:
+        """Store a failed fetch; `retry` when its cause may pass, so that a later run tries
+        the link again (up to `MAX_ATTEMPTS` in all)."""
         self._put(
-            (url, fetched_url, source, fetched_at.isoformat(), "failed", None, "", None, "", error)
+            (url, fetched_url, source, fetched_at.isoformat(), "failed", None, "", None, "", error),
+            retry,
         )
 
-    def _put(self, row: tuple[object, ...]) -> None:
+    def _put(self, row: tuple[object, ...], retry: bool = False) -> None:
+        """Insert or overwrite the URL's row, counting the attempt."""
         with self.state.connect() as connection:
             connection.execute(
-                "INSERT OR REPLACE INTO full_texts (url, fetched_url, source, fetched_at, status,"
-                " kind, text, text_hash, notes, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                row,
+                "INSERT INTO full_texts (url, fetched_url, source, fetched_at, status, kind, text,"
+                " text_hash, notes, error, retry) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (url) DO UPDATE SET fetched_url = excluded.fetched_url,"
+                " source = excluded.source, fetched_at = excluded.fetched_at,"
+                " status = excluded.status, kind = excluded.kind, text = excluded.text,"
+                " text_hash = excluded.text_hash, notes = excluded.notes,"
+                " error = excluded.error, retry = excluded.retry,"
+                " attempts = full_texts.attempts + 1",
+                (*row, int(retry)),
             )
 
     def get(self, url: str) -> FullText | None:
@@ -87,7 +123,13 @@ class FullTextStore:
             row = connection.execute("SELECT * FROM full_texts WHERE url = ?", (url,)).fetchone()
         if row is None:
             return None
-        return FullText(**{**dict(row), "fetched_at": datetime.fromisoformat(row["fetched_at"])})
+        return FullText(
+            **{
+                **dict(row),
+                "fetched_at": datetime.fromisoformat(row["fetched_at"]),
+                "retry": bool(row["retry"]),
+            }
+        )
 
     def fetched_since(self, since: datetime) -> dict[str, Any]:
         """What the full-text fetches from `since` on gave: texts by kind, failures by reason,
@@ -145,18 +187,27 @@ class FullTextStore:
         return attached
 
     def followed_urls(self) -> list[str]:
-        """URLs whose link was already followed (a text or a failure is stored): never again,
-        so each link costs at most one attempt."""
+        """URLs whose link is done with: a text is stored, or a failure that is final (or
+        came `MAX_ATTEMPTS` times). Never fetched again, so each link costs a bounded number
+        of attempts."""
         with self.state.connect() as connection:
-            rows = connection.execute("SELECT url FROM full_texts").fetchall()
+            rows = connection.execute(
+                "SELECT url FROM full_texts WHERE NOT " + _TO_RETRY, (MAX_ATTEMPTS,)
+            ).fetchall()
         return [row[0] for row in rows]
 
-    def unfollowed_item_urls(self) -> list[str]:
-        """URLs of stored items whose link was never followed (the per-source budget ran out,
-        or they predate enrichment): followed when their source lists them again."""
+    def waiting_item_urls(self) -> list[str]:
+        """URLs of stored items whose link waits: never followed (the per-source budget ran
+        out, or they predate enrichment), or failed for a cause that may pass. Followed when
+        their source lists them again, behind the new items."""
         with self.state.connect() as connection:
             rows = connection.execute(
                 "SELECT DISTINCT url FROM items WHERE url IS NOT NULL"
-                " AND url NOT IN (SELECT url FROM full_texts)"
+                " AND (url NOT IN (SELECT url FROM full_texts)"
+                f" OR url IN (SELECT url FROM full_texts WHERE {_TO_RETRY}))",
+                (MAX_ATTEMPTS,),
             ).fetchall()
         return [row[0] for row in rows]
+
+
+_TO_RETRY = "(status = 'failed' AND retry = 1 AND attempts < ?)"
