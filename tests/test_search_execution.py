@@ -410,7 +410,7 @@ def counting_texts() -> Iterator[list[int]]:
         return text_features(shape, title, text)
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr("horizon.search.text_features", counted)
+        patch.setattr("horizon.search.retrieval.text_features", counted)
         yield read
 
 
