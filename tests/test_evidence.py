@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -251,6 +252,28 @@ def test_markdown_csv_and_html_show_the_same_entries_with_scraped_text_made_harm
     assert "Our staff app uses FRT." in html
 
 
+def test_the_json_log_holds_the_same_entries_coverage_and_ksb_summary_as_the_others(
+    scene: Scene, settings: Settings
+) -> None:
+    log = september(scene)
+    data = json.loads(render_evidence(log, "json"))
+    rows = list(csv.DictReader(io.StringIO(render_evidence(log, "csv"))))
+    assert (data["learner"], data["from"], data["to"]) == ("ann", "2025-09-01", "2025-09-30")
+    assert [(e["heading"], e["activity"], e["detail"]) for e in data["entries"]] == [
+        (row["section"], row["activity"], row["detail"]) for row in rows
+    ]
+    flag = next(e for e in data["entries"] if e["section"] == "flags")
+    assert {"K7", "S7", "K11"} <= set(flag["ksbs"])
+    assert data["coverage_statement"] == log.coverage_statement
+    fca = next(line for line in data["coverage"] if line["source"] == "fca-news")
+    assert (fca["checks"], fca["failed"]) == (1, 1)
+    assert {s["code"]: s["entries"] for s in data["ksb_summary"]}["K11"] == 1
+    period = ["--from", "2025-09-01", "--to", "2025-09-30", "--home", str(settings.home)]
+    done = CliRunner().invoke(app, ["evidence", "--user", "ann", *period, "--json"])
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.stdout)["entries"] == data["entries"]
+
+
 def test_the_evidence_command_writes_the_log_and_names_bad_options(
     scene: Scene, settings: Settings, tmp_path: Path
 ) -> None:
@@ -295,7 +318,7 @@ def test_the_evidence_command_writes_the_log_and_names_bad_options(
     )
     assert bad.exit_code == 2
     assert "--from: '2025-13-01' is not a date" in bad.output
-    assert "--format: 'pdf' is not one of md, csv, html" in bad.output
+    assert "--format: 'pdf' is not one of md, csv, html, json" in bad.output
     unknown = runner.invoke(
         app, ["evidence", "--user", "zoe", "--from", "2025-09-01", "--to", "2025-09-30", *home]
     )

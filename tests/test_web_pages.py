@@ -400,6 +400,9 @@ def test_the_digest_audit_trail_and_evidence_are_readable_and_exportable(
     assert evidence.status_code == 200
     sections = {row["section"] for row in csv.DictReader(io.StringIO(evidence.text))}
     assert {"Digests received and opened", "Items opened", "Impact flags raised"} <= sections
+    as_json = analyst.get(f"/evidence?from=2025-01-01&to={datetime.now(UTC).date()}&format=json")
+    assert as_json.headers["content-type"].startswith("application/json")
+    assert {entry["heading"] for entry in as_json.json()["entries"]} == sections
     assert analyst.get("/evidence?from=2025-01-01&to=2024-01-01").status_code == 422
 
 

@@ -591,17 +591,20 @@ def evidence_command(
     user: Annotated[str, typer.Option("--user", help="The learner's workspace user name.")],
     start: Annotated[str, typer.Option("--from", help="First day, e.g. 2025-09-01.")],
     end: Annotated[str, typer.Option("--to", help="Last day (included).")],
-    fmt: Annotated[str, typer.Option("--format", help="md, csv or html.")] = "md",
+    fmt: Annotated[str, typer.Option("--format", help="md, csv, html or json.")] = "md",
     output: Annotated[
         Path | None, typer.Option("--output", help="Write here instead of standard output.")
     ] = None,
     home: HomeOption = None,
     sources: SourcesOption = None,
     controls: ControlsOption = None,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="The log as JSON (the same as --format json).")
+    ] = False,
 ) -> None:
     """A learner's horizon-scanning log for an assessor: sources and coverage, digests and
     items read, triage decisions, flags, tag verdicts and saved searches, mapped to AU0002."""
-    first, last, chosen = _evidence_arguments(start, end, fmt)
+    first, last, chosen = _evidence_arguments(start, end, "json" if json_output else fmt)
     runtime = make_runtime(home, sources, controls)
     try:
         catalogue = load_catalogue([runtime.settings.controls_file])
@@ -643,5 +646,5 @@ def _evidence_arguments(start: str, end: str, fmt: str) -> tuple[date, date, Evi
             problems.append(f"--{problem[0]}: {problem[1]}")
     if problems:
         fail(problems)
-    chosen: EvidenceFormat = "md" if fmt == "md" else "csv" if fmt == "csv" else "html"
+    chosen = next(known for known in FORMATS if known == fmt)
     return dates["--from"], dates["--to"], chosen

@@ -305,7 +305,16 @@ def revoke_token(token_id: RecordId, ctx: Ctx, caller: Caller) -> ApiToken:
 @router.get(
     "/evidence",
     response_class=Response,
-    responses={200: {"content": {"text/markdown": {}, "text/csv": {}, "text/html": {}}}},
+    responses={
+        200: {
+            "content": {
+                "text/markdown": {},
+                "text/csv": {},
+                "text/html": {},
+                "application/json": {},
+            }
+        }
+    },
     summary="A learner's horizon-scanning log",
 )
 def evidence(
@@ -318,7 +327,8 @@ def evidence(
     format: str = "md",
     user: str | None = None,
 ) -> Response:
-    """Your own log (an admin may name any `user`) from `from` to `to`, as md, csv or html."""
+    """Your own log (an admin may name any `user`) from `from` to `to`, as md, csv, html or
+    json."""
     name = user or caller.name
     if name != caller.name and caller.role != "admin":
         raise PermissionDenied(f"{caller.name} may only export their own evidence")

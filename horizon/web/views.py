@@ -134,8 +134,8 @@ def evidence_document(
     fmt: str | None,
     attachment: bool,
 ) -> Response:
-    """A learner's evidence log from `start` to `end` (ISO dates, both included) as md, csv or
-    html; InvalidField names a bad `from`, `to` or `format`."""
+    """A learner's evidence log from `start` to `end` (ISO dates, both included) as md, csv,
+    html or json; InvalidField names a bad `from`, `to` or `format`."""
     first, last, chosen = evidence_period(start, end, fmt)
     sources, _ = configured_sources(ctx)
     log = build_evidence(
@@ -147,7 +147,12 @@ def evidence_document(
         ctx.runtime.settings.digests_dir,
         ctx.control_ksbs,
     )
-    media = {"md": "text/markdown", "csv": "text/csv", "html": "text/html"}[chosen]
+    media = {
+        "md": "text/markdown",
+        "csv": "text/csv",
+        "html": "text/html",
+        "json": "application/json",
+    }[chosen]
     headers = {}
     if attachment:
         filename = quote(f"horizon-evidence-{user_name}-{first}-{last}.{chosen}")

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
@@ -36,8 +37,8 @@ from horizon.workspace.models import RECORDED_LABELS, STATE_LABELS, Activity, Au
 from horizon.workspace.service import Workspace
 
 UNIT = "AU0002"
-EvidenceFormat = Literal["md", "csv", "html"]
-FORMATS: tuple[EvidenceFormat, ...] = ("md", "csv", "html")
+EvidenceFormat = Literal["md", "csv", "html", "json"]
+FORMATS: tuple[EvidenceFormat, ...] = ("md", "csv", "html", "json")
 SECTIONS: dict[str, str] = {
     "sources": "Sources monitored and their coverage",
     "digests": "Digests received and opened",
@@ -603,6 +604,8 @@ def _ksb_key(code: str) -> tuple[str, int]:
 def render_evidence(log: EvidenceLog, fmt: EvidenceFormat) -> str:
     if fmt == "csv":
         return _render_csv(log)
+    if fmt == "json":
+        return json.dumps(evidence_json(log), ensure_ascii=False, indent=2) + "\n"
     environment = Environment(
         loader=PackageLoader("horizon.workspace", "templates"),
         autoescape=fmt == "html",
@@ -615,6 +618,44 @@ def render_evidence(log: EvidenceLog, fmt: EvidenceFormat) -> str:
     environment.filters["moment"] = lambda value: f"{value:%Y-%m-%d %H:%M}" if value else "—"
     template = environment.get_template(f"evidence.{fmt}.j2")
     return template.render(log=log, sections=SECTIONS, unit=UNIT)
+
+
+def evidence_json(log: EvidenceLog) -> dict[str, Any]:
+    """The log as data, for tools that file or check it: the same entries as the other
+    formats, each with its section's heading and its KSB codes, plus coverage and the KSB
+    summary."""
+    return {
+        "learner": log.user.name,
+        "unit": UNIT,
+        "from": log.start.isoformat(),
+        "to": log.end.isoformat(),
+        "generated": log.generated.isoformat(),
+        "coverage_statement": log.coverage_statement,
+        "coverage": [
+            {
+                **asdict(line),
+                "last_checked": line.last_checked.isoformat() if line.last_checked else None,
+            }
+            for line in log.coverage
+        ],
+        "ksb_summary": [
+            {"code": code, "entries": count, "evidence": evidence}
+            for code, count, evidence in log.ksb_summary()
+        ],
+        "entries": [
+            {
+                "section": entry.section,
+                "heading": SECTIONS[entry.section],
+                "when": entry.when.isoformat() if entry.when else None,
+                "activity": entry.activity,
+                "item_id": entry.item_id,
+                "title": entry.title,
+                "detail": entry.detail,
+                "ksbs": list(entry.ksbs),
+            }
+            for entry in log.entries
+        ],
+    }
 
 
 def _render_csv(log: EvidenceLog) -> str:
