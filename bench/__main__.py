@@ -205,10 +205,7 @@ def run(home: Path, sizes: Sequence[int], rounds: int) -> dict[str, object]:
             {**asdict(ratio), "ratio": ratio.ratio, "met": ratio.ratio >= ratio.target}
             for ratio in ratios
         ],
-        "latency": [
-            {**asdict(row), "ratio": row.ratio, "beyond_budget_ms": row.beyond_budget_ms}
-            for row in rows
-        ],
+        "latency": [row.as_json() for row in rows],
         "incremental": incremental.as_json() if incremental else None,
         "memory": [{**asdict(row), "rise_mb": row.rise_mb} for row in memory],
         "backends": backends,

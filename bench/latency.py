@@ -21,11 +21,14 @@ passage full-text index grow with the corpus as they would with rulebooks and pa
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -97,6 +100,14 @@ class Latency:
     def ratio(self) -> float:
         """Median hybrid search over median (embedding + raw Chroma query)."""
         return self.hybrid.p50_ms / self.baseline.p50_ms
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            **asdict(self),
+            "ratio": self.ratio,
+            "target": TARGET_RATIO,
+            "beyond_budget_ms": self.beyond_budget_ms,
+        }
 
     @property
     def beyond_budget_ms(self) -> float:
@@ -182,6 +193,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("home", type=Path, help="the kept benchmark home")
     parser.add_argument("--rounds", type=int, default=3, help="passes over the query set")
+    parser.add_argument("--json", type=Path, help="also write the figures to this file")
     arguments = parser.parse_args(argv)
     if not arguments.home.is_dir():
         raise SystemExit(f"bench.latency: {arguments.home} is not a folder; give a kept home")
@@ -199,6 +211,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     row = measure_latency(store, torch_embedder(), bench_queries(titles), arguments.rounds)
     for line in describe_latency([row]):
         print(line)
+    if arguments.json:
+        figures = {**row.as_json(), "cpus": os.cpu_count(), "load_average": os.getloadavg()}
+        arguments.json.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
     return 0
 
 

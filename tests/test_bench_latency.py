@@ -5,6 +5,7 @@ relate."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import pytest
@@ -46,3 +47,7 @@ def test_latency_gives_search_beyond_the_embedding_beside_the_budget_of_the_targ
     assert f"target ≤ {TARGET_RATIO}" in header
     assert f"{row.ratio:.2f} {'met' if row.ratio <= TARGET_RATIO else 'NOT met'}" in line
     assert f"{row.beyond_embedding.p50_ms:.1f} ({row.beyond_budget_ms:.1f})" in line
+    figures = json.loads(json.dumps(row.as_json()))  # what `--json` writes
+    assert figures["ratio"] == pytest.approx(row.ratio) and figures["target"] == TARGET_RATIO
+    assert figures["hybrid"]["p50_ms"] == row.hybrid.p50_ms
+    assert figures["beyond_budget_ms"] == pytest.approx(row.beyond_budget_ms)
