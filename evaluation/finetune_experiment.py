@@ -510,13 +510,14 @@ def _say(arguments: argparse.Namespace, line: str) -> None:
 
 def print_table(report: dict[str, Any]) -> None:
     results = report["results"]
-    print(f"\n{report['items']} items, folds {results['stock']['folds']} of 5 (mean ± sd)")
+    print(
+        f"\n{report['items']} items, folds {report['folds']} of 5, {report['calibration']} "
+        "calibration (mean ± sd over folds)"
+    )
     print(f"{'':<34}" + "".join(f"{name:>20}" for name in results))
-    for name in next(iter(results.values()))["figures"]:
-        cells = [
-            f"{r['figures'][name][0]:.3f} ± {r['figures'][name][1]:.3f}" for r in results.values()
-        ]
-        print(f"{name:<34}" + "".join(f"{cell:>20}" for cell in cells))
+    for figure in results["stock"]:
+        cells = [f"{r[figure][0]:.3f} ± {r[figure][1]:.3f}" for r in results.values()]
+        print(f"{figure:<34}" + "".join(f"{cell:>20}" for cell in cells))
 
 
 def parse_folds(value: str) -> list[int]:

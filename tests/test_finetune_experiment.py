@@ -11,6 +11,7 @@ from evaluation.finetune_experiment import (
     label_matrix,
     main,
     parse_folds,
+    print_table,
     share_a_label,
     training_examples,
 )
@@ -45,6 +46,25 @@ def test_parse_folds_accepts_fold_numbers_and_refuses_others() -> None:
     assert parse_folds("3,0,3") == [0, 3]
     with pytest.raises(Exception, match="0-4"):
         parse_folds("5")
+
+
+def test_the_table_has_a_row_per_figure_and_a_column_per_encoder(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    figures = {"controls micro-F1": [0.742, 0.029], "type accuracy": [0.856, 0.009]}
+    report = {
+        "items": 699,
+        "folds": [0, 1],
+        "calibration": "nested",
+        "results": {"stock": figures, "last-layer": {**figures, "type accuracy": [0.8, 0.01]}},
+    }
+
+    print_table(report)
+
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert "folds [0, 1] of 5, nested calibration" in lines[0]
+    assert lines[1].split() == ["stock", "last-layer"]
+    assert lines[3].split() == ["type", "accuracy", "0.856", "±", "0.009", "0.800", "±", "0.010"]
 
 
 def test_setfit_pairs_share_a_control_or_are_both_not_relevant() -> None:
