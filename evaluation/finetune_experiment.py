@@ -12,6 +12,8 @@ Variants (the first tuned layer's input is computed once by the frozen lower par
 
 - `last-layer`: only the last transformer layer is trained, with a multi-label BCE head on the
   15 controls and relevance over the mean-pooled, normalised vector;
+- `last-layer-all`: the same, with the type and the jurisdiction as two more targets
+  (cross-entropy), so the tuned vector keeps what the type and jurisdiction heads read;
 - `full`: all six transformer layers (the word embeddings stay frozen), same loss;
 - `setfit`: the last layer, with SetFit's cosine-similarity loss on every pair of a batch
   (target 1 when the two items share a control, or are both not relevant, else 0).
@@ -35,7 +37,8 @@ import numpy as np
 from evaluation.common import LABELLED, is_frozen_test, labelled_rows
 from horizon.config import PROJECT_ROOT, load_catalogue
 from horizon.embed import DIMENSIONS, ProgressCallback
-from horizon.tagging.features import FeatureBuilder, Reading
+from horizon.item import ITEM_TYPES
+from horizon.tagging.features import JURISDICTIONS, FeatureBuilder, Reading, jurisdiction_class
 from horizon.tagging.model import Predictions
 from horizon.tagging.training import (
     FIGURES,
@@ -54,10 +57,15 @@ from horizon.tagging.training import (
     with_words,
 )
 
-VARIANTS = ("last-layer", "full", "setfit")
+VARIANTS = ("last-layer", "last-layer-all", "full", "setfit")
 LAYERS = 6
-FIRST_TUNED = {"last-layer": LAYERS - 1, "full": 0, "setfit": LAYERS - 1}
-LEARNING_RATE = {"last-layer": 1e-4, "full": 3e-5, "setfit": 1e-4}
+FIRST_TUNED = {
+    "last-layer": LAYERS - 1,
+    "last-layer-all": LAYERS - 1,
+    "full": 0,
+    "setfit": LAYERS - 1,
+}
+LEARNING_RATE = {"last-layer": 1e-4, "last-layer-all": 1e-4, "full": 3e-5, "setfit": 1e-4}
 HEAD_LEARNING_RATE = 1e-2
 BATCH = 16
 MAX_LENGTH = 256  # what the packaged SentenceTransformer reads of a text
@@ -78,6 +86,18 @@ def label_matrix(examples: Sequence[Example], control_ids: Sequence[str]) -> np.
         [[cid in e.controls for cid in control_ids] + [e.relevant] for e in examples],
         dtype=np.float32,
     ).reshape(len(examples), len(control_ids) + 1)
+
+
+def class_targets(examples: Sequence[Example]) -> np.ndarray:
+    """One row per item: the index of its type in `ITEM_TYPES` and of its jurisdiction's class
+    in `JURISDICTIONS` (the `last-layer-all` variant's extra targets)."""
+    return np.array(
+        [
+            [ITEM_TYPES.index(e.type), JURISDICTIONS.index(jurisdiction_class(e.jurisdiction))]
+            for e in examples
+        ],
+        dtype=np.int64,
+    ).reshape(len(examples), 2)
 
 
 def share_a_label(labels: np.ndarray) -> np.ndarray:
@@ -203,18 +223,23 @@ def fine_tune(
     epochs: int,
     seed: int,
     learning_rate: float | None = None,
+    classes: np.ndarray | None = None,
 ) -> list[float]:
-    """Train `upper` in place on `texts` and their `labels` (`label_matrix`); the mean loss of
-    each epoch. Batches of similar length, in a seeded random order."""
+    """Train `upper` in place on `texts` and their `labels` (`label_matrix`), and with
+    `classes` (`class_targets`) their type and jurisdiction too; the mean loss of each epoch.
+    Batches of similar length, in a seeded random order."""
     torch = upper._torch
     torch.manual_seed(seed)
     shuffler = random.Random(seed)
     states = upper.lower.of(texts)
     head = torch.nn.Linear(DIMENSIONS, labels.shape[1])
+    class_heads = torch.nn.ModuleList(
+        torch.nn.Linear(DIMENSIONS, count) for count in (len(ITEM_TYPES), len(JURISDICTIONS))
+    )
     optimiser = torch.optim.AdamW(
         [
             {"params": upper.layers.parameters(), "lr": learning_rate or LEARNING_RATE[variant]},
-            {"params": head.parameters(), "lr": HEAD_LEARNING_RATE},
+            {"params": [*head.parameters(), *class_heads.parameters()], "lr": HEAD_LEARNING_RATE},
         ],
         weight_decay=0.01,
     )
@@ -235,6 +260,11 @@ def fine_tune(
                 loss = torch.nn.functional.binary_cross_entropy_with_logits(
                     head(vectors), targets[rows]
                 )
+            if classes is not None:
+                for column, class_head in enumerate(class_heads):
+                    loss = loss + torch.nn.functional.cross_entropy(
+                        class_head(vectors), torch.tensor(classes[rows, column])
+                    )
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()
@@ -375,6 +405,7 @@ class Encoders:
         self.epochs = epochs
         self.lr = lr
         self.labels = label_matrix(trial.examples, trial.control_ids)
+        self.classes = class_targets(trial.examples) if variant.endswith("-all") else None
         self._stock: Featurised | None = None
         self.losses: list[list[float]] = []
 
@@ -397,6 +428,7 @@ class Encoders:
                 self.epochs,
                 seed,
                 self.lr,
+                None if self.classes is None else self.classes[train],
             )
         )
         clock = timer.add("fine-tune", clock)

