@@ -1,12 +1,14 @@
 """Does fine-tuning MiniLM help the tagger's heads? `python -m evaluation.finetune_experiment`.
 
 An experiment by cross-validation only (issue 9, docs/tagging.md, round 5). The frozen test
-split is never read: only the labelled items outside it, in the same 5 folds as
-`python -m evaluation.tagging`. In each fold a copy of the packaged MiniLM is fine-tuned on the
-fold's training part, every item (and the catalogue's examples, for the `similarity` group) is
-embedded again with it, and the tagger's heads are fitted, calibrated and scored exactly as the
-cross-validation of `evaluation.tagging` does, with those vectors in place of the stock ones.
-The stock vectors go through the same code as the baseline.
+split is never used: its items are dropped by id before anything else, and the rest are split
+into the same 5 folds as `python -m evaluation.tagging`. In each fold a copy of the packaged
+MiniLM is fine-tuned on the fold's training part, every item (and the catalogue's examples, for
+the `similarity` group) is embedded again with it, and the tagger's heads are fitted,
+calibrated and scored with `horizon.tagging.training`'s functions as `evaluation.tagging`'s
+cross-validation does, with those vectors in place of the stock ones (how the calibration's
+out-of-fold scores are made: `run_fold`, `--calibration`). The stock vectors go through the
+same code in the same run, as the baseline.
 
 Variants (the first tuned layer's input is computed once by the frozen lower part and kept):
 
