@@ -79,6 +79,7 @@ def test_setfit_pairs_share_a_control_or_are_both_not_relevant() -> None:
     assert pairs[3, 4] == 1 and pairs[0, 3] == 0  # both not relevant; relevant and not
 
 
+@pytest.mark.slow
 def test_one_fine_tuning_step_moves_only_the_tuned_layer_and_the_stock_path_matches_minilm() -> (
     None
 ):
