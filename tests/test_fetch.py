@@ -618,7 +618,12 @@ def test_time_limit_stops_the_crawl_and_keeps_what_finished(site: Site, tmp_path
     )
 
 
+# Ctrl-C raises KeyboardInterrupt in the caller, as at a terminal, even where the test run
+# itself was started with SIGINT ignored (a background job of a shell without job control),
+# which Python would otherwise pass on to the caller.
 PARENT_SCRIPT = """
+import signal
+signal.signal(signal.SIGINT, signal.default_int_handler)
 import sys
 from pathlib import Path
 from horizon.fetch import CrawlJob
