@@ -204,6 +204,37 @@ def test_archive_show_reports_the_items_full_text_or_why_it_failed(
     assert [fetch["http_status"] for fetch in gone["page_fetches"]] == [404]
 
 
+def crawl_and_store(site: LoopbackSite, home: Path, caps: FullTextCaps) -> list[str]:
+    """One crawl of the site's /feed.xml with what the home's state knows of its links, then
+    its items stored as the flow stores them; the paths the crawl requested."""
+    before = len(site.requested)
+    state = StateDB(home / "state.db")
+    store = FullTextStore(state)
+    job = CrawlJob(
+        crawl=CrawlSettings(delay_seconds=0, retries=0, timeout_seconds=5),
+        sources=[loopback_source("news", f"{site.base}/feed.xml")],
+        enrich=EnrichJob(
+            state_db=str(home / "state.db"),
+            followed_urls=store.followed_urls(),
+            stored_urls=store.waiting_item_urls(),
+            caps=caps,
+        ),
+    )
+    [outcome] = run_crawl(job, home / "work")
+    assert outcome.outcome == "ok"
+    urls = {e.url: canonical_url(site.base + e.url) for e in outcome.entries if e.url}
+    known = state.items_by_url([url for url in urls.values() if url])
+    state.save_new_items(
+        [
+            Item(id=path, title=path, url=url, source="news", content_hash="x")
+            for path, url in urls.items()
+            if url not in known
+        ],
+        datetime(2026, 12, 6, tzinfo=UTC),
+    )
+    return site.requested[before:]
+
+
 def test_links_left_over_by_the_budget_are_followed_next_crawl_after_new_items(
     tmp_path: Path,
 ) -> None:
@@ -216,32 +247,9 @@ def test_links_left_over_by_the_budget_are_followed_next_crawl_after_new_items(
         return Page(RSS_TEMPLATE.format(items=entries).encode(), "application/rss+xml")
 
     def crawl(site: LoopbackSite) -> set[str]:
-        """One crawl, then store its items as the flow does; the article paths it fetched."""
-        before = len(site.requested)
-        store = FullTextStore(StateDB(tmp_path / "state.db"))
-        job = CrawlJob(
-            crawl=CrawlSettings(delay_seconds=0, retries=0, timeout_seconds=5),
-            sources=[loopback_source("news", f"{site.base}/feed.xml")],
-            enrich=EnrichJob(
-                state_db=str(tmp_path / "state.db"),
-                followed_urls=store.followed_urls(),
-                stored_urls=store.waiting_item_urls(),
-                caps=CAPS.model_copy(update={"per_source": 2}),
-            ),
-        )
-        [outcome] = run_crawl(job, tmp_path / "work")
-        assert outcome.outcome == "ok"
-        urls = {e.url: canonical_url(site.base + e.url) for e in outcome.entries if e.url}
-        known = store.state.items_by_url([url for url in urls.values() if url])
-        store.state.save_new_items(
-            [
-                Item(id=path, title=path, url=url, source="news", content_hash="x")
-                for path, url in urls.items()
-                if url not in known
-            ],
-            datetime(2026, 12, 6, tzinfo=UTC),
-        )
-        return {path for path in site.requested[before:] if path in paths}
+        """One crawl with a budget of two links; the article paths it fetched."""
+        caps = CAPS.model_copy(update={"per_source": 2})
+        return {path for path in crawl_and_store(site, tmp_path, caps) if path in paths}
 
     pages = {path: Page(ARTICLE) for path in paths}
     with LoopbackSite({**pages, "/feed.xml": feed(paths[:3])}) as site:
@@ -267,35 +275,12 @@ def test_a_link_that_failed_for_a_passing_cause_is_tried_again_in_later_crawls_u
         paths["flaky"]: unavailable,
         paths["down"]: unavailable,
     }
-    state = StateDB(tmp_path / "state.db")
-    store = FullTextStore(state)
+    store = FullTextStore(StateDB(tmp_path / "state.db"))
 
     def crawl(site: LoopbackSite) -> list[str]:
-        """One crawl, its items stored as the flow stores them; the article paths fetched."""
-        before = len(site.requested)
-        job = CrawlJob(
-            crawl=CrawlSettings(delay_seconds=0, retries=0, timeout_seconds=5),
-            sources=[loopback_source("news", f"{site.base}/feed.xml")],
-            enrich=EnrichJob(
-                state_db=str(tmp_path / "state.db"),
-                followed_urls=store.followed_urls(),
-                stored_urls=store.waiting_item_urls(),
-                caps=CAPS,
-            ),
-        )
-        [outcome] = run_crawl(job, tmp_path / "work")
-        assert outcome.outcome == "ok"
-        urls = {e.url: canonical_url(site.base + e.url) for e in outcome.entries if e.url}
-        known = state.items_by_url([url for url in urls.values() if url])
-        state.save_new_items(
-            [
-                Item(id=path, title=path, url=url, source="news", content_hash="x")
-                for path, url in urls.items()
-                if url not in known
-            ],
-            datetime(2026, 12, 6, tzinfo=UTC),
-        )
-        return sorted(p for p in site.requested[before:] if p.startswith("/articles/"))
+        """One crawl; the article paths it fetched."""
+        requested = crawl_and_store(site, tmp_path, CAPS)
+        return sorted(p for p in requested if p.startswith("/articles/"))
 
     def full_text(name: str) -> FullText:
         url = canonical_url(site.base + paths[name])
