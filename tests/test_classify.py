@@ -311,6 +311,51 @@ def test_the_evidence_is_the_sentence_that_names_the_control(classifier: Classif
 
 
 @pytest.mark.parametrize(
+    ("record", "place"),
+    [
+        (
+            {
+                "title": "Guide on processing personal information in generative AI services",
+                "summary": "The commission sets out how developers and operators of generative "
+                "AI services should collect training data, handle requests from data subjects "
+                "and assess privacy risks before launch.",
+                "publisher": "Personal Information Protection Commission",
+                "url": "https://www.pipc.go.kr/np/cop/bbs/selectBoardArticle.do?nttId=1",
+            },
+            "KR",
+        ),
+        (
+            {
+                "title": "Draft national standard on labelling AI-generated content open for "
+                "comment",
+                "summary": "The technical committee invites comments on a draft standard setting "
+                "out explicit and implicit labels for synthetic text, images, audio and video.",
+                "publisher": "National Cybersecurity Standardization Technical Committee",
+                "url": "https://www.tc260.org.cn/front/postDetail.html?id=1",
+            },
+            "CN",
+        ),
+        (
+            {
+                "title": "G7 digital ministers' statement on AI for the public sector",
+                "summary": "Ministers agreed to share practices on trustworthy AI in public "
+                "administration and to report on progress next year.",
+                "publisher": "Ministry of Foreign Affairs",
+                "url": "https://www.mofa.go.jp/ecm/ec/page1e_000001.html",
+            },
+            "INT",
+        ),
+    ],
+)
+def test_a_national_body_of_another_country_on_its_own_domain_is_that_country(
+    classifier: Classifier, record: dict[str, str], place: str
+) -> None:
+    """The publishers name no country; the address's domain does, unless the item marks an
+    international gathering."""
+    assert classifier.classify([_item(**record)])[0].jurisdiction == place
+
+
+@pytest.mark.parametrize(
     ("record", "kind", "place"),
     [
         (

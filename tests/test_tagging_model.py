@@ -16,9 +16,10 @@ from horizon.classify import Classifier, packaged_model
 from horizon.config import PROJECT_ROOT, load_catalogue
 from horizon.embed import HashingEmbedder
 from horizon.normalise import item_from_record
-from horizon.tagging.features import FeatureBuilder
+from horizon.tagging.decision import resolve_jurisdiction
+from horizon.tagging.features import FeatureBuilder, Reading
 from horizon.tagging.model import PACKAGED, ModelError, TaggerModel, load_model
-from horizon.tagging.rules import host_jurisdiction
+from horizon.tagging.rules import host_jurisdiction, publisher_jurisdiction
 from horizon.tagging.training import (
     Choice,
     Example,
@@ -199,6 +200,51 @@ def test_the_host_of_an_address_names_its_jurisdiction() -> None:
     assert host_jurisdiction("https://www.oecd.org/ai") is None
     assert host_jurisdiction("https://openai.com/index/x") is None
     assert host_jurisdiction(None) is None
+
+
+def _reading(record: dict[str, str]) -> Reading:
+    catalogue = load_catalogue([PROJECT_ROOT / "controls.yaml"])
+    builder = FeatureBuilder(catalogue, HashingEmbedder(), catalogue.control_ids())
+    return builder.read(item_from_record(record))
+
+
+def test_an_int_or_unnamed_country_on_another_country_s_domain_resolves_to_that_country() -> None:
+    reading = _reading(
+        {
+            "title": "Basic requirements for AI services",
+            "summary": "The committee publishes requirements for service providers.",
+            "publisher": "National Standardization Technical Committee",
+            "url": "https://www.example.cn/requirements",
+        }
+    )
+
+    assert reading.national_host == "CN"
+    assert resolve_jurisdiction("INT", reading) == "CN"
+    assert resolve_jurisdiction("OTHER", reading) == "CN"
+    assert resolve_jurisdiction("EU", reading) == "EU"
+
+
+@pytest.mark.parametrize(
+    ("publisher", "title", "url"),
+    [
+        ("SAP", "SAP updates its AI terms", "https://news.sap.de/ai-terms"),  # a vendor
+        ("Ministry of Foreign Affairs", "G7 leaders' statement on AI", "https://www.mofa.go.jp/a"),
+        ("DSIT", "AI assurance guidance", "https://www.gov.uk/guidance/ai"),  # a known class
+        ("OECD", "AI incidents monitor update", "https://oecd.ai/en/incidents"),  # no country
+    ],
+)
+def test_no_national_host_for_vendors_international_marks_or_known_jurisdictions(
+    publisher: str, title: str, url: str
+) -> None:
+    reading = _reading({"title": title, "publisher": publisher, "url": url})
+
+    assert reading.national_host is None
+
+
+def test_singapore_s_personal_data_protection_commission_is_not_ireland_s() -> None:
+    assert publisher_jurisdiction("Personal Data Protection Commission (PDPC) Singapore") == "SG"
+    assert publisher_jurisdiction("Data Protection Commission") == "IE"
+    assert publisher_jurisdiction("Hellenic Data Protection Authority") == "GR"
 
 
 def test_folds_are_fixed_disjoint_and_cover_every_example() -> None:

@@ -43,10 +43,18 @@ def decide(
 
 def resolve_jurisdiction(predicted: str, reading: Reading) -> str:
     """`OTHER` means a single country the head does not know by name: the rules name it (the
-    jurisdiction rules' answer, else the first such country the text or publisher names)."""
+    jurisdiction rules' answer, else the first such country the text or publisher names, else
+    the country whose own domain hosts the item, `Reading.national_host`).
+
+    `INT` for an item on another country's own domain with no international mark is that
+    country too: the head learned INT from the international bodies, and has seen too few
+    national bodies of other countries (China's TC260, France's competition authority) to
+    tell them apart."""
+    if predicted == "INT" and reading.national_host is not None:
+        return reading.national_host
     if predicted != "OTHER":
         return predicted
     rule = reading.rule_jurisdiction
     if jurisdiction_class(rule) == "OTHER":
         return rule
-    return reading.other_country or "INT"
+    return reading.other_country or reading.national_host or "INT"

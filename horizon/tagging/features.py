@@ -60,6 +60,7 @@ class Reading:
     rule_type: str
     rule_jurisdiction: str
     other_country: str | None
+    national_host: str | None = None
 
     @property
     def ai_terms(self) -> tuple[str, ...]:
@@ -153,6 +154,7 @@ class FeatureBuilder:
             rule_type=max(ITEM_TYPES, key=lambda type_id: type_scores[type_id]),
             rule_jurisdiction=rules.jurisdiction_of(item),
             other_country=_other_country(text) or _other_country(item.publisher),
+            national_host=_national_host(item),
         )
 
     def similarities(self, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -215,6 +217,18 @@ def _one_hot_jurisdiction(code: str | None) -> list[float]:
     """One column per class in `JURISDICTIONS`, then one for 'none said'."""
     chosen = jurisdiction_class(code) if code else None
     return [float(chosen == name) for name in JURISDICTIONS] + [float(chosen is None)]
+
+
+def _national_host(item: Item) -> str | None:
+    """The country outside `JURISDICTIONS` whose domain hosts the item (`.cn`, `.gov.au`,
+    `.de`), unless the publisher is a vendor or the title or publisher marks an international
+    body or gathering (a G7 statement on Japan's foreign ministry's site is INT)."""
+    country = rules.host_jurisdiction(item.url)
+    if country is None or jurisdiction_class(country) != "OTHER" or rules.is_vendor(item.publisher):
+        return None
+    if rules.INTERNATIONAL.search(item.title) or rules.INTERNATIONAL.search(item.publisher):
+        return None
+    return country
 
 
 def _other_country(text: str) -> str | None:
