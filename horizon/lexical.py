@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -116,7 +116,10 @@ SNIPPET_WORDS = 24
 # that push a query past this are its most common ones, whose inverse document frequency, and
 # so their part of any score, is the smallest. On an index of a few thousand items a query
 # hardly ever reaches it (on the evaluation corpus it changed no result); on 100k items it
-# keeps the median query within 1.5x of a plain vector search (bench/README.md).
+# keeps the median query within 1.5x of a plain vector search (bench/README.md). When even a
+# query's rarest word matches more items than this ("Notice of Closed Meeting" on 1M Federal
+# Register items), the query requires all its words instead: scoring every item with the
+# rarest of them took half a second, the items with all of them a tenth of that.
 POSTINGS_BUDGET = 3000
 # How many clauses' match counts are remembered between two additions to the index.
 COUNTS_KEPT = 20_000
@@ -364,20 +367,40 @@ def optional_clauses(query: str) -> list[str]:
     )
 
 
-def match_expression(query: str, left_out: Collection[str] = ()) -> str | None:
+def match_expression(
+    query: str, left_out: Collection[str] = (), every_word: bool = False
+) -> str | None:
     """A safe FTS5 expression for free text, or None when the query has no searchable word.
 
     Every word is optional (OR), so an item matching most of them ranks high without having to
     match all; each identifier is added again as a phrase, so an exact "SB 53" ranks above an
     item that merely mentions SB and 53 apart. Clauses in `left_out` (see
-    `LexicalIndex.search`) are dropped, unless nothing else would be left.
+    `LexicalIndex.prepare`) are dropped, unless nothing else would be left. With `every_word`
+    the words are required together instead (AND), their other forms left out.
     """
     optional = optional_clauses(query)
     if not optional:
         return None
-    kept = [clause for clause in optional if clause not in left_out] or optional
+    if every_word:
+        kept = ["(" + " AND ".join(_quoted([word]) for word in search_words(query)) + ")"]
+    else:
+        kept = [clause for clause in optional if clause not in left_out] or optional
     identifiers = [_quoted(phrase) for phrase in identifier_phrases(query)]
     return " OR ".join(dict.fromkeys(kept + identifiers))
+
+
+def _beyond_budget(clauses: Sequence[str], counts: Mapping[str, int]) -> set[str]:
+    """The most common clauses, left out so that at most about `POSTINGS_BUDGET` items are
+    scored: clauses are taken rarest first while the items they match add up to no more than
+    the budget (the rarest is always kept). On a small index nothing is left out."""
+    left_out: set[str] = set()
+    scored = 0
+    for rank, clause in enumerate(sorted(clauses, key=counts.__getitem__)):
+        if rank > 0 and scored + counts[clause] > POSTINGS_BUDGET:
+            left_out.add(clause)
+        else:
+            scored += counts[clause]
+    return left_out
 
 
 def admitted(
@@ -451,14 +474,16 @@ class LexicalIndex:
 
     def prepare(self, text: str, connection: sqlite3.Connection | None = None) -> LexicalQuery:
         """Free text as this index will run it, leaving out the most common words when the
-        index is large (see `POSTINGS_BUDGET`); prepare once to search and then make
-        snippets with the same words."""
+        index is large (see `POSTINGS_BUDGET`), or requiring every word when even the rarest
+        is common; prepare once to search and then make snippets with the same words."""
         clauses = optional_clauses(text)
         if not clauses:
             return LexicalQuery(text, None)
         with self._reading(connection) as reading:
-            left_out = self._beyond_budget(reading, clauses)
-        return LexicalQuery(text, match_expression(text, left_out))
+            counts = self._matching_counts(reading, clauses)
+        if min(counts.values()) > POSTINGS_BUDGET and len(search_words(text)) > 1:
+            return LexicalQuery(text, match_expression(text, every_word=True))
+        return LexicalQuery(text, match_expression(text, _beyond_budget(clauses, counts)))
 
     def search(
         self,
@@ -474,21 +499,6 @@ class LexicalIndex:
             if prepared.expression is None or limit < 1:
                 return []
             return self._search(reading, prepared.expression, limit, conditions)
-
-    def _beyond_budget(self, connection: sqlite3.Connection, clauses: Sequence[str]) -> set[str]:
-        """The most common clauses, left out so that at most about `POSTINGS_BUDGET` items
-        are scored: clauses are taken rarest first while the items they match add up to no
-        more than the budget (the rarest is always kept). On a small index nothing is left
-        out."""
-        counts = self._matching_counts(connection, clauses)
-        left_out: set[str] = set()
-        scored = 0
-        for rank, clause in enumerate(sorted(clauses, key=counts.__getitem__)):
-            if rank > 0 and scored + counts[clause] > POSTINGS_BUDGET:
-                left_out.add(clause)
-            else:
-                scored += counts[clause]
-        return left_out
 
     def _matching_counts(
         self, connection: sqlite3.Connection, clauses: Sequence[str]

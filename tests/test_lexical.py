@@ -188,6 +188,23 @@ def test_the_most_common_words_are_left_out_on_a_large_index_but_identifiers_nev
     assert lexical.prepare("notice").expression == '"notice"'
 
 
+def test_a_query_whose_every_word_is_common_requires_them_all(
+    state: StateDB, lexical: LexicalIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Keeping only the rarest common word would score every item that has it."""
+    monkeypatch.setattr("horizon.lexical.POSTINGS_BUDGET", 5)
+    meetings = [item(f"m{n}", f"Notice of meeting {n}") for n in range(6)]
+    notices = [item(f"n{n}", f"Notice of inventory completion {n}") for n in range(6)]
+    closed = [item(f"c{n}", f"Closed meeting {n} of the board") for n in range(6)]
+    state.save_new_items([*meetings, *notices, *closed], SEEN)
+
+    prepared = lexical.prepare("Notice of meeting")
+
+    assert prepared.expression == '("notice" AND "meeting")'
+    assert sorted(m.item_id for m in lexical.search(prepared, 20)) == [f"m{n}" for n in range(6)]
+    assert lexical.prepare("notice").expression == '"notice"'  # one word: nothing to require
+
+
 def test_snippets_mark_the_matched_words_in_the_summary(
     state: StateDB, lexical: LexicalIndex
 ) -> None:
