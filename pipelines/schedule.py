@@ -291,6 +291,14 @@ def serve_command(
     home: HomeOption = None,
     sources: SourcesOption = None,
     controls: ControlsOption = None,
+    json_output: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help="Once serving, print one JSON line: deployment, cron, timezone, prefect_api, "
+            "home.",
+        ),
+    ] = False,
 ) -> None:
     """Run the weekly scan on a schedule (default Monday 07:00 Europe/London) until stopped.
 
@@ -308,11 +316,22 @@ def serve_command(
 
             with temporary_settings(updates={PREFECT_API_URL: api_url}):
                 deployment = build_deployment(settings, schedule, name, replay)
-                err.print(
-                    f"Serving '{deployment.name}' on '{cron}' ({timezone}) with the Prefect "
-                    f"server at {api_url.removesuffix('/api')} (runs and logs in its UI); "
-                    f"home {settings.home}. Stop with Ctrl-C."
-                )
+                if json_output:
+                    shown = {
+                        "deployment": deployment.name,
+                        "cron": cron,
+                        "timezone": timezone,
+                        "prefect_api": api_url,
+                        "home": str(settings.home),
+                    }
+                    sys.stdout.write(json.dumps(shown) + "\n")
+                    sys.stdout.flush()
+                else:
+                    err.print(
+                        f"Serving '{deployment.name}' on '{cron}' ({timezone}) with the Prefect "
+                        f"server at {api_url.removesuffix('/api')} (runs and logs in its UI); "
+                        f"home {settings.home}. Stop with Ctrl-C."
+                    )
                 serve(deployment, print_starting_message=False)
     except ServerStartError as error:
         fail([str(error)])

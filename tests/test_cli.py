@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
+import typer.main
 from typer.testing import CliRunner
 
 from pipelines.cli import app
@@ -25,6 +27,34 @@ def test_every_command_has_help() -> None:
         result = horizon(command, "--help")
         assert result.exit_code == 0, command
         assert "--home" in result.stdout, command
+
+
+def leaf_commands() -> dict[str, Any]:
+    """Every command a user can run, by its full name ("sources export"); Typer's groups are
+    walked by what they do (`list_commands`), as Typer carries its own copy of Click."""
+    found: dict[str, Any] = {}
+
+    def walk(command: Any, path: list[str], context: Any) -> None:
+        if hasattr(command, "list_commands"):
+            for name in command.list_commands(context):
+                sub = command.get_command(context, name)
+                walk(sub, [*path, name], type(context)(sub, parent=context, info_name=name))
+        else:
+            found[" ".join(path)] = command
+
+    root = typer.main.get_command(app)
+    walk(root, [], root.context_class(root, info_name="horizon"))
+    return found
+
+
+def test_every_command_takes_json_but_classify_which_always_writes_json_lines() -> None:
+    commands = leaf_commands()
+    without = sorted(
+        name
+        for name, command in commands.items()
+        if "--json" not in {option for p in command.params for option in p.opts}
+    )
+    assert len(commands) > 40 and without == ["classify"]
 
 
 def test_sources_lists_and_validates_the_project_file(tmp_path: Path) -> None:

@@ -1,5 +1,5 @@
-"""Sources in and out as OPML: export, a safe parser, import planning, and `horizon sources
-import` checking each new feed with a real crawl of a loopback server."""
+"""Sources in and out as OPML, and out as JSON: export, a safe parser, import planning, and
+`horizon sources import` checking each new feed with a real crawl of a loopback server."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from horizon.config import Source, load_sources
+from horizon.config import PROJECT_ROOT, Source, load_sources
 from horizon.opml import OpmlError, parse_opml, plan_import, render_opml
 from pipelines.cli import app
 
@@ -144,3 +144,18 @@ def test_import_adds_feeds_that_answer_and_reports_dead_ones_and_duplicates(
     assert [s.id for s in load_sources(sources_file).sources] == ["existing", "good-feed"]
     again = CliRunner().invoke(app, [*arguments, "--json"])
     assert json.loads(again.stdout)["added"] == []
+
+
+def test_every_source_exports_as_json_that_validates_back_to_the_same_sources(
+    tmp_path: Path,
+) -> None:
+    project_sources = PROJECT_ROOT / "sources.yaml"
+    arguments = ["sources", "export", "--home", str(tmp_path), "--sources", str(project_sources)]
+
+    result = CliRunner().invoke(app, [*arguments, "--json"])
+
+    assert result.exit_code == 0, result.output
+    exported = [Source.model_validate(entry) for entry in json.loads(result.stdout)]
+    assert exported == load_sources(project_sources).sources
+    both = CliRunner().invoke(app, [*arguments, "--json", "--opml"])
+    assert both.exit_code == 2 and "choose one format" in both.output

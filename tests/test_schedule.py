@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import socket
 import subprocess
@@ -141,12 +142,16 @@ def test_horizon_serve_starts_a_local_server_that_schedules_the_runs(tmp_path: P
     )
     command = "import pipelines.schedule; from pipelines.cli import main; main()"
     log = (tmp_path / "serve.log").open("wb")
+    shown_file = (tmp_path / "serve.json").open("wb")
     process = subprocess.Popen(
-        [sys.executable, "-c", command, "serve", "--home", str(home), "--prefect-port", str(port)],
+        [
+            *[sys.executable, "-c", command, "serve", "--home", str(home)],
+            *["--prefect-port", str(port), "--json"],
+        ],
         env=environment,
         cwd=tmp_path,
-        stdout=log,
-        stderr=subprocess.STDOUT,
+        stdout=shown_file,
+        stderr=log,
     )
     try:
         runs: list[dict[str, Any]] = []
@@ -162,6 +167,14 @@ def test_horizon_serve_starts_a_local_server_that_schedules_the_runs(tmp_path: P
         process.terminate()
         process.wait(timeout=60)
         log.close()
+        shown_file.close()
+    assert json.loads((tmp_path / "serve.json").read_text()) == {
+        "deployment": "weekly",
+        "cron": "0 7 * * 1",
+        "timezone": "Europe/London",
+        "prefect_api": f"http://127.0.0.1:{port}/api",
+        "home": str(home.resolve()),
+    }
     assert deployment["name"] == "weekly"
     assert deployment["parameters"]["home"] == str(home.resolve())
     assert deployment["schedules"][0]["schedule"] == {

@@ -6,9 +6,15 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import select
+import socket
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 import pytest
 from typer.testing import CliRunner, Result
 
@@ -20,6 +26,9 @@ from horizon.state import StateDB
 from horizon.workspace import Workspace
 
 PASSWORD = "a long enough password\n"
+REPO = Path(__file__).resolve().parents[1]
+HORIZON = [sys.executable, "-c", "from pipelines.cli import main; main()"]
+START_BACKSTOP_S = 120
 
 
 @pytest.fixture
@@ -166,6 +175,46 @@ def test_the_web_command_refuses_to_start_without_a_readable_control_catalogue(
     result = run(home, "web", "--controls", str(missing), "--port", "0")
     assert result.exit_code == 2
     assert f"{missing}: file not found" in result.output
+
+
+def test_the_web_command_on_any_free_port_prints_where_it_listens_as_one_json_line(
+    home: Path, tmp_path: Path
+) -> None:
+    log = tmp_path / "web.log"
+    with (
+        log.open("wb") as errors,
+        subprocess.Popen(
+            [*HORIZON, "web", "--home", str(home), "--port", "0", "--json"],
+            stdout=subprocess.PIPE,
+            stderr=errors,
+            env={**os.environ, "PYTHONPATH": str(REPO)},
+            text=True,
+        ) as process,
+    ):
+        try:
+            assert process.stdout is not None
+            ready, _, _ = select.select([process.stdout], [], [], START_BACKSTOP_S)
+            line = process.stdout.readline() if ready else ""
+            assert line, log.read_text(errors="replace")
+            shown = json.loads(line)
+            assert set(shown) == {"url", "api", "openapi", "home"}
+            assert shown["home"] == str(home) and not shown["url"].endswith(":0/")
+            assert httpx.get(f"{shown['url']}login", timeout=30).status_code == 200
+            assert httpx.get(shown["openapi"], timeout=30).json()["openapi"]
+        finally:
+            process.terminate()
+            process.wait(timeout=60)
+
+
+def test_the_web_command_names_a_port_in_use_in_one_line(home: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run(home, "web", "--port", str(port))
+    assert result.exit_code == 2
+    assert f"--port: cannot listen on 127.0.0.1:{port}" in result.output
+    assert "choose another port, or 0 for any free one" in result.output
 
 
 def test_a_password_typed_with_spaces_is_kept_exactly_and_a_weak_one_refused(

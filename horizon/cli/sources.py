@@ -1,9 +1,10 @@
 """`horizon sources`: list and validate the watched sources, with each one's health; export
-them as OPML (`horizon sources export --opml`). `horizon sources import FILE.opml` is added by
-`pipelines.cli`, since it checks each new feed with a crawl."""
+them as OPML or JSON (`horizon sources export --opml|--json`). `horizon sources import
+FILE.opml` is added by `pipelines.cli`, since it checks each new feed with a crawl."""
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -96,29 +97,40 @@ def export_command(
     opml: Annotated[
         bool, typer.Option("--opml", help="Write OPML 2.0 (the format feed readers import).")
     ] = False,
+    json_output: Annotated[
+        bool,
+        typer.Option("--json", help="Write every source, feed or not, as a JSON list."),
+    ] = False,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write to this file, not stdout.")
     ] = None,
     home: HomeOption = None,
     sources: SourcesOption = None,
 ) -> None:
-    """Export the feed sources (rss, atom, rdf, JSON Feed) for a feed reader or another
-    Horizon; json-api and html-listing sources have no feed and are left out (and counted)."""
-    if not opml:
-        fail(["choose a format: --opml (the only export format so far)"])
+    """Export the sources: the feeds (rss, atom, rdf, JSON Feed) as OPML for a feed reader or
+    another Horizon (json-api and html-listing sources have no feed and are left out, and
+    counted), or every source as JSON, as validated from the sources file."""
+    if opml == json_output:
+        fail(["choose one format: --opml (feeds, for feed readers) or --json (every source)"])
     runtime = make_runtime(home, sources)
     try:
         config = runtime.sources
     except ConfigError as error:
         fail(error.problems)
-    document = render_opml(config.sources, title=f"Horizon sources ({runtime.settings.home})")
+    if json_output:
+        listed = [source.model_dump(mode="json", exclude_none=True) for source in config.sources]
+        document = (json.dumps(listed, indent=2) + "\n").encode("utf-8")
+        exported = len(listed)
+    else:
+        document = render_opml(config.sources, title=f"Horizon sources ({runtime.settings.home})")
+        exported = sum(1 for source in config.sources if source.kind in OPML_FEED_KINDS)
     if output is None:
         sys.stdout.buffer.write(document)
     else:
         output.write_bytes(document)
-    exported = sum(1 for source in config.sources if source.kind in OPML_FEED_KINDS)
+    noun = "sources" if json_output else "feeds"
     err.print(
-        f"{exported} feeds exported"
+        f"{exported} {noun} exported"
         + (
             f"; {len(config.sources) - exported} non-feed sources left out"
             if exported < len(config.sources)

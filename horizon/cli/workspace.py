@@ -5,6 +5,7 @@ manages accounts; `evidence` writes a learner's horizon-scanning log."""
 from __future__ import annotations
 
 import json
+import socket
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -129,7 +130,9 @@ def print_json(value: Any) -> None:
 @app.command("web")
 def web_command(
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", min=0, max=65535, help="Port.")] = 8000,
+    port: Annotated[
+        int, typer.Option("--port", min=0, max=65535, help="Port (0: any free one).")
+    ] = 8000,
     secure_cookies: Annotated[
         bool,
         typer.Option("--secure-cookies", help="Send cookies over HTTPS only (behind a TLS proxy)."),
@@ -137,6 +140,13 @@ def web_command(
     home: HomeOption = None,
     sources: SourcesOption = None,
     controls: ControlsOption = None,
+    json_output: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help="Once listening, print one JSON line: url, api, openapi, home.",
+        ),
+    ] = False,
 ) -> None:
     """Serve the team workspace (search, items, triage, digest, audit, instruments, stage
     proposals, readiness, suppliers) and its JSON API."""
@@ -149,11 +159,54 @@ def web_command(
         application = create_app(runtime, secure_cookies=secure_cookies)
     except ConfigError as error:
         fail(error.problems)
-    err.print(
-        f"Horizon workspace for {runtime.settings.home} on http://{host}:{port}/ "
-        "(API description at /api/openapi.json). Stop with Ctrl+C."
+    listening = _listening_socket(host, port)
+    bound = listening.getsockname()[1]
+    url = f"http://{f'[{host}]' if ':' in host else host}:{bound}/"
+    if json_output:
+        sys.stdout.write(
+            json.dumps(
+                {
+                    "url": url,
+                    "api": f"{url}api/v1/",
+                    "openapi": f"{url}api/openapi.json",
+                    "home": str(runtime.settings.home),
+                }
+            )
+            + "\n"
+        )
+        sys.stdout.flush()
+    else:
+        err.print(
+            f"Horizon workspace for {runtime.settings.home} on {url} "
+            "(API description at /api/openapi.json). Stop with Ctrl+C."
+        )
+    config = uvicorn.Config(
+        application, host=host, port=bound, log_level="warning", server_header=False
     )
-    uvicorn.run(application, host=host, port=port, log_level="warning", server_header=False)
+    uvicorn.Server(config).run(sockets=[listening])
+
+
+WEB_BACKLOG = 2048  # uvicorn's own default
+
+
+def _listening_socket(host: str, port: int) -> socket.socket:
+    """The server's socket, bound and listening here so that port 0 can be reported as the
+    port it got (a client that reads it can connect at once), and a port in use is one plain
+    line rather than a server log."""
+    listening = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listening.bind((host, port))
+    except OSError as error:
+        listening.close()
+        fail(
+            [
+                f"--port: cannot listen on {host}:{port} ({error.strerror}); choose another "
+                "port, or 0 for any free one"
+            ]
+        )
+    listening.listen(WEB_BACKLOG)
+    return listening
 
 
 # ----- users -----------------------------------------------------------------------------
