@@ -62,6 +62,7 @@ from horizon.tagging.training import (
     featurise,
     figures,
     folds,
+    folds_by_publisher,
     retrain_with_feedback,
     train,
 )
@@ -302,7 +303,7 @@ def _register_text(document: dict[str, Any], with_dates_field: bool) -> str:
 
 def print_side_by_side(columns: dict[str, list[FoldFigures] | FoldFigures]) -> None:
     """One row per headline figure, one column per measurement (mean ± spread for folds)."""
-    print(f"{'':<24}" + "".join(f"{name:>22}" for name in columns))
+    print(f"{'':<24}" + "".join(f"{name:>28}" for name in columns))
     for name, read in FIGURES:
         cells = []
         for value in columns.values():
@@ -311,7 +312,7 @@ def print_side_by_side(columns: dict[str, list[FoldFigures] | FoldFigures]) -> N
                 cells.append(f"{np.mean(values):.3f} ± {np.std(values):.3f}")
             else:
                 cells.append(f"{read(value):.3f}")
-        print(f"{name:<24}" + "".join(f"{cell:>22}" for cell in cells))
+        print(f"{name:<24}" + "".join(f"{cell:>28}" for cell in cells))
 
 
 def print_per_control(name: str, result: FoldFigures) -> None:
@@ -363,6 +364,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     choices = {head: Choice(**value) for head, value in model.metadata["choices"].items()}
     fold_rows = folds(train_examples)
     cv = cross_validated(data, choices, fold_rows)
+    by_publisher = cross_validated(data, choices, folds_by_publisher(train_examples))
 
     def classifier_for(trained: TaggerModel) -> Classifier:
         return Classifier(catalogue, embedder, model=trained)
@@ -370,9 +372,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     classifier = classifier_for(model)
     frozen = [example_from_record(row) for row in frozen_rows]
     frozen_vectors = embedder.embed([e.item.text() for e in frozen])
+    seen = {e.item.publisher.strip().lower() for e in train_examples}
+    unseen = [row for row, e in enumerate(frozen) if e.item.publisher.strip().lower() not in seen]
     columns: dict[str, list[FoldFigures] | FoldFigures] = {
         f"{len(fold_rows)}-fold CV": cv.folds,
+        "CV by publisher": by_publisher.folds,
         f"frozen test ({len(frozen)})": tag_figures(classifier, frozen, frozen_vectors),
+        f"frozen, new publishers ({len(unseen)})": tag_figures(
+            classifier, [frozen[row] for row in unseen], frozen_vectors[unseen]
+        ),
     }
     dev: list[Example] = []
     try:
@@ -387,7 +395,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"control threshold {model.control_threshold:.3f} (best micro-F1, by CV)\n")
     print_side_by_side(columns)
     for name, result in columns.items():
-        if not isinstance(result, list):
+        if not isinstance(result, list) and "new publishers" not in name:
             print_per_control(name, result)
     print_curve(
         "out-of-fold on the training items",

@@ -30,6 +30,7 @@ from horizon.tagging.training import (
     example_from_record,
     featurise,
     folds,
+    folds_by_publisher,
     recall_first_threshold,
     retrain_with_feedback,
     train,
@@ -255,6 +256,19 @@ def test_folds_are_fixed_disjoint_and_cover_every_example() -> None:
     assert all(np.array_equal(a, b) for a, b in zip(first, second, strict=True))
     assert sorted(np.concatenate(first).tolist()) == list(range(len(examples)))
     assert all(sum(examples[i].relevant for i in rows) >= 2 for rows in first)
+
+
+def test_folds_by_publisher_keep_each_publisher_in_one_fold_and_cover_every_example() -> None:
+    examples = [example_from_record(record) for record in tiny_records()]
+
+    fold_rows = folds_by_publisher(examples)
+
+    assert sorted(np.concatenate(fold_rows).tolist()) == list(range(len(examples)))
+    folds_of: dict[str, set[int]] = {}
+    for number, rows in enumerate(fold_rows):
+        for row in rows:
+            folds_of.setdefault(examples[row].item.publisher.lower(), set()).add(number)
+    assert len(folds_of) >= len(fold_rows) and all(len(f) == 1 for f in folds_of.values())
 
 
 def test_the_frozen_test_split_is_fixed_and_about_one_in_five() -> None:

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedKFold
+from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
 from horizon.item import ITEM_TYPES, Item
 from horizon.normalise import item_from_record
@@ -345,13 +345,29 @@ def group_strength(head: str, groups: Mapping[str, Sequence[int]], width: int) -
 def folds(examples: Sequence[Example], k: int = FOLDS, seed: int = SEED) -> list[np.ndarray]:
     """The held-out rows of each of k folds, stratified by relevance and type where each such
     stratum has at least k members (by relevance alone otherwise)."""
+    keys = _strata(examples, k)
+    splitter = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
+    return [test for _, test in splitter.split(np.zeros(len(keys)), keys)]
+
+
+def folds_by_publisher(
+    examples: Sequence[Example], k: int = FOLDS, seed: int = SEED
+) -> list[np.ndarray]:
+    """Folds as `folds`, but every publisher's items in one fold: each fold is tagged by a
+    model that never saw its publishers, as items from new publishers will be."""
+    keys = _strata(examples, k)
+    publishers = [e.item.publisher.strip().lower() for e in examples]
+    splitter = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed)
+    return [test for _, test in splitter.split(np.zeros(len(keys)), keys, publishers)]
+
+
+def _strata(examples: Sequence[Example], k: int) -> list[str]:
     keys = [f"{e.relevant}-{e.type}" for e in examples]
     counts = Counter(keys)
     keys = [key if counts[key] >= k else key.split("-")[0] for key in keys]
     if min(Counter(keys).values()) < k:
         keys = ["all"] * len(keys)
-    splitter = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
-    return [test for _, test in splitter.split(np.zeros(len(keys)), keys)]
+    return keys
 
 
 def out_of_fold(
