@@ -19,7 +19,7 @@ from horizon.normalise import item_from_record
 from horizon.tagging.decision import resolve_jurisdiction
 from horizon.tagging.features import FeatureBuilder, Reading
 from horizon.tagging.model import PACKAGED, ModelError, TaggerModel, load_model
-from horizon.tagging.rules import host_jurisdiction, publisher_jurisdiction
+from horizon.tagging.rules import host_jurisdiction, publisher_jurisdiction, text_jurisdiction
 from horizon.tagging.training import (
     Choice,
     Example,
@@ -226,6 +226,26 @@ def test_an_int_or_unnamed_country_on_another_country_s_domain_resolves_to_that_
 
 
 @pytest.mark.parametrize(
+    ("publisher", "title", "subject"),
+    [
+        ("OECD.AI Policy Observatory", "California's SB 53 and frontier AI transparency", "US"),
+        ("International Association of Privacy Professionals", "Korea passes AI Basic Act", "KR"),
+        ("Tech Policy Press", "What the UK's AI bill would change", "UK"),  # names no place
+        ("OECD", "AI rules in the UK and the US compared", None),  # two places
+        ("OECD", "G7 ministers agree a code for AI developers", None),  # a gathering
+        ("ETSI", "ETSI publishes a report on securing AI", None),  # a publisher with a place
+    ],
+)
+def test_an_international_or_unplaced_publisher_s_item_is_about_the_place_its_title_names(
+    publisher: str, title: str, subject: str | None
+) -> None:
+    reading = _reading({"title": title, "publisher": publisher})
+
+    assert reading.subject_jurisdiction == subject
+    assert resolve_jurisdiction("INT", reading) == (subject or "INT")
+
+
+@pytest.mark.parametrize(
     ("publisher", "title", "url"),
     [
         ("SAP", "SAP updates its AI terms", "https://news.sap.de/ai-terms"),  # a vendor
@@ -246,6 +266,16 @@ def test_singapore_s_personal_data_protection_commission_is_not_ireland_s() -> N
     assert publisher_jurisdiction("Personal Data Protection Commission (PDPC) Singapore") == "SG"
     assert publisher_jurisdiction("Data Protection Commission") == "IE"
     assert publisher_jurisdiction("Hellenic Data Protection Authority") == "GR"
+
+
+def test_the_us_bureau_of_industry_and_security_is_not_the_bank_for_international_settlements() -> (
+    None
+):
+    commerce = "Bureau of Industry and Security (BIS), U.S. Department of Commerce"
+    assert publisher_jurisdiction(commerce) == "US"
+    assert publisher_jurisdiction("Bank for International Settlements") == "INT"
+    assert publisher_jurisdiction("World Intellectual Property Organization (WIPO)") == "INT"
+    assert text_jurisdiction("BS 30440:2023 Validation framework for AI in healthcare") == "UK"
 
 
 def test_folds_are_fixed_disjoint_and_cover_every_example() -> None:

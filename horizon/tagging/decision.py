@@ -46,12 +46,14 @@ def resolve_jurisdiction(predicted: str, reading: Reading) -> str:
     jurisdiction rules' answer, else the first such country the text or publisher names, else
     the country whose own domain hosts the item, `Reading.national_host`).
 
-    `INT` for an item on another country's own domain with no international mark is that
-    country too: the head learned INT from the international bodies, and has seen too few
-    national bodies of other countries (China's TC260, France's competition authority) to
-    tell them apart."""
-    if predicted == "INT" and reading.national_host is not None:
-        return reading.national_host
+    `INT` is overruled by what the item is about, as the labelling guide says: the one
+    jurisdiction the title of an international body's or an unplaced publisher's item names
+    (`Reading.subject_jurisdiction`), else the country whose own domain hosts an item with no
+    international mark (the head learned INT from the international bodies, and has seen too
+    few national bodies of other countries, China's TC260 or France's competition authority,
+    to tell them apart)."""
+    if predicted == "INT":
+        predicted = reading.subject_jurisdiction or reading.national_host or predicted
     if predicted != "OTHER":
         return predicted
     rule = reading.rule_jurisdiction

@@ -61,6 +61,7 @@ class Reading:
     rule_jurisdiction: str
     other_country: str | None
     national_host: str | None = None
+    subject_jurisdiction: str | None = None
 
     @property
     def ai_terms(self) -> tuple[str, ...]:
@@ -155,6 +156,7 @@ class FeatureBuilder:
             rule_jurisdiction=rules.jurisdiction_of(item),
             other_country=_other_country(text) or _other_country(item.publisher),
             national_host=_national_host(item),
+            subject_jurisdiction=_subject_jurisdiction(item),
         )
 
     def similarities(self, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -229,6 +231,18 @@ def _national_host(item: Item) -> str | None:
     if rules.INTERNATIONAL.search(item.title) or rules.INTERNATIONAL.search(item.publisher):
         return None
     return country
+
+
+def _subject_jurisdiction(item: Item) -> str | None:
+    """The one jurisdiction the title names, for an item from an international body or from a
+    publisher that names none (an OECD page on California's SB 53 is US, an IAPP article on
+    Korea's AI Basic Act KR); None when the title names none or several, or marks an
+    international body or gathering itself."""
+    publisher = item.source_jurisdiction or rules.publisher_jurisdiction(item.publisher)
+    if publisher not in ("INT", None) or rules.INTERNATIONAL.search(item.title):
+        return None
+    named = {code for code, pattern in rules.JURISDICTION_MARKS if pattern.search(item.title)}
+    return named.pop() if len(named) == 1 else None
 
 
 def _other_country(text: str) -> str | None:

@@ -386,7 +386,8 @@ def is_vendor(publisher: str) -> bool:
 INTERNATIONAL = re.compile(
     r"\b(ISO|IEC|IEEE|OECD|United Nations|UN|UNESCO|ITU|WHO|G7|G20|Group of (Seven|Twenty)"
     r"|Council of Europe|Global Partnership on AI|World Bank|IMF|FSB|Financial Stability"
-    r" Board|BIS|IOSCO|Basel Committee|W3C|IETF|Summit|summit participants|participants"
+    r" Board|IOSCO|Basel Committee|W3C|IETF|WIPO|World Intellectual Property Organi[sz]ation"
+    r"|WTO|World Trade Organi[sz]ation|Summit|summit participants|participants"
     r"|International|Secretary-General|multilateral)\b"
 )
 JURISDICTION_MARKS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
@@ -407,7 +408,7 @@ JURISDICTION_MARKS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
             r"(Science|Business|Culture|Education|Work)|HM (Treasury|Government)|Bank of England"
             r"|PRA|Prudential Regulation Authority|NCSC|National Cyber Security Centre"
             r"|Intellectual Property Office|House of (Commons|Lords)|GOV\.UK|Westminster|DRCF"
-            r"|British Standards Institution"
+            r"|British Standards Institution|BS \d{3,5}"
             r"|Digital Regulation Cooperation Forum|EHRC|Equality and Human Rights Commission"
             r"|CDEI|Alan Turing Institute|MHRA|Home Office|Cabinet Office|Downing Street"
             r"|AI (Safety|Security) Institute)\b",
