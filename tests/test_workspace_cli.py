@@ -7,7 +7,7 @@ import csv
 import io
 import json
 import os
-import select
+import selectors
 import socket
 import subprocess
 import sys
@@ -193,7 +193,9 @@ def test_the_web_command_on_any_free_port_prints_where_it_listens_as_one_json_li
     ):
         try:
             assert process.stdout is not None
-            ready, _, _ = select.select([process.stdout], [], [], START_BACKSTOP_S)
+            with selectors.DefaultSelector() as selector:  # epoll: no limit on the fd number
+                selector.register(process.stdout, selectors.EVENT_READ)
+                ready = selector.select(START_BACKSTOP_S)
             line = process.stdout.readline() if ready else ""
             assert line, log.read_text(errors="replace")
             shown = json.loads(line)
