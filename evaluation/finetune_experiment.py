@@ -41,7 +41,6 @@ from horizon.config import PROJECT_ROOT, load_catalogue
 from horizon.embed import DIMENSIONS, ProgressCallback
 from horizon.item import ITEM_TYPES
 from horizon.tagging.features import JURISDICTIONS, FeatureBuilder, Reading, jurisdiction_class
-from horizon.tagging.model import Predictions
 from horizon.tagging.training import (
     FIGURES,
     Choice,
@@ -49,10 +48,10 @@ from horizon.tagging.training import (
     Featurised,
     FoldFigures,
     Targets,
-    calibrate,
-    evaluate,
+    average_precision,
     example_from_record,
     fit_heads,
+    fold_figures,
     folds,
     out_of_fold,
     summarise,
@@ -337,46 +336,18 @@ class Trial:
 
     def score(self, data: Featurised, raw: dict[str, np.ndarray], held: int) -> FoldResult:
         """Fold `held` as `training.cross_validated` scores it: calibrated on the other folds'
-        out-of-fold raw scores, decided and measured by `training.evaluate`; and the mean
+        out-of-fold raw scores, decided and measured by `training.fold_figures`; and the mean
         average precision of its raw control scores over the controls it has (a measure that
         needs no calibration)."""
         rows = self.fold_rows[held]
-        others = np.setdiff1d(self.everything, rows)
-        calibration = calibrate(
-            {head: values[others] for head, values in raw.items()}, data.targets.take(others)
-        )
-        predictions = Predictions(
-            relevance=_sigmoid(raw["relevance"][rows]),
-            controls=_sigmoid(raw["controls"][rows] * calibration.platt_a + calibration.platt_b),
-            types=raw["type"][rows],
-            jurisdictions=raw["jurisdiction"][rows],
-        )
-        result = evaluate(
-            [data.examples[i] for i in rows],
-            [data.readings[i] for i in rows],
-            predictions,
-            calibration.relevance_threshold,
-            data.builder.control_ids,
-            calibration.control_threshold,
-        )
+        result, _ = fold_figures(data, raw, rows)
         gold = data.targets.controls[rows]
         precisions = [
-            _average_precision(raw["controls"][rows, c], gold[:, c])
+            average_precision(raw["controls"][rows, c], gold[:, c])
             for c in range(gold.shape[1])
             if gold[:, c].any()
         ]
         return FoldResult(result, float(np.mean(precisions)))
-
-
-def _sigmoid(values: np.ndarray) -> np.ndarray:
-    return np.asarray(1.0 / (1.0 + np.exp(-np.clip(values, -40, 40))))
-
-
-def _average_precision(scores: np.ndarray, target: np.ndarray) -> float:
-    order = np.argsort(-scores, kind="stable")
-    hits = target[order].astype(float)
-    precision_at = np.cumsum(hits) / np.arange(1, len(hits) + 1)
-    return float((precision_at * hits).sum() / max(hits.sum(), 1.0))
 
 
 # ---- the run --------------------------------------------------------------------------------

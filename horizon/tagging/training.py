@@ -472,7 +472,7 @@ def _head_score(
     accuracy."""
     t = data.targets
     if head == "relevance":
-        return _average_precision(raw["relevance"], t.relevant)
+        return average_precision(raw["relevance"], t.relevant)
     if head == "type":
         return float((raw["type"].argmax(axis=1) == t.types).mean())
     if head == "jurisdiction":
@@ -650,32 +650,40 @@ def cross_validated(
     calibrated on the other folds' out-of-fold scores (a nested split, so nothing about a
     fold, not even its threshold, is learned from it)."""
     raw = out_of_fold(data, choices, fold_rows)
-    everything = np.arange(len(data.examples))
     results = []
     thresholds = []
     for held in fold_rows:
-        others = np.setdiff1d(everything, held)
-        calibration = calibrate(
-            {head: values[others] for head, values in raw.items()}, data.targets.take(others)
-        )
+        result, calibration = fold_figures(data, raw, held)
+        results.append(result)
         thresholds.append(calibration.relevance_threshold)
-        predictions = Predictions(
-            relevance=_sigmoid(raw["relevance"][held]),
-            controls=_sigmoid(raw["controls"][held] * calibration.platt_a + calibration.platt_b),
-            types=raw["type"][held],
-            jurisdictions=raw["jurisdiction"][held],
-        )
-        results.append(
-            evaluate(
-                [data.examples[i] for i in held],
-                [data.readings[i] for i in held],
-                predictions,
-                calibration.relevance_threshold,
-                data.builder.control_ids,
-                calibration.control_threshold,
-            )
-        )
     return CrossValidated(results, _sigmoid(raw["relevance"]), thresholds)
+
+
+def fold_figures(
+    data: Featurised, raw: dict[str, np.ndarray], held: np.ndarray
+) -> tuple[FoldFigures, Calibration]:
+    """Fold `held` tagged from its out-of-fold raw scores, calibrated on the other rows'
+    (so nothing about the fold, not even its thresholds, is learned from it), and measured;
+    with that calibration."""
+    others = np.setdiff1d(np.arange(len(data.examples)), held)
+    calibration = calibrate(
+        {head: values[others] for head, values in raw.items()}, data.targets.take(others)
+    )
+    predictions = Predictions(
+        relevance=_sigmoid(raw["relevance"][held]),
+        controls=_sigmoid(raw["controls"][held] * calibration.platt_a + calibration.platt_b),
+        types=raw["type"][held],
+        jurisdictions=raw["jurisdiction"][held],
+    )
+    result = evaluate(
+        [data.examples[i] for i in held],
+        [data.readings[i] for i in held],
+        predictions,
+        calibration.relevance_threshold,
+        data.builder.control_ids,
+        calibration.control_threshold,
+    )
+    return result, calibration
 
 
 def evaluate(
@@ -782,7 +790,7 @@ def _sigmoid(values: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(values, -40, 40)))
 
 
-def _average_precision(scores: np.ndarray, target: np.ndarray) -> float:
+def average_precision(scores: np.ndarray, target: np.ndarray) -> float:
     order = np.argsort(-scores, kind="stable")
     hits = target[order].astype(float)
     if hits.sum() == 0:
