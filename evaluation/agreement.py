@@ -10,12 +10,15 @@ writer's labels. This module
                 against the other's) and writes the disagreements for adjudication;
     pools       writes, for each query, a pool of candidate items (the writer's relevant items
                 and the top hits of two different rankers, shuffled) for a second, blind
-                relevance judgement;
+                relevance judgement; with `--round 2`, a pool of the later parts' items only
+                (round 2 added parts c-f after the queries were written and judged), so that
+                a new item a query should find is judged rather than counted as a miss;
     build       writes `evaluation/data/items.jsonl` and `queries.jsonl`: agreed labels as they
                 are, disputed fields as adjudicated (disputed themes: the union), queries'
-                relevant items the union of the writer's and the blind judge's.
+                relevant items the union of the writer's and the blind judges' (every
+                `query-judgements*.jsonl`).
 
-    python -m evaluation.agreement report|pools|build
+    python -m evaluation.agreement report|pools|build [--round 2]
 """
 
 from __future__ import annotations
@@ -35,7 +38,9 @@ DATA = Path(__file__).resolve().parent / "data"
 PARTS = DATA / "parts"
 ANNOTATIONS = DATA / "annotations"
 # Which annotation files label which part: (first annotator, second annotator).
-ANNOTATORS = {"a": ("writer-a", "blind-a"), "b": ("writer-b", "blind-b")}
+ANNOTATORS = {part: (f"writer-{part}", f"blind-{part}") for part in "abcdef"}
+# Parts written after the queries were judged (round 2): judged for the queries in their own pool.
+LATER_PARTS = ("c", "d", "e", "f")
 FIELDS = ("relevant", "controls", "themes", "type", "jurisdiction", "deadline", "effective")
 POOL_DEPTH = 6
 
@@ -249,12 +254,10 @@ def build() -> None:
     )
     queries = []
     known = {row["id"] for row in rows}
-    judged_path = ANNOTATIONS / "query-judgements.jsonl"
-    judged = (
-        {row["qid"]: set(row["relevant"]) for row in read_jsonl(judged_path)}
-        if judged_path.is_file()
-        else {}
-    )
+    judged: dict[str, set[str]] = {}
+    for judged_path in sorted(ANNOTATIONS.glob("query-judgements*.jsonl")):
+        for row in read_jsonl(judged_path):
+            judged.setdefault(row["qid"], set()).update(row["relevant"])
     for part in sorted(ANNOTATORS):
         path = PARTS / f"queries-{part}.jsonl"
         for query in read_jsonl(path) if path.is_file() else []:
@@ -267,15 +270,17 @@ def build() -> None:
     print(f"wrote {len(rows)} items and {len(queries)} queries")
 
 
-def pools() -> None:
+def pools(later: bool = False) -> None:
     """Candidate pools for a blind second judgement of each query's relevant items: the
     writer's relevant items, the top BM25-style (TF-IDF) hits and the top MiniLM hits over
-    every item, shuffled so the writer's choices cannot be told apart."""
+    every item, shuffled so the writer's choices cannot be told apart. `later`: the top hits
+    among the later parts' items only, none of which a writer of the queries saw."""
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     from horizon.embed import default_embedder
 
-    items = [row for part in sorted(ANNOTATORS) for row in _part_items(part)]
+    parts = LATER_PARTS if later else sorted(set(ANNOTATORS) - set(LATER_PARTS))
+    items = [row for part in parts for row in _part_items(part)]
     texts = [f"{row['title']}. {row.get('summary', '')}" for row in items]
     tfidf = TfidfVectorizer(sublinear_tf=True, ngram_range=(1, 2), min_df=1).fit(texts)
     matrix = tfidf.transform(texts)
@@ -288,7 +293,7 @@ def pools() -> None:
         for query in read_jsonl(path) if path.is_file() else []:
             lexical = (matrix @ tfidf.transform([query["query"]]).T).toarray().ravel()
             dense = vectors @ embedder.embed([query["query"]])[0]
-            chosen = list(query["relevant"])
+            chosen = [] if later else list(query["relevant"])
             for scores in (lexical, dense):
                 chosen += [items[i]["id"] for i in scores.argsort()[::-1][:POOL_DEPTH]]
             candidates = list(dict.fromkeys(chosen))
@@ -301,7 +306,8 @@ def pools() -> None:
                     "candidates": candidates,
                 }
             )
-    path = ANNOTATIONS / "query-pools.jsonl"
+    path = ANNOTATIONS / ("query-pools-2.jsonl" if later else "query-pools.jsonl")
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("".join(json.dumps(row) + "\n" for row in out), encoding="utf-8")
     print(f"wrote {len(out)} pools ({sum(len(r['candidates']) for r in out)} judgements) to {path}")
 
@@ -310,9 +316,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("command", choices=["report", "pools", "build"])
     parser.add_argument("--json", action="store_true", help="print the agreement as JSON")
+    parser.add_argument(
+        "--round",
+        type=int,
+        choices=[1, 2],
+        default=1,
+        help="pools: 2 pools the later parts' items (c-f) for the existing queries",
+    )
     options = parser.parse_args(argv)
     if options.command == "pools":
-        pools()
+        pools(later=options.round == 2)
     elif options.command == "build":
         build()
     else:

@@ -73,12 +73,74 @@ def test_build_keeps_agreed_labels_and_takes_the_adjudicators_ruling_on_disputes
     )
     write(tmp_path / "parts/queries-a.jsonl", [{"qid": "q1", "query": "x", "relevant": ["a1"]}])
     write(tmp_path / "annotations/query-judgements.jsonl", [{"qid": "q1", "relevant": ["a2"]}])
+    # a later round's judgement of an item the query's writer never saw, and of an unknown id
+    write(
+        tmp_path / "annotations/query-judgements-2.jsonl", [{"qid": "q1", "relevant": ["a3", "zz"]}]
+    )
+    write(tmp_path / "parts/items-a.jsonl", [{"id": f"a{n}", "title": str(n)} for n in (1, 2, 3)])
+    write(
+        tmp_path / "annotations/writer-a.jsonl",
+        [
+            {
+                "id": "a1",
+                "labels": {**base, "relevant": True, "controls": ["AI-POLICY"], "type": "report"},
+            },
+            *[
+                {
+                    "id": f"a{n}",
+                    "labels": {**base, "relevant": False, "controls": [], "type": "report"},
+                }
+                for n in (2, 3)
+            ],
+        ],
+    )
+    with (tmp_path / "annotations/blind-a.jsonl").open("a", encoding="utf-8") as blind:
+        blind.write(
+            json.dumps(
+                {
+                    "id": "a3",
+                    "labels": {**base, "relevant": False, "controls": [], "type": "report"},
+                }
+            )
+            + "\n"
+        )
     agreement.build()
     items = [json.loads(line) for line in (tmp_path / "items.jsonl").read_text().splitlines()]
-    assert [item["labels"]["type"] for item in items] == ["guidance", "report"]
+    assert [item["labels"]["type"] for item in items] == ["guidance", "report", "report"]
     assert items[0]["labels"]["themes"] == ["risk"], "disputed themes take the union"
     queries = [json.loads(line) for line in (tmp_path / "queries.jsonl").read_text().splitlines()]
-    assert queries[0]["relevant"] == ["a1", "a2"]
+    assert queries[0]["relevant"] == ["a1", "a2", "a3"], "every round's judgements count"
     figures = agreement.agreement(agreement.paired_labels())
-    assert figures["items"] == 2 and figures["relevant_kappa"] == 1.0
-    assert figures["type_agreement"] == 0.5
+    assert figures["items"] == 3 and figures["relevant_kappa"] == 1.0
+    assert figures["type_agreement"] == 0.667
+
+
+def test_the_second_round_pool_offers_only_the_later_parts_items_and_none_of_the_writers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(agreement, "PARTS", tmp_path / "parts")
+    monkeypatch.setattr(agreement, "ANNOTATIONS", tmp_path / "annotations")
+    write(
+        tmp_path / "parts/items-a.jsonl",
+        [{"id": "a1", "title": "ICO fines Clearview AI", "summary": "facial recognition fine"}],
+    )
+    write(
+        tmp_path / "parts/items-c.jsonl",
+        [
+            {"id": "c1", "title": "Garante fines Clearview AI", "summary": "facial recognition"},
+            {
+                "id": "c2",
+                "title": "FCA fines a bank for AML failings",
+                "summary": "money laundering",
+            },
+        ],
+    )
+    write(
+        tmp_path / "parts/queries-a.jsonl",
+        [{"qid": "q1", "query": "Clearview AI fines", "relevant": ["a1"]}],
+    )
+    agreement.pools(later=True)
+    pools = agreement.read_jsonl(tmp_path / "annotations/query-pools-2.jsonl")
+    assert [pool["qid"] for pool in pools] == ["q1"]
+    assert sorted(pools[0]["candidates"]) == ["c1", "c2"]
+    assert not (tmp_path / "annotations/query-pools.jsonl").exists()
