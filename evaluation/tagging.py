@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from evaluation.agreement import LATER_PARTS
 from evaluation.common import (
     LABELLED,
     SharedDataMissing,
@@ -374,6 +375,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     frozen_vectors = embedder.embed([e.item.text() for e in frozen])
     seen = {e.item.publisher.strip().lower() for e in train_examples}
     unseen = [row for row, e in enumerate(frozen) if e.item.publisher.strip().lower() not in seen]
+    later = [row for row, e in enumerate(frozen) if e.item.id[:1] in LATER_PARTS]
     columns: dict[str, list[FoldFigures] | FoldFigures] = {
         f"{len(fold_rows)}-fold CV": cv.folds,
         "CV by publisher": by_publisher.folds,
@@ -382,6 +384,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             classifier, [frozen[row] for row in unseen], frozen_vectors[unseen]
         ),
     }
+    if later and len(later) < len(frozen):
+        # the frozen items of round 1 (the figures before round 2 compare with these) and of
+        # round 2 (written later, by other writers)
+        first = [row for row in range(len(frozen)) if row not in set(later)]
+        for name, rows_of in (("round 1", first), ("round 2", later)):
+            columns[f"frozen, {name} ({len(rows_of)})"] = tag_figures(
+                classifier, [frozen[row] for row in rows_of], frozen_vectors[rows_of]
+            )
     dev: list[Example] = []
     try:
         dev = [example_from_record(row) for row in read_jsonl(shared_file(DEV_FILE))]
@@ -395,7 +405,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"control threshold {model.control_threshold:.3f} (best micro-F1, by CV)\n")
     print_side_by_side(columns)
     for name, result in columns.items():
-        if not isinstance(result, list) and "new publishers" not in name:
+        if not isinstance(result, list) and name.startswith(("frozen test", "shared dev")):
             print_per_control(name, result)
     print_curve(
         "out-of-fold on the training items",

@@ -464,12 +464,12 @@ class LexicalIndex:
 
     @contextmanager
     def _reading(self, connection: sqlite3.Connection | None) -> Iterator[sqlite3.Connection]:
-        """The caller's connection, or a new one. A search reads through one connection:
-        opening one costs about a millisecond, and a search makes seven reads."""
+        """The caller's connection, or this thread's kept reader (`StateDB.reading`): opening a
+        connection costs about a millisecond, and a search makes seven reads."""
         if connection is not None:
             yield connection
         else:
-            with self.state.connect() as opened:
+            with self.state.reading() as opened:
                 yield opened
 
     def prepare(self, text: str, connection: sqlite3.Connection | None = None) -> LexicalQuery:

@@ -142,7 +142,7 @@ def scope_of(
     (no stored publisher fits the publisher filter). Reads through `connection` when given,
     else through a new one."""
     if connection is None:
-        with store.state.connect() as opened:
+        with store.state.reading() as opened:
             return scope_of(store, filters, opened)
     conditions: list[ItemCondition] = []
     where: list[dict[str, Any]] = []

@@ -143,7 +143,7 @@ def search_vector(
     scored."""
     filters = filters.checked()
     model = model or shipped_model()
-    with store.state.connect() as connection:
+    with store.state.reading() as connection:
         scope = scope_of(store, filters, connection)
         if scope is None:
             return []
@@ -214,7 +214,7 @@ def similar(
     Raises UnknownItemError when no stored item has that id, FilterError for a bad filter.
     """
     filters = filters.checked()
-    with store.state.connect() as connection:
+    with store.state.reading() as connection:
         canonical = _canonical_id(connection, item_id)
         vectors = store.index.embeddings([canonical])
         if canonical not in vectors:

@@ -72,7 +72,7 @@ def candidates(
     passage-level, `depth` from each, described by their fusion features. Reads through
     `connection` when given (a search reads through one), else through a new one."""
     if connection is None:
-        with store.state.connect() as opened:
+        with store.state.reading() as opened:
             return candidates(store, vector, query, scope, depth, opened)
     found = retrieve(store, vector, query, scope, depth, connection)
     return found.candidates(found.ids, store, connection)
