@@ -11,7 +11,7 @@ writer's labels. This module
     pools       writes, for each query, a pool of candidate items (the writer's relevant items
                 and the top hits of two different rankers, shuffled) for a second, blind
                 relevance judgement; with `--round 2`, a pool of the later parts' items only
-                (round 2 added parts c-f after the queries were written and judged), so that
+                (round 2 added parts c-i after the queries were written and judged), so that
                 a new item a query should find is judged rather than counted as a miss;
     build       writes `evaluation/data/items.jsonl` and `queries.jsonl`: agreed labels as they
                 are, disputed fields as adjudicated (disputed themes: the union), queries'
@@ -38,9 +38,9 @@ DATA = Path(__file__).resolve().parent / "data"
 PARTS = DATA / "parts"
 ANNOTATIONS = DATA / "annotations"
 # Which annotation files label which part: (first annotator, second annotator).
-ANNOTATORS = {part: (f"writer-{part}", f"blind-{part}") for part in "abcdef"}
+ANNOTATORS = {part: (f"writer-{part}", f"blind-{part}") for part in "abcdefghi"}
 # Parts written after the queries were judged (round 2): judged for the queries in their own pool.
-LATER_PARTS = ("c", "d", "e", "f")
+LATER_PARTS = ("c", "d", "e", "f", "g", "h", "i")
 FIELDS = ("relevant", "controls", "themes", "type", "jurisdiction", "deadline", "effective")
 POOL_DEPTH = 6
 
@@ -321,7 +321,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         type=int,
         choices=[1, 2],
         default=1,
-        help="pools: 2 pools the later parts' items (c-f) for the existing queries",
+        help="pools: 2 pools the later parts for the existing queries",
     )
     options = parser.parse_args(argv)
     if options.command == "pools":
@@ -332,6 +332,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         figures = agreement(paired_labels())
         figures["disagreeing_items"] = write_disagreements(ANNOTATIONS / "disagreements.jsonl")
         figures.update(query_agreement())
+        for number, later in ((1, False), (2, True)):
+            pairs = [pair for pair in paired_labels() if (pair[0][:1] in LATER_PARTS) == later]
+            if pairs:
+                figures[f"round {number}"] = agreement(pairs)
         if options.json:
             print(json.dumps(figures, indent=2))
         else:

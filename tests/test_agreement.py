@@ -144,3 +144,24 @@ def test_the_second_round_pool_offers_only_the_later_parts_items_and_none_of_the
     assert [pool["qid"] for pool in pools] == ["q1"]
     assert sorted(pools[0]["candidates"]) == ["c1", "c2"]
     assert not (tmp_path / "annotations/query-pools.jsonl").exists()
+
+
+def test_the_report_gives_each_labelling_round_its_own_agreement(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(agreement, "PARTS", tmp_path / "parts")
+    monkeypatch.setattr(agreement, "ANNOTATIONS", tmp_path / "annotations")
+    labels = {"relevant": True, "controls": ["AI-POLICY"], "themes": [], "type": "report"}
+    labels |= {"jurisdiction": "UK", "deadline": None, "effective": None}
+    for part, other_type in (("a", "report"), ("c", "guidance")):
+        write(tmp_path / f"parts/items-{part}.jsonl", [{"id": f"{part}1", "title": "x"}])
+        write(tmp_path / f"annotations/writer-{part}.jsonl", [{"id": f"{part}1", "labels": labels}])
+        write(
+            tmp_path / f"annotations/blind-{part}.jsonl",
+            [{"id": f"{part}1", "labels": {**labels, "type": other_type}}],
+        )
+    assert agreement.main(["report", "--json"]) == 0
+    figures = json.loads(capsys.readouterr().out)
+    assert figures["items"] == 2 and figures["type_agreement"] == 0.5
+    assert figures["round 1"]["type_agreement"] == 1.0
+    assert figures["round 2"]["type_agreement"] == 0.0
