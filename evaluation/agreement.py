@@ -10,15 +10,15 @@ writer's labels. This module
                 against the other's) and writes the disagreements for adjudication;
     pools       writes, for each query, a pool of candidate items (the writer's relevant items
                 and the top hits of two different rankers, shuffled) for a second, blind
-                relevance judgement; with `--round 2`, a pool of the later parts' items only
-                (round 2 added parts c-i after the queries were written and judged), so that
-                a new item a query should find is judged rather than counted as a miss;
+                relevance judgement; with `--round N` (N > 1), a pool of that round's items
+                only (rounds 2 and 3 added parts after the queries were written and judged),
+                so that a new item a query should find is judged rather than counted as a miss;
     build       writes `evaluation/data/items.jsonl` and `queries.jsonl`: agreed labels as they
                 are, disputed fields as adjudicated (disputed themes: the union), queries'
                 relevant items the union of the writer's and the blind judges' (every
                 `query-judgements*.jsonl`).
 
-    python -m evaluation.agreement report|pools|build [--round 2]
+    python -m evaluation.agreement report|pools|build [--round N]
 """
 
 from __future__ import annotations
@@ -38,9 +38,20 @@ DATA = Path(__file__).resolve().parent / "data"
 PARTS = DATA / "parts"
 ANNOTATIONS = DATA / "annotations"
 # Which annotation files label which part: (first annotator, second annotator).
-ANNOTATORS = {part: (f"writer-{part}", f"blind-{part}") for part in "abcdefghi"}
-# Parts written after the queries were judged (round 2): judged for the queries in their own pool.
-LATER_PARTS = ("c", "d", "e", "f", "g", "h", "i")
+# The parts each labelling round added (an item's id starts with its part's letter). The queries
+# were written and judged over round 1's items; later rounds' items are judged for them in a
+# pool of their own.
+ROUNDS = {1: "ab", 2: "cdefghi", 3: "jklmn"}
+ANNOTATORS = {
+    part: (f"writer-{part}", f"blind-{part}") for parts in ROUNDS.values() for part in parts
+}
+
+
+def round_of(item_id: str) -> int:
+    """The labelling round that added an item (by its part's letter)."""
+    return next((number for number, parts in ROUNDS.items() if item_id[:1] in parts), 1)
+
+
 FIELDS = ("relevant", "controls", "themes", "type", "jurisdiction", "deadline", "effective")
 POOL_DEPTH = 6
 
@@ -157,6 +168,34 @@ def query_agreement() -> dict[str, Any]:
     }
 
 
+def later_query_agreement(round_number: int) -> dict[str, Any]:
+    """A later round's pool judged twice, independently (`query-judgements-N.jsonl` and
+    `query-judgements-N-second.jsonl`): Cohen's kappa over its (query, candidate) pairs and
+    how many each judge found relevant. `build` takes the union of the two."""
+    paths = [
+        ANNOTATIONS / f"query-judgements-{round_number}.jsonl",
+        ANNOTATIONS / f"query-judgements-{round_number}-second.jsonl",
+        ANNOTATIONS / f"query-pools-{round_number}.jsonl",
+    ]
+    if not all(path.is_file() for path in paths):
+        return {}
+    first, second = (
+        {row["qid"]: set(row["relevant"]) for row in read_jsonl(path)} for path in paths[:2]
+    )
+    first_says, second_says = [], []
+    for pool in read_jsonl(paths[2]):
+        for candidate in pool["candidates"]:
+            first_says.append(candidate in first.get(pool["qid"], set()))
+            second_says.append(candidate in second.get(pool["qid"], set()))
+    return {
+        "pairs": len(first_says),
+        "kappa": round(cohen_kappa(first_says, second_says), 3),
+        "first_relevant": sum(first_says),
+        "second_relevant": sum(second_says),
+        "both_relevant": sum(a and b for a, b in zip(first_says, second_says, strict=True)),
+    }
+
+
 def _share(flags: Iterable[bool]) -> float:
     values = list(flags)
     return round(sum(values) / len(values), 3) if values else float("nan")
@@ -270,16 +309,17 @@ def build() -> None:
     print(f"wrote {len(rows)} items and {len(queries)} queries")
 
 
-def pools(later: bool = False) -> None:
+def pools(round_number: int = 1) -> None:
     """Candidate pools for a blind second judgement of each query's relevant items: the
     writer's relevant items, the top BM25-style (TF-IDF) hits and the top MiniLM hits over
-    every item, shuffled so the writer's choices cannot be told apart. `later`: the top hits
-    among the later parts' items only, none of which a writer of the queries saw."""
+    every item, shuffled so the writer's choices cannot be told apart. A later round: the top
+    hits among that round's items only, none of which a writer of the queries saw."""
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     from horizon.embed import default_embedder
 
-    parts = LATER_PARTS if later else sorted(set(ANNOTATORS) - set(LATER_PARTS))
+    later = round_number > 1
+    parts = ROUNDS[round_number]
     items = [row for part in parts for row in _part_items(part)]
     texts = [f"{row['title']}. {row.get('summary', '')}" for row in items]
     tfidf = TfidfVectorizer(sublinear_tf=True, ngram_range=(1, 2), min_df=1).fit(texts)
@@ -306,7 +346,7 @@ def pools(later: bool = False) -> None:
                     "candidates": candidates,
                 }
             )
-    path = ANNOTATIONS / ("query-pools-2.jsonl" if later else "query-pools.jsonl")
+    path = ANNOTATIONS / (f"query-pools-{round_number}.jsonl" if later else "query-pools.jsonl")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("".join(json.dumps(row) + "\n" for row in out), encoding="utf-8")
     print(f"wrote {len(out)} pools ({sum(len(r['candidates']) for r in out)} judgements) to {path}")
@@ -319,23 +359,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--round",
         type=int,
-        choices=[1, 2],
+        choices=sorted(ROUNDS),
         default=1,
-        help="pools: 2 pools the later parts for the existing queries",
+        help="pools: a later round pools its own items for the existing queries",
     )
     options = parser.parse_args(argv)
     if options.command == "pools":
-        pools(later=options.round == 2)
+        pools(options.round)
     elif options.command == "build":
         build()
     else:
         figures = agreement(paired_labels())
         figures["disagreeing_items"] = write_disagreements(ANNOTATIONS / "disagreements.jsonl")
         figures.update(query_agreement())
-        for number, later in ((1, False), (2, True)):
-            pairs = [pair for pair in paired_labels() if (pair[0][:1] in LATER_PARTS) == later]
+        for number in ROUNDS:
+            pairs = [pair for pair in paired_labels() if round_of(pair[0]) == number]
             if pairs:
                 figures[f"round {number}"] = agreement(pairs)
+            if number > 1 and (judged := later_query_agreement(number)):
+                figures[f"round {number} query judgements"] = judged
         if options.json:
             print(json.dumps(figures, indent=2))
         else:

@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from evaluation.agreement import LATER_PARTS
+from evaluation.agreement import round_of
 from evaluation.common import (
     LABELLED,
     SharedDataMissing,
@@ -375,7 +375,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     frozen_vectors = embedder.embed([e.item.text() for e in frozen])
     seen = {e.item.publisher.strip().lower() for e in train_examples}
     unseen = [row for row, e in enumerate(frozen) if e.item.publisher.strip().lower() not in seen]
-    later = [row for row, e in enumerate(frozen) if e.item.id[:1] in LATER_PARTS]
     columns: dict[str, list[FoldFigures] | FoldFigures] = {
         f"{len(fold_rows)}-fold CV": cv.folds,
         "CV by publisher": by_publisher.folds,
@@ -384,12 +383,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             classifier, [frozen[row] for row in unseen], frozen_vectors[unseen]
         ),
     }
-    if later and len(later) < len(frozen):
-        # the frozen items of round 1 (the figures before round 2 compare with these) and of
-        # round 2 (written later, by other writers)
-        first = [row for row in range(len(frozen)) if row not in set(later)]
-        for name, rows_of in (("round 1", first), ("round 2", later)):
-            columns[f"frozen, {name} ({len(rows_of)})"] = tag_figures(
+    by_round: dict[int, list[int]] = {}
+    for row, example in enumerate(frozen):
+        by_round.setdefault(round_of(example.item.id), []).append(row)
+    if len(by_round) > 1:
+        # each labelling round's frozen items: earlier figures compare with their own round's
+        for number, rows_of in sorted(by_round.items()):
+            columns[f"frozen, round {number} ({len(rows_of)})"] = tag_figures(
                 classifier, [frozen[row] for row in rows_of], frozen_vectors[rows_of]
             )
     dev: list[Example] = []

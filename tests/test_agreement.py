@@ -139,7 +139,7 @@ def test_the_second_round_pool_offers_only_the_later_parts_items_and_none_of_the
         tmp_path / "parts/queries-a.jsonl",
         [{"qid": "q1", "query": "Clearview AI fines", "relevant": ["a1"]}],
     )
-    agreement.pools(later=True)
+    agreement.pools(2)
     pools = agreement.read_jsonl(tmp_path / "annotations/query-pools-2.jsonl")
     assert [pool["qid"] for pool in pools] == ["q1"]
     assert sorted(pools[0]["candidates"]) == ["c1", "c2"]
@@ -165,3 +165,23 @@ def test_the_report_gives_each_labelling_round_its_own_agreement(
     assert figures["items"] == 2 and figures["type_agreement"] == 0.5
     assert figures["round 1"]["type_agreement"] == 1.0
     assert figures["round 2"]["type_agreement"] == 0.0
+
+
+def test_a_later_rounds_two_query_judgements_are_compared_and_both_count(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(agreement, "DATA", tmp_path)
+    monkeypatch.setattr(agreement, "PARTS", tmp_path / "parts")
+    monkeypatch.setattr(agreement, "ANNOTATIONS", tmp_path / "annotations")
+    pool = {"qid": "q1", "query": "x", "candidates": ["c1", "c2", "c3", "c4"]}
+    write(tmp_path / "annotations/query-pools-2.jsonl", [pool])
+    write(tmp_path / "annotations/query-judgements-2.jsonl", [{"qid": "q1", "relevant": ["c1"]}])
+    write(
+        tmp_path / "annotations/query-judgements-2-second.jsonl",
+        [{"qid": "q1", "relevant": ["c1", "c2"]}],
+    )
+    judged = agreement.later_query_agreement(2)
+    assert judged["pairs"] == 4 and judged["both_relevant"] == 1
+    assert judged["first_relevant"] == 1 and judged["second_relevant"] == 2
+    assert judged["kappa"] == 0.5
+    assert agreement.later_query_agreement(3) == {}

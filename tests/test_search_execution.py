@@ -424,7 +424,10 @@ def test_a_search_reads_texts_for_a_short_list_and_finds_exactly_what_scoring_al
         expected = full_ranking(filled, vector, query)[:limit]
         with counting_texts() as read:
             hits = search_vector(filled, vector, query, limit=limit)
-        assert [(hit.id, hit.score) for hit in hits] == expected
+        # the same items in the same order; scores equal up to rounding (a matrix of another
+        # height may be multiplied in another order)
+        assert [hit.id for hit in hits] == [item_id for item_id, _ in expected]
+        assert [hit.score for hit in hits] == pytest.approx([score for _, score in expected])
         skipped += len(full_ranking(filled, vector, query)) - read[0]
     assert skipped > 0  # the short list left some candidates' texts unread
 

@@ -6,7 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
+from evaluation import search as search_evaluation
 from evaluation.search import Found, Query, score_rankings
 from evaluation.search_ideas import (
     CONTROLS_FILE,
@@ -138,3 +140,27 @@ def test_every_model_kind_ranks_a_clearly_separated_relevant_candidate_first() -
     for model in ("logistic", "unbalanced", "pairwise", "trees", "ascent"):
         ranker = make_ranker(model, 1.0)(found[:90])
         assert all(ranker(f)[0] == f"{f.query.qid}-3" for f in found[90:]), model
+
+
+def _cv(*objectives: float) -> search_evaluation.CrossValidation:
+    return search_evaluation.CrossValidation(
+        [search_evaluation.Scores(value / 2, value / 2, 10) for value in objectives], []
+    )
+
+
+def test_a_refit_keeps_the_shipped_configuration_unless_another_beats_it_beyond_the_spread(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(search_evaluation, "FEATURE_SETS", {"small": ("a",), "all": ("a", "b")})
+    monkeypatch.setattr(search_evaluation, "REGULARISATION", (1.0,))
+    noisy_gain = iter([_cv(1, 1, 1), _cv(1.70, 1.90, 1.80), _cv(1.80, 1.80, 1.78)])
+    monkeypatch.setattr(search_evaluation, "cross_validate", lambda found, ranker: next(noisy_gain))
+    assert search_evaluation.choose([], ("all", 1.0))[:2] == ("all", 1.0)
+    clear_gain = iter([_cv(1, 1, 1), _cv(1.90, 1.91, 1.92), _cv(1.80, 1.80, 1.80)])
+    monkeypatch.setattr(search_evaluation, "cross_validate", lambda found, ranker: next(clear_gain))
+    assert search_evaluation.choose([], ("all", 1.0))[:2] == ("small", 1.0)
+    without_incumbent = iter([_cv(1, 1, 1), _cv(1.70, 1.90, 1.80), _cv(1.80, 1.80, 1.78)])
+    monkeypatch.setattr(
+        search_evaluation, "cross_validate", lambda found, ranker: next(without_incumbent)
+    )
+    assert search_evaluation.choose([], None)[:2] == ("small", 1.0)

@@ -471,6 +471,32 @@ JURISDICTION_MARKS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("TR", r"\b(Turkey|Türkiye|Turkish)\b"),
         ("RU", r"\b(Russia|Russian)\b"),
         ("UA", r"\b(Ukraine|Ukrainian)\b"),
+        # the rest of the EU's members and the EEA
+        ("SK", r"\b(Slovakia|Slovak)\b"),
+        ("SI", r"\b(Slovenia|Slovenian)\b"),
+        ("HR", r"\b(Croatia|Croatian)\b"),
+        ("BG", r"\b(Bulgaria|Bulgarian)\b"),
+        ("EE", r"\b(Estonia|Estonian)\b"),
+        ("LV", r"\b(Latvia|Latvian)\b"),
+        ("LT", r"\b(Lithuania|Lithuanian)\b"),
+        ("CY", r"\b(Cyprus|Cypriot)\b"),
+        ("MT", r"\b(Malta|Maltese)\b"),
+        ("IS", r"\b(Iceland|Icelandic)\b"),
+        # Latin America, Africa, the Middle East and South-East Asia
+        ("AR", r"\b(Argentina|Argentine|Argentinian|Buenos Aires)\b"),
+        ("CL", r"\b(Chile|Chilean)\b"),
+        ("CO", r"\b(Colombia|Colombian)\b"),
+        ("PE", r"\b(Peru|Peruvian)\b"),
+        ("KE", r"\b(Kenya|Kenyan)\b"),
+        ("NG", r"\b(Nigeria|Nigerian)\b"),
+        ("RW", r"\b(Rwanda|Rwandan)\b"),
+        ("EG", r"\b(Egypt|Egyptian)\b"),
+        ("QA", r"\b(Qatar|Qatari)\b"),
+        ("ID", r"\b(Indonesia|Indonesian)\b"),
+        ("VN", r"\b(Vietnam|Viet Nam|Vietnamese)\b"),
+        ("TH", r"\b(Thailand|Thai)\b"),
+        ("MY", r"\b(Malaysia|Malaysian)\b"),
+        ("PH", r"\b(Philippines|Philippine|Filipino)\b"),
     )
 )
 
@@ -517,7 +543,13 @@ def text_jurisdiction(text: str) -> str | None:
 # Where an address is hosted says whose it is: a country's top-level domain (.uk, .fr; .eu for
 # the EU) for every jurisdiction the marks above know, the US federal .gov and .mil, and .int
 # for treaty bodies; .com, .org and the like say nothing.
-_DOMAIN_JURISDICTIONS = {code.lower(): code for code, _ in JURISDICTION_MARKS} | {
+# Country domains (`.co`, Colombia's, is left out: it is mostly used as a generic one).
+_GENERIC_COUNTRY_DOMAINS = {"co"}
+_DOMAIN_JURISDICTIONS = {
+    code.lower(): code
+    for code, _ in JURISDICTION_MARKS
+    if code.lower() not in _GENERIC_COUNTRY_DOMAINS
+} | {
     "gov": "US",
     "mil": "US",
     "int": "INT",
