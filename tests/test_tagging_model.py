@@ -376,3 +376,22 @@ def test_an_example_keeps_its_labels() -> None:
     example = example_from_record(tiny_records()[0])
     assert isinstance(example, Example)
     assert example.relevant and example.controls == frozenset({"DATA-PRIVACY"})
+
+
+def test_a_binary_head_with_more_columns_than_rows_fits_as_the_primal_form_would() -> None:
+    """The dual form is only a faster route to the same L2-regularised fit."""
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+
+    from horizon.tagging.training import _fit_binary
+
+    generator = np.random.default_rng(0)
+    scaled = generator.normal(size=(60, 300))
+    target = (scaled[:, 0] + 0.5 * generator.normal(size=60) > 0).astype(int)
+    mask = np.ones(300, dtype=bool)
+    weights, bias = _fit_binary(scaled, target, mask, 0.1)
+    primal = LogisticRegression(
+        C=0.1, solver="liblinear", class_weight="balanced", tol=1e-8, dual=False
+    ).fit(scaled, target)
+    assert np.allclose(weights, primal.coef_[0], atol=2e-3)
+    assert abs(bias - primal.intercept_[0]) < 2e-3
