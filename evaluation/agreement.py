@@ -152,13 +152,8 @@ def query_agreement() -> dict[str, Any]:
         if (PARTS / f"queries-{part}.jsonl").is_file()
         for row in read_jsonl(PARTS / f"queries-{part}.jsonl")
     }
-    writer_says, judge_says = [], []
-    for pool in read_jsonl(pools_path):
-        if pool["qid"] not in judged:
-            continue
-        for candidate in pool["candidates"]:
-            writer_says.append(candidate in written.get(pool["qid"], set()))
-            judge_says.append(candidate in judged[pool["qid"]])
+    pools = [pool for pool in read_jsonl(pools_path) if pool["qid"] in judged]
+    writer_says, judge_says = _pooled_votes(pools, written, judged)
     confirmed = sum(w and j for w, j in zip(writer_says, judge_says, strict=True))
     return {
         "query_pairs_judged": len(writer_says),
@@ -182,11 +177,7 @@ def later_query_agreement(round_number: int) -> dict[str, Any]:
     first, second = (
         {row["qid"]: set(row["relevant"]) for row in read_jsonl(path)} for path in paths[:2]
     )
-    first_says, second_says = [], []
-    for pool in read_jsonl(paths[2]):
-        for candidate in pool["candidates"]:
-            first_says.append(candidate in first.get(pool["qid"], set()))
-            second_says.append(candidate in second.get(pool["qid"], set()))
+    first_says, second_says = _pooled_votes(read_jsonl(paths[2]), first, second)
     return {
         "pairs": len(first_says),
         "kappa": round(cohen_kappa(first_says, second_says), 3),
@@ -194,6 +185,19 @@ def later_query_agreement(round_number: int) -> dict[str, Any]:
         "second_relevant": sum(second_says),
         "both_relevant": sum(a and b for a, b in zip(first_says, second_says, strict=True)),
     }
+
+
+def _pooled_votes(
+    pools: Iterable[dict[str, Any]], first: dict[str, set[str]], second: dict[str, set[str]]
+) -> tuple[list[bool], list[bool]]:
+    """For every (query, candidate) pair of the pools, whether each of two judgements (qid ->
+    relevant ids) counts the candidate relevant."""
+    first_says, second_says = [], []
+    for pool in pools:
+        for candidate in pool["candidates"]:
+            first_says.append(candidate in first.get(pool["qid"], set()))
+            second_says.append(candidate in second.get(pool["qid"], set()))
+    return first_says, second_says
 
 
 def _share(flags: Iterable[bool]) -> float:
@@ -369,13 +373,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     elif options.command == "build":
         build()
     else:
-        figures = agreement(paired_labels())
+        pairs = paired_labels()
+        figures = agreement(pairs)
         figures["disagreeing_items"] = write_disagreements(ANNOTATIONS / "disagreements.jsonl")
         figures.update(query_agreement())
         for number in ROUNDS:
-            pairs = [pair for pair in paired_labels() if round_of(pair[0]) == number]
-            if pairs:
-                figures[f"round {number}"] = agreement(pairs)
+            in_round = [pair for pair in pairs if round_of(pair[0]) == number]
+            if in_round:
+                figures[f"round {number}"] = agreement(in_round)
             if number > 1 and (judged := later_query_agreement(number)):
                 figures[f"round {number} query judgements"] = judged
         if options.json:

@@ -245,17 +245,17 @@ class StateDB:
         unread, and opening, warming and closing one cost a search about a millisecond. Each
         statement sees the latest committed data, as with `connect`; writes are refused
         (`query_only`). A forked child opens its own rather than use its parent's."""
-        kept = getattr(self._readers, "connection", None)
-        if kept is None or kept[0] != os.getpid():
+        kept: _KeptReader | None = getattr(self._readers, "kept", None)
+        if kept is None or kept.pid != os.getpid():
             connection = self.open_connection(check_same_thread=False)
             connection.execute("PRAGMA query_only=ON")
-            kept = self._readers.connection = (os.getpid(), connection)
+            kept = self._readers.kept = _KeptReader(
+                os.getpid(), threading.current_thread(), connection
+            )
             with self._kept_lock:
                 _close_all(self._kept_readers, only_finished_threads=True)
-                self._kept_readers.append(
-                    _KeptReader(os.getpid(), threading.current_thread(), connection)
-                )
-        yield kept[1]
+                self._kept_readers.append(kept)
+        yield kept.connection
 
     # ----- items and reports -------------------------------------------------------------
 

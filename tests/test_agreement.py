@@ -24,17 +24,24 @@ def test_only_the_controls_one_annotator_gave_and_the_other_did_not_are_disputed
     assert "relevant" not in disputed
 
 
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The labelled data's folders, pointed at an empty temporary one."""
+    monkeypatch.setattr(agreement, "DATA", tmp_path)
+    monkeypatch.setattr(agreement, "PARTS", tmp_path / "parts")
+    monkeypatch.setattr(agreement, "ANNOTATIONS", tmp_path / "annotations")
+    return tmp_path
+
+
 def write(path: Path, rows: list[dict[str, object]]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
 
 
 def test_build_keeps_agreed_labels_and_takes_the_adjudicators_ruling_on_disputes(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(agreement, "DATA", tmp_path)
-    monkeypatch.setattr(agreement, "PARTS", tmp_path / "parts")
-    monkeypatch.setattr(agreement, "ANNOTATIONS", tmp_path / "annotations")
+    tmp_path = data_dir
     monkeypatch.setattr(agreement, "ANNOTATORS", {"a": ("writer-a", "blind-a")})
     base = {"themes": [], "jurisdiction": "UK", "deadline": None, "effective": None}
     write(
@@ -116,10 +123,9 @@ def test_build_keeps_agreed_labels_and_takes_the_adjudicators_ruling_on_disputes
 
 
 def test_the_second_round_pool_offers_only_the_later_parts_items_and_none_of_the_writers(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    data_dir: Path,
 ) -> None:
-    monkeypatch.setattr(agreement, "PARTS", tmp_path / "parts")
-    monkeypatch.setattr(agreement, "ANNOTATIONS", tmp_path / "annotations")
+    tmp_path = data_dir
     write(
         tmp_path / "parts/items-a.jsonl",
         [{"id": "a1", "title": "ICO fines Clearview AI", "summary": "facial recognition fine"}],
@@ -147,10 +153,9 @@ def test_the_second_round_pool_offers_only_the_later_parts_items_and_none_of_the
 
 
 def test_the_report_gives_each_labelling_round_its_own_agreement(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    data_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr(agreement, "PARTS", tmp_path / "parts")
-    monkeypatch.setattr(agreement, "ANNOTATIONS", tmp_path / "annotations")
+    tmp_path = data_dir
     labels = {"relevant": True, "controls": ["AI-POLICY"], "themes": [], "type": "report"}
     labels |= {"jurisdiction": "UK", "deadline": None, "effective": None}
     for part, other_type in (("a", "report"), ("c", "guidance")):
@@ -168,11 +173,9 @@ def test_the_report_gives_each_labelling_round_its_own_agreement(
 
 
 def test_a_later_rounds_two_query_judgements_are_compared_and_both_count(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    data_dir: Path,
 ) -> None:
-    monkeypatch.setattr(agreement, "DATA", tmp_path)
-    monkeypatch.setattr(agreement, "PARTS", tmp_path / "parts")
-    monkeypatch.setattr(agreement, "ANNOTATIONS", tmp_path / "annotations")
+    tmp_path = data_dir
     pool = {"qid": "q1", "query": "x", "candidates": ["c1", "c2", "c3", "c4"]}
     write(tmp_path / "annotations/query-pools-2.jsonl", [pool])
     write(tmp_path / "annotations/query-judgements-2.jsonl", [{"qid": "q1", "relevant": ["c1"]}])
