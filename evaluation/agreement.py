@@ -41,7 +41,7 @@ ANNOTATIONS = DATA / "annotations"
 # The parts each labelling round added (an item's id starts with its part's letter). The queries
 # were written and judged over round 1's items; later rounds' items are judged for them in a
 # pool of their own.
-ROUNDS = {1: "ab", 2: "cdefghi", 3: "jklmn"}
+ROUNDS = {1: "ab", 2: "cdefghi", 3: "jklmn", 4: "opqrs", 5: "tuvwxy"}
 ANNOTATORS = {
     part: (f"writer-{part}", f"blind-{part}") for parts in ROUNDS.values() for part in parts
 }
@@ -49,7 +49,12 @@ ANNOTATORS = {
 
 def round_of(item_id: str) -> int:
     """The labelling round that added an item (by its part's letter)."""
-    return next((number for number, parts in ROUNDS.items() if item_id[:1] in parts), 1)
+    return next((number for number, parts in ROUNDS.items() if part_of(item_id) in parts), 1)
+
+
+def part_of(item_id: str) -> str:
+    """The labelled part an item belongs to (its id's first letter): one writer's items."""
+    return item_id[:1]
 
 
 FIELDS = ("relevant", "controls", "themes", "type", "jurisdiction", "deadline", "effective")

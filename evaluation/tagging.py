@@ -5,6 +5,8 @@ from `evaluation/data/items.jsonl` without its frozen test split):
 
 - cross-validation: 5 stratified folds (seed 0) of the training items, each tagged by heads
   fitted and calibrated on the other folds with the model's chosen features, mean ± spread;
+  also with every publisher's items in one fold, and with every labelled part's (one writer's)
+  items in one fold, the closest to items by writers the model never saw;
 - the frozen test split (one item in five by a hash of its id, `evaluation.common.
   is_frozen_test`), never used for training, tuning or choosing; the honesty check is how
   close it comes to the cross-validation;
@@ -30,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from evaluation.agreement import round_of
+from evaluation.agreement import part_of, round_of
 from evaluation.common import (
     LABELLED,
     SharedDataMissing,
@@ -64,6 +66,7 @@ from horizon.tagging.training import (
     figures,
     folds,
     folds_by_publisher,
+    grouped_folds,
     retrain_with_feedback,
     train,
 )
@@ -366,6 +369,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     fold_rows = folds(train_examples)
     cv = cross_validated(data, choices, fold_rows)
     by_publisher = cross_validated(data, choices, folds_by_publisher(train_examples))
+    by_writer = cross_validated(
+        data, choices, grouped_folds(train_examples, [part_of(row["id"]) for row in training_rows])
+    )
 
     def classifier_for(trained: TaggerModel) -> Classifier:
         return Classifier(catalogue, embedder, model=trained)
@@ -378,6 +384,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     columns: dict[str, list[FoldFigures] | FoldFigures] = {
         f"{len(fold_rows)}-fold CV": cv.folds,
         "CV by publisher": by_publisher.folds,
+        "CV by writer": by_writer.folds,
         f"frozen test ({len(frozen)})": tag_figures(classifier, frozen, frozen_vectors),
         f"frozen, new publishers ({len(unseen)})": tag_figures(
             classifier, [frozen[row] for row in unseen], frozen_vectors[unseen]

@@ -1,6 +1,9 @@
 """`make train`: rebuild the packaged tagger (`horizon/tagging/model.npz`) from the labelled
 items outside the frozen test split, choosing every head's features and strength by 5-fold
-cross-validation. Deterministic: the same data gives the same file."""
+cross-validation. The calibration (Platt scaling, the relevance and control thresholds) is fitted
+on out-of-fold scores from folds that keep each labelled part (one writer's items) together, so
+the thresholds are set on scores of items by writers the heads never saw, as the stream's items
+will be (docs/tagging.md, round 10). Deterministic: the same data gives the same file."""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from evaluation.agreement import part_of
 from evaluation.common import LABELLED, VectorCache, is_frozen_test, labelled_rows
 from horizon.config import PROJECT_ROOT, load_catalogue
 from horizon.embed import default_embedder
@@ -22,6 +26,7 @@ from horizon.tagging.training import (
     example_from_record,
     featurise,
     folds,
+    grouped_folds,
     summarise,
     train,
 )
@@ -42,12 +47,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     data = featurise(examples, vectors, builder)
     fold_rows = folds(examples)
     print(f"training on {len(examples)} labelled items outside the frozen test split")
-    choices, _ = choose(data, fold_rows, on_progress=lambda line: print(f"  cv: {line}"))
-    cv = cross_validated(data, choices, fold_rows)
+    chosen = choose(data, fold_rows, on_progress=lambda line: print(f"  cv: {line}"))
+    choices = chosen.choices
+    cv = cross_validated(data, choices, fold_rows, chosen.out_of_fold)
+    by_writer = grouped_folds(examples, [part_of(row["id"]) for row in rows])
     model = train(
         data,
         choices,
-        fold_rows,
+        by_writer,
         {
             "data_sha256": data_hash(rows),
             "data_file": str(arguments.data.relative_to(PROJECT_ROOT))
@@ -55,6 +62,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             else arguments.data.name,
             "embedder": embedder.name,
             "cross_validation": summarise(cv.folds),
+            "calibrated_on": "out-of-fold scores, 5 folds by labelled part (writer)",
         },
     )
     model.save(arguments.output)

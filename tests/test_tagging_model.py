@@ -21,16 +21,20 @@ from horizon.tagging.features import FeatureBuilder, Reading
 from horizon.tagging.model import PACKAGED, ModelError, TaggerModel, load_model
 from horizon.tagging.rules import host_jurisdiction, publisher_jurisdiction, text_jurisdiction
 from horizon.tagging.training import (
+    HEADS,
     Choice,
     Example,
     Verdict,
     best_control_threshold,
+    choose,
     data_hash,
     decide,
     example_from_record,
     featurise,
     folds,
     folds_by_publisher,
+    grouped_folds,
+    out_of_fold,
     recall_first_threshold,
     retrain_with_feedback,
     train,
@@ -395,3 +399,36 @@ def test_a_binary_head_with_more_columns_than_rows_fits_as_the_primal_form_would
     ).fit(scaled, target)
     assert np.allclose(weights, primal.coef_[0], atol=2e-3)
     assert abs(bias - primal.intercept_[0]) < 2e-3
+
+
+def test_grouped_folds_keep_each_writer_s_items_in_one_fold_and_cover_every_example() -> None:
+    examples = [example_from_record(record) for record in tiny_records()]
+    writers = [f"writer-{row % 7}" for row in range(len(examples))]
+
+    fold_rows = grouped_folds(examples, writers)
+
+    assert sorted(np.concatenate(fold_rows).tolist()) == list(range(len(examples)))
+    folds_of: dict[str, set[int]] = {}
+    for number, rows in enumerate(fold_rows):
+        for row in rows:
+            folds_of.setdefault(writers[row], set()).add(number)
+    assert len(folds_of) == 7 and all(len(f) == 1 for f in folds_of.values())
+    assert all(len(rows) > 0 for rows in fold_rows)
+
+
+def test_the_chosen_heads_out_of_fold_scores_are_those_their_own_choices_give(
+    catalogue: Catalogue,
+) -> None:
+    embedder = HashingEmbedder()
+    examples = [example_from_record(record) for record in tiny_records()]
+    builder = FeatureBuilder(catalogue, embedder, catalogue.control_ids())
+    data = featurise(examples, embedder.embed([e.item.text() for e in examples]), builder)
+    fold_rows = folds(examples)
+    candidates = [Choice("rules-only", 1.0), Choice("all", 0.01), Choice("all", 1.0)]
+
+    chosen = choose(data, fold_rows, candidates)
+
+    again = out_of_fold(data, chosen.choices, fold_rows)
+    for head in HEADS:
+        np.testing.assert_allclose(chosen.out_of_fold[head], again[head])
+    assert {head: len(scores) for head, scores in chosen.table.items()} == dict.fromkeys(HEADS, 3)

@@ -189,11 +189,17 @@ def _scaler(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _logistic(c: float, balanced: bool, dual: bool = False) -> LogisticRegression:
     """Binary heads are balanced and fitted with liblinear (several times faster than lbfgs
     at this size), in its dual form when there are more columns than rows (the controls with
-    the `words`: the same fit, three times faster); multiclass heads are multinomial
+    the `words`: the same fit, three times faster), with a fixed seed for its coordinate
+    order, so a fit does not depend on what ran before it; multiclass heads are multinomial
     (lbfgs)."""
     if balanced:
         return LogisticRegression(
-            C=c, solver="liblinear", class_weight="balanced", tol=1e-4, dual=dual
+            C=c,
+            solver="liblinear",
+            class_weight="balanced",
+            tol=1e-4,
+            dual=dual,
+            random_state=SEED,
         )
     return LogisticRegression(C=c, max_iter=2000, tol=1e-4)
 
@@ -359,10 +365,17 @@ def folds_by_publisher(
 ) -> list[np.ndarray]:
     """Folds as `folds`, but every publisher's items in one fold: each fold is tagged by a
     model that never saw its publishers, as items from new publishers will be."""
+    return grouped_folds(examples, [e.item.publisher.strip().lower() for e in examples], k, seed)
+
+
+def grouped_folds(
+    examples: Sequence[Example], groups: Sequence[str], k: int = FOLDS, seed: int = SEED
+) -> list[np.ndarray]:
+    """Folds as `folds` (stratified as far as the groups allow), but all the examples of a
+    group (a publisher, the writer of a labelled part) in one fold."""
     keys = _strata(examples, k)
-    publishers = [e.item.publisher.strip().lower() for e in examples]
     splitter = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed)
-    return [test for _, test in splitter.split(np.zeros(len(keys)), keys, publishers)]
+    return [test for _, test in splitter.split(np.zeros(len(keys)), keys, list(groups))]
 
 
 def _strata(examples: Sequence[Example], k: int) -> list[str]:
@@ -515,25 +528,39 @@ def _tagged_controls_per_fold(
     return said
 
 
+@dataclass(frozen=True)
+class Chosen:
+    """What `choose` found: each head's best candidate, every candidate's score, and the
+    chosen heads' out-of-fold raw scores (a head's scores depend only on its own choice)."""
+
+    choices: dict[str, Choice]
+    table: dict[str, list[HeadScore]]
+    out_of_fold: dict[str, np.ndarray]
+
+
 def choose(
     data: Featurised,
     fold_rows: Sequence[np.ndarray],
     candidates: Sequence[Choice] = CANDIDATES,
     on_progress: Callable[[str], None] | None = None,
-) -> tuple[dict[str, Choice], dict[str, list[HeadScore]]]:
+) -> Chosen:
     """Each head's best candidate by its cross-validated criterion, and every candidate's
     score (ties go to the earlier, simpler-listed candidate)."""
     table: dict[str, list[HeadScore]] = {head: [] for head in HEADS}
+    best_raw: dict[str, np.ndarray] = {}
     for candidate in candidates:
         choices = dict.fromkeys(HEADS, candidate)
         raw = out_of_fold(data, choices, fold_rows)
         for head in HEADS:
-            table[head].append(HeadScore(candidate, _head_score(head, raw, data, fold_rows)))
+            score = HeadScore(candidate, _head_score(head, raw, data, fold_rows))
+            if all(score.score > known.score for known in table[head]):
+                best_raw[head] = raw[head]
+            table[head].append(score)
         if on_progress is not None:
             scores = ", ".join(f"{h} {table[h][-1].score:.3f}" for h in HEADS)
             on_progress(f"{candidate.groups} C={candidate.c}: {scores}")
     best = {head: max(table[head], key=lambda s: s.score).choice for head in HEADS}
-    return best, table
+    return Chosen(best, table, best_raw)
 
 
 def train(
@@ -648,12 +675,16 @@ class CrossValidated:
 
 
 def cross_validated(
-    data: Featurised, choices: dict[str, Choice], fold_rows: Sequence[np.ndarray]
+    data: Featurised,
+    choices: dict[str, Choice],
+    fold_rows: Sequence[np.ndarray],
+    raw: dict[str, np.ndarray] | None = None,
 ) -> CrossValidated:
     """The whole tagger fold by fold: each fold tagged by heads fitted on the other folds and
     calibrated on the other folds' out-of-fold scores (a nested split, so nothing about a
-    fold, not even its threshold, is learned from it)."""
-    raw = out_of_fold(data, choices, fold_rows)
+    fold, not even its threshold, is learned from it). `raw`: those out-of-fold scores when
+    already computed for these choices and folds (`Chosen.out_of_fold`)."""
+    raw = raw if raw is not None else out_of_fold(data, choices, fold_rows)
     results = []
     thresholds = []
     for held in fold_rows:
