@@ -32,7 +32,10 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from evaluation.common import read_jsonl
+from horizon.tagging.training import Example, grouped_folds
 
 DATA = Path(__file__).resolve().parent / "data"
 PARTS = DATA / "parts"
@@ -55,6 +58,11 @@ def round_of(item_id: str) -> int:
 def part_of(item_id: str) -> str:
     """The labelled part an item belongs to (its id's first letter): one writer's items."""
     return item_id[:1]
+
+
+def folds_by_writer(examples: Sequence[Example]) -> list[np.ndarray]:
+    """Cross-validation folds that keep each labelled part (one writer's items) together."""
+    return grouped_folds(examples, [part_of(example.item.id) for example in examples])
 
 
 FIELDS = ("relevant", "controls", "themes", "type", "jurisdiction", "deadline", "effective")

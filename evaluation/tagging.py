@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from evaluation.agreement import part_of, round_of
+from evaluation.agreement import folds_by_writer, round_of
 from evaluation.common import (
     LABELLED,
     SharedDataMissing,
@@ -66,7 +66,6 @@ from horizon.tagging.training import (
     figures,
     folds,
     folds_by_publisher,
-    grouped_folds,
     retrain_with_feedback,
     train,
 )
@@ -369,9 +368,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     fold_rows = folds(train_examples)
     cv = cross_validated(data, choices, fold_rows)
     by_publisher = cross_validated(data, choices, folds_by_publisher(train_examples))
-    by_writer = cross_validated(
-        data, choices, grouped_folds(train_examples, [part_of(row["id"]) for row in training_rows])
-    )
+    by_writer = cross_validated(data, choices, folds_by_writer(train_examples))
 
     def classifier_for(trained: TaggerModel) -> Classifier:
         return Classifier(catalogue, embedder, model=trained)

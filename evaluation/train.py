@@ -13,7 +13,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from evaluation.agreement import part_of
+from evaluation.agreement import folds_by_writer
 from evaluation.common import LABELLED, VectorCache, is_frozen_test, labelled_rows
 from horizon.config import PROJECT_ROOT, load_catalogue
 from horizon.embed import default_embedder
@@ -26,7 +26,6 @@ from horizon.tagging.training import (
     example_from_record,
     featurise,
     folds,
-    grouped_folds,
     summarise,
     train,
 )
@@ -50,11 +49,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     chosen = choose(data, fold_rows, on_progress=lambda line: print(f"  cv: {line}"))
     choices = chosen.choices
     cv = cross_validated(data, choices, fold_rows, chosen.out_of_fold)
-    by_writer = grouped_folds(examples, [part_of(row["id"]) for row in rows])
     model = train(
         data,
         choices,
-        by_writer,
+        folds_by_writer(examples),
         {
             "data_sha256": data_hash(rows),
             "data_file": str(arguments.data.relative_to(PROJECT_ROOT))

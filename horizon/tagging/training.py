@@ -547,20 +547,22 @@ def choose(
     """Each head's best candidate by its cross-validated criterion, and every candidate's
     score (ties go to the earlier, simpler-listed candidate)."""
     table: dict[str, list[HeadScore]] = {head: [] for head in HEADS}
-    best_raw: dict[str, np.ndarray] = {}
+    raws = []
     for candidate in candidates:
-        choices = dict.fromkeys(HEADS, candidate)
-        raw = out_of_fold(data, choices, fold_rows)
+        raw = out_of_fold(data, dict.fromkeys(HEADS, candidate), fold_rows)
+        raws.append(raw)
         for head in HEADS:
-            score = HeadScore(candidate, _head_score(head, raw, data, fold_rows))
-            if all(score.score > known.score for known in table[head]):
-                best_raw[head] = raw[head]
-            table[head].append(score)
+            table[head].append(HeadScore(candidate, _head_score(head, raw, data, fold_rows)))
         if on_progress is not None:
             scores = ", ".join(f"{h} {table[h][-1].score:.3f}" for h in HEADS)
             on_progress(f"{candidate.groups} C={candidate.c}: {scores}")
-    best = {head: max(table[head], key=lambda s: s.score).choice for head in HEADS}
-    return Chosen(best, table, best_raw)
+    # the first of equal scores: the earlier, simpler-listed candidate
+    best = {head: int(np.argmax([s.score for s in table[head]])) for head in HEADS}
+    return Chosen(
+        {head: candidates[i] for head, i in best.items()},
+        table,
+        {head: raws[i][head] for head, i in best.items()},
+    )
 
 
 def train(
