@@ -383,22 +383,42 @@ def test_an_example_keeps_its_labels() -> None:
 
 
 def test_a_binary_head_with_more_columns_than_rows_fits_as_the_primal_form_would() -> None:
-    """The dual form is only a faster route to the same L2-regularised fit."""
+    """The dual form on the rows' Cholesky factor is only a faster route to the same
+    L2-regularised fit, repeated rows included."""
     import numpy as np
     from sklearn.linear_model import LogisticRegression
 
-    from horizon.tagging.training import _fit_binary
+    from horizon.tagging.training import Design, _fit_binary
 
     generator = np.random.default_rng(0)
     scaled = generator.normal(size=(60, 300))
+    scaled[30] = scaled[29]
     target = (scaled[:, 0] + 0.5 * generator.normal(size=60) > 0).astype(int)
-    mask = np.ones(300, dtype=bool)
-    weights, bias = _fit_binary(scaled, target, mask, 0.1)
+    design = Design(scaled)
+    assert design.matrix.shape == (60, 60)
+    weights, bias = _fit_binary(design, target, 0.1)
     primal = LogisticRegression(
         C=0.1, solver="liblinear", class_weight="balanced", tol=1e-8, dual=False
     ).fit(scaled, target)
     assert np.allclose(weights, primal.coef_[0], atol=2e-3)
     assert abs(bias - primal.intercept_[0]) < 2e-3
+
+
+def test_a_multinomial_head_with_more_columns_than_rows_fits_as_on_the_columns_themselves() -> None:
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+
+    from horizon.tagging.training import Design, _fit_multiclass
+
+    generator = np.random.default_rng(1)
+    scaled = generator.normal(size=(80, 400))
+    target = np.argmax(scaled[:, :3] + 0.3 * generator.normal(size=(80, 3)), axis=1)
+    weights, bias = _fit_multiclass(Design(scaled), target, 4, 0.1)
+    direct = LogisticRegression(C=0.1, max_iter=5000, tol=1e-10).fit(scaled, target)
+    assert np.allclose(weights[:3], direct.coef_, atol=1e-3)
+    # the head's own tolerance (1e-4) stops lbfgs a little earlier on the unpenalised bias
+    assert np.allclose(bias[:3], direct.intercept_, atol=2e-2)
+    assert bias[3] == -30.0  # a class absent from the target stays unchosen
 
 
 def test_grouped_folds_keep_each_writer_s_items_in_one_fold_and_cover_every_example() -> None:
