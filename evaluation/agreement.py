@@ -41,10 +41,17 @@ DATA = Path(__file__).resolve().parent / "data"
 PARTS = DATA / "parts"
 ANNOTATIONS = DATA / "annotations"
 # Which annotation files label which part: (first annotator, second annotator).
-# The parts each labelling round added (an item's id starts with its part's letter). The queries
-# were written and judged over round 1's items; later rounds' items are judged for them in a
-# pool of their own.
-ROUNDS = {1: "ab", 2: "cdefghi", 3: "jklmn", 4: "opqrs", 5: "tuvwxy"}
+# The parts each labelling round added (an item's id starts with its part's letters: one letter
+# up to round 5, then "za", "zb"…). The queries were written and judged over round 1's items;
+# later rounds' items are judged for them in a pool of their own.
+ROUNDS: dict[int, tuple[str, ...]] = {
+    1: tuple("ab"),
+    2: tuple("cdefghi"),
+    3: tuple("jklmn"),
+    4: tuple("opqrs"),
+    5: tuple("tuvwxy"),
+    6: ("za", "zb", "zc", "zd", "ze", "zf"),
+}
 ANNOTATORS = {
     part: (f"writer-{part}", f"blind-{part}") for parts in ROUNDS.values() for part in parts
 }
@@ -56,8 +63,8 @@ def round_of(item_id: str) -> int:
 
 
 def part_of(item_id: str) -> str:
-    """The labelled part an item belongs to (its id's first letter): one writer's items."""
-    return item_id[:1]
+    """The labelled part an item belongs to (its id's leading letters): one writer's items."""
+    return item_id.rstrip("0123456789")
 
 
 def folds_by_writer(examples: Sequence[Example]) -> list[np.ndarray]:

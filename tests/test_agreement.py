@@ -190,12 +190,18 @@ def test_a_later_rounds_two_query_judgements_are_compared_and_both_count(
     assert agreement.later_query_agreement(3) == {}
 
 
-def test_an_item_s_part_and_round_come_from_its_id_s_letter() -> None:
-    assert [agreement.part_of(i) for i in ("a001", "o017", "y060")] == ["a", "o", "y"]
-    assert [agreement.round_of(i) for i in ("b413", "c001", "n073", "s058", "t001")] == [
+def test_an_item_s_part_and_round_come_from_its_id_s_letters() -> None:
+    assert [agreement.part_of(i) for i in ("a001", "o017", "y060", "zc012")] == [
+        "a",
+        "o",
+        "y",
+        "zc",
+    ]
+    assert [agreement.round_of(i) for i in ("b413", "c001", "n073", "s058", "t001", "zf060")] == [
         1,
         2,
         3,
         4,
         5,
+        6,
     ]
