@@ -40,6 +40,7 @@ from horizon.search import (
     search_vector,
     similar,
 )
+from horizon.search.retrieval import SCORE_MARGIN, retrieve
 from horizon.store import Store, passage_key
 
 SEEN = datetime(2025, 9, 15, tzinfo=UTC)
@@ -430,6 +431,26 @@ def test_a_search_reads_texts_for_a_short_list_and_finds_exactly_what_scoring_al
         assert [hit.score for hit in hits] == pytest.approx([score for _, score in expected])
         skipped += len(full_ranking(filled, vector, query)) - read[0]
     assert skipped > 0  # the short list left some candidates' texts unread
+
+
+def test_texts_are_read_best_possible_score_first_and_never_more_than_the_worst_case_bar_keeps(
+    filled: Store, embedder: HashingEmbedder
+) -> None:
+    """Reading stops once no unread candidate can reach the hits' scores: never more texts
+    than the bar of the `limit`-th best worst possible score alone would read, often fewer."""
+    limit = 1
+    fewer = 0
+    for query in [*QUERIES, "records", "transparency note", "what must firms do on logging"]:
+        vector = embedder.embed([query])[0]
+        with filled.state.reading() as connection:
+            found = retrieve(filled, vector, query, Scope((), None), CANDIDATES, connection)
+        low, high = found.bounds(shipped_model())
+        bar = int((high >= np.sort(low)[-limit] - SCORE_MARGIN).sum())
+        with counting_texts() as read:
+            search_vector(filled, vector, query, limit=limit)
+        assert read[0] <= bar
+        fewer += read[0] < bar
+    assert fewer > 0
 
 
 def test_short_listed_items_missing_from_the_state_fall_back_to_scoring_every_candidate(

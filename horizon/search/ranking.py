@@ -135,12 +135,11 @@ def search_vector(
     """`search` for a query already embedded (`vector`), ranked by `model` (the shipped
     fusion model by default).
 
-    Texts are read and their features computed only for a short list: the candidates whose
-    best possible score (`FusionModel.score_bounds`, the text features unknown) reaches the
-    `limit`-th best worst possible score. Every other candidate ranks below the hits whatever
-    its text says, so the hits are exactly those of scoring every candidate; when that cannot
-    be shown (a short-listed item no longer stored, scores too close), every candidate is
-    scored."""
+    Texts are read and their features computed only for the candidates that can reach the top
+    (`Retrieved.read_for_top`: best possible score first, `FusionModel.score_bounds` with the
+    text features unknown). Every other candidate ranks below the hits whatever its text says,
+    so the hits are exactly those of scoring every candidate; when that cannot be shown (a
+    read item no longer stored, scores too close), every candidate is scored."""
     filters = filters.checked()
     model = model or shipped_model()
     with store.state.reading() as connection:
@@ -150,18 +149,17 @@ def search_vector(
         found = retrieve(store, vector, query, scope, max(CANDIDATES, limit), connection)
         if not found.ids:
             return []
-        shortlist, ceiling = found.shortlist(model, limit)
-        scored = found.candidates(shortlist, store, connection)
+        scored, ceiling = found.read_for_top(model, limit, store, connection)
         hits = _ranked_hits(connection, scored, model, scope, limit)
-        if len(shortlist) < len(found.ids) and not _beyond_reach(hits, limit, ceiling):
+        if ceiling is not None and not _beyond_reach(hits, limit, ceiling):
             scored = found.candidates(found.ids, store, connection)
             hits = _ranked_hits(connection, scored, model, scope, limit)
         return _with_passages(store, connection, scored, hits)
 
 
 def _beyond_reach(hits: Sequence[SearchHit], limit: int, ceiling: float) -> bool:
-    """Whether no candidate left off the short list (best possible score `ceiling`) could
-    have displaced a hit: there are `limit` hits and the last scores clearly above it."""
+    """Whether no candidate left unread (best possible score `ceiling`) could have displaced
+    a hit: there are `limit` hits and the last scores clearly above it."""
     return len(hits) == limit and hits[-1].score > ceiling + SCORE_MARGIN
 
 
