@@ -51,6 +51,7 @@ ROUNDS: dict[int, tuple[str, ...]] = {
     4: tuple("opqrs"),
     5: tuple("tuvwxy"),
     6: ("za", "zb", "zc", "zd", "ze", "zf"),
+    7: ("zg", "zh", "zi", "zj", "zk", "zl"),
 }
 ANNOTATORS = {
     part: (f"writer-{part}", f"blind-{part}") for parts in ROUNDS.values() for part in parts
