@@ -52,6 +52,7 @@ ROUNDS: dict[int, tuple[str, ...]] = {
     5: tuple("tuvwxy"),
     6: ("za", "zb", "zc", "zd", "ze", "zf"),
     7: ("zg", "zh", "zi", "zj", "zk", "zl"),
+    8: ("zm", "zn", "zo", "zp", "zq", "zr"),
 }
 ANNOTATORS = {
     part: (f"writer-{part}", f"blind-{part}") for parts in ROUNDS.values() for part in parts
