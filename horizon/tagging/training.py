@@ -230,14 +230,14 @@ class Design:
                 self._factor = np.linalg.cholesky(gram + jitter * np.eye(len(gram)))
             except np.linalg.LinAlgError:
                 return
-            self.columns = rows
             self.matrix = self._factor
 
     def weights(self, coef: np.ndarray) -> np.ndarray:
         """Weights over the columns (k × width) from the solver's (k × its columns)."""
         if self._factor is None:
             return coef
-        # the factor's weights are factorᵀ c for the rows' dual coefficients c
+        # the factor's weights are factorᵀ c for the rows' dual coefficients c (the columns
+        # are widened to float64 exactly, as for the Gram matrix)
         dual = solve_triangular(self._factor.T, coef.T, lower=False)
         return (self.columns.T @ dual).T
 
@@ -341,7 +341,7 @@ def fit_heads(
 
     def design(head: str) -> tuple[Design, np.ndarray, np.ndarray]:
         s, m = strength(head), mask(head)
-        return Design((scaled * s)[:, m]), s, m
+        return Design(scaled[:, m] * s[m]), s, m
 
     if "relevance" in heads:
         columns, s, m = design("relevance")
@@ -830,7 +830,7 @@ def retrain_with_feedback(model: TaggerModel, verdicts: Sequence[Verdict]) -> Ta
         mine = [v for v in usable if v.control == control]
         extra = (np.vstack([v.features for v in mine]) - h.mean) / h.scale
         w, control_b[index] = _fit_binary(
-            Design((np.vstack([base, extra]) * control_strength)[:, control_mask]),
+            Design(np.vstack([base, extra])[:, control_mask] * control_strength[control_mask]),
             np.concatenate([model.rows.controls[:, index], [int(v.confirmed) for v in mine]]),
             choices["controls"].c,
             np.concatenate([np.ones(len(base)), np.full(len(mine), FEEDBACK_WEIGHT)]),
@@ -843,7 +843,9 @@ def retrain_with_feedback(model: TaggerModel, verdicts: Sequence[Verdict]) -> Ta
         relevance_strength = group_strength("relevance", groups, base.shape[1])
         relevance_mask = mask("relevance")
         w, relevance_b = _fit_binary(
-            Design((np.vstack([base, extra]) * relevance_strength)[:, relevance_mask]),
+            Design(
+                np.vstack([base, extra])[:, relevance_mask] * relevance_strength[relevance_mask]
+            ),
             np.concatenate([model.rows.relevant, np.ones(len(confirmed), np.int8)]),
             choices["relevance"].c,
             np.concatenate([np.ones(len(base)), np.full(len(confirmed), FEEDBACK_WEIGHT)]),
