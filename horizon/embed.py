@@ -64,7 +64,26 @@ class MiniLMEmbedder:
     def embed(
         self, texts: Sequence[str], on_progress: ProgressCallback | None = None
     ) -> np.ndarray:
+        if len(texts) == 1:
+            vector = self._encode_one(texts[0])
+            if on_progress is not None:
+                on_progress(1)
+            return vector
         return embed_by_length(texts, self.batch_size, self._encode, on_progress)
+
+    def _encode_one(self, text: str) -> np.ndarray:
+        """One text (a search query) through the model's own modules, as `encode` runs a
+        batch of one (the same vector), without the batching around it: about a millisecond
+        less a query here (9.2 against 10.2 ms, docs/search.md "Speed")."""
+        import torch
+        from sentence_transformers.util import batch_to_device
+
+        model = self._model
+        with torch.inference_mode():
+            features = batch_to_device(model.preprocess([text]), model.device)
+            pooled = model(features)["sentence_embedding"]
+            vector = torch.nn.functional.normalize(pooled, p=2, dim=1)
+            return np.asarray(vector.cpu(), dtype=np.float32)
 
     def _encode(self, texts: list[str]) -> np.ndarray:
         return np.asarray(

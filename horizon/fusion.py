@@ -10,9 +10,7 @@ that file.
 
 from __future__ import annotations
 
-import itertools
 import json
-import operator
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -28,8 +26,6 @@ MODEL_FILE = Path(__file__).with_name("search_model.json")
 QUESTION_WORDS = 6
 STEM = 6
 
-_WORD = re.compile(r"[^\W_]+", re.UNICODE)
-_STEM_OF = operator.itemgetter(slice(None, STEM))
 
 FEATURES: tuple[str, ...] = (
     "item_cosine",
@@ -115,9 +111,50 @@ def _stem(word: str) -> str:
     return word[:STEM]
 
 
-def _phrase_in(joined: str, phrase: Sequence[str]) -> bool:
-    """Whether the words of `phrase` occur in a row in `joined` (words between spaces)."""
-    return f" {' '.join(phrase)} " in joined
+# Text features find the query's stems in the lowered text itself instead of splitting it into
+# words: a word is a run of letters and digits (`str.isalnum`, `[^\W_]` in a pattern), so a stem
+# starts a word where the character before it is not one, and a stem shorter than `STEM` is a
+# whole word where the character after it is not one either. Same features, a third the time.
+_REST_AND_GAP = re.compile(r"[^\W_]*[\W_]*")  # the rest of a word and the gap after it
+
+
+def _starts_word(text: str, start: int, stem: str) -> bool:
+    """Whether a word whose stem is `stem` starts at `start` (where `stem` is known to occur)."""
+    if start > 0 and text[start - 1].isalnum():
+        return False
+    end = start + len(stem)
+    return len(stem) >= STEM or end == len(text) or not text[end].isalnum()
+
+
+def _first_word(text: str, stem: str) -> int:
+    """Where the first word of `text` whose stem is `stem` starts, -1 when there is none."""
+    start = text.find(stem)
+    while start != -1 and not _starts_word(text, start, stem):
+        start = text.find(stem, start + 1)
+    return start
+
+
+def _adjacent(text: str, first: str, second: str) -> bool:
+    """Whether a word with stem `first` is followed by a word with stem `second`."""
+    start = text.find(first)
+    while start != -1:
+        if _starts_word(text, start, first):
+            after = _REST_AND_GAP.match(text, start + len(first))
+            assert after is not None  # both parts of the pattern may match nothing
+            following = after.end()
+            if text.startswith(second, following) and _starts_word(text, following, second):
+                return True
+        start = text.find(first, start + 1)
+    return False
+
+
+@lru_cache(maxsize=256)
+def _phrase_patterns(phrases: tuple[tuple[str, ...], ...]) -> tuple[re.Pattern[str], ...]:
+    """Each phrase as whole words in a row, whatever gap of non-word characters between them."""
+    return tuple(
+        re.compile(r"(?<![^\W_])" + r"[\W_]+".join(map(re.escape, phrase)) + r"(?![^\W_])")
+        for phrase in phrases
+    )
 
 
 @dataclass(frozen=True)
@@ -195,28 +232,30 @@ def _reciprocal(ranks: np.ndarray) -> np.ndarray:
 def text_features(shape: QueryShape, title: str, text: str) -> list[float]:
     """The `TEXT_FEATURES` of one candidate, each a share in [0, 1]: query words in the title
     and in the text, query word pairs adjacent in the text, identifiers in the text and in the
-    title. A query shape's `open_text_features` are the only ones that can be above 0."""
+    title. The title counts as the text's opening words. A query shape's `open_text_features`
+    are the only ones that can be above 0."""
     words = shape.words
-    title_words = _WORD.findall(title.lower())
-    text_words = title_words + _WORD.findall(text.lower())
-    text_stems = list(map(_STEM_OF, text_words))  # search runs this ~50 times a query
-    title_stems = set(text_stems[: len(title_words)])
-    text_stem_set = set(text_stems)
-    title_overlap = sum(w in title_stems for w in words) / len(words) if words else 0.0
-    text_overlap = sum(w in text_stem_set for w in words) / len(words) if words else 0.0
-    pairs = list(itertools.pairwise(words))
-    proximity = 0.0
-    # a pair can be adjacent only where both its words occur: most candidates skip the pairs
-    if pairs and any(first in text_stem_set and second in text_stem_set for first, second in pairs):
-        adjacent = set(itertools.pairwise(text_stems))
-        proximity = sum(pair in adjacent for pair in pairs) / len(pairs)
-    identifiers = shape.identifiers
+    lowered_title = title.lower()
+    document = f"{lowered_title} {text.lower()}"
+    title_overlap = text_overlap = proximity = 0.0
+    if words:
+        # the first word with each stem: in the title when it starts before the title ends
+        first = [_first_word(document, word) for word in words]
+        title_overlap = sum(0 <= start < len(lowered_title) for start in first) / len(words)
+        text_overlap = sum(start >= 0 for start in first) / len(words)
+        if len(words) > 1:
+            adjacent = sum(
+                first[number] >= 0
+                and first[number + 1] >= 0
+                and _adjacent(document, words[number], words[number + 1])
+                for number in range(len(words) - 1)
+            )
+            proximity = adjacent / (len(words) - 1)
     exact = in_title = 0.0
-    if identifiers:
-        joined_title = f" {' '.join(title_words)} "
-        joined_text = f" {' '.join(text_words)} "
-        exact = sum(_phrase_in(joined_text, p) for p in identifiers) / len(identifiers)
-        in_title = sum(_phrase_in(joined_title, p) for p in identifiers) / len(identifiers)
+    if shape.identifiers:
+        patterns = _phrase_patterns(shape.identifiers)
+        exact = sum(bool(pattern.search(document)) for pattern in patterns) / len(patterns)
+        in_title = sum(bool(pattern.search(lowered_title)) for pattern in patterns) / len(patterns)
     return [title_overlap, text_overlap, proximity, exact, in_title]
 
 

@@ -216,3 +216,18 @@ def test_the_torch_embedder_shortens_the_spin_before_torch_loads() -> None:
         check=True,
     )
     assert shown.stdout.split() == ["False", "True", OPENMP_SPIN_COUNT]
+
+
+def test_a_single_text_gets_the_vector_the_library_gives_it_in_a_batch_of_one() -> None:
+    """`embed` of one text (a search query) skips `encode`'s batching: the same vector."""
+    embedder = torch_embedder()
+    for text in [*TEXTS, ""]:
+        expected = embedder.model.encode(
+            [text], normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+        )
+        vector = embedder.embed([text])
+        assert vector.shape == (1, embedder.dimensions) and vector.dtype == np.float32
+        assert np.allclose(vector, expected, atol=1e-6)
+    counted: list[int] = []
+    embedder.embed(TEXTS[:1], on_progress=counted.append)
+    assert counted == [1]

@@ -8,6 +8,7 @@ import sqlite3
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -109,20 +110,34 @@ class Retrieved:
     chosen: dict[str, tuple[str, int]]
     floor: float
 
+    @cached_property
+    def _signal_table(self) -> tuple[dict[str, int], SignalColumns]:
+        """Every candidate's signals, passages included, in list order, with each id's row:
+        gathered once, since a search asks for them up to four times."""
+        nan = float("nan")
+        ids = self.ids
+        return {item_id: row for row, item_id in enumerate(ids)}, SignalColumns(
+            item_cosine=np.asarray([self.item_cosine.get(i, nan) for i in ids], dtype=float),
+            passage_cosine=np.asarray([self.passage_cosine.get(i, nan) for i in ids], dtype=float),
+            item_bm25=np.asarray([self.item_bm25.get(i, 0.0) for i in ids], dtype=float),
+            passage_bm25=np.asarray([self.passage_bm25.get(i, 0.0) for i in ids], dtype=float),
+            dense_rank=np.asarray([self.dense_rank.get(i, 0) for i in ids], dtype=float),
+            lexical_rank=np.asarray([self.lexical_rank.get(i, 0) for i in ids], dtype=float),
+        )
+
     def signals(self, ids: Sequence[str], with_passage: Sequence[bool]) -> SignalColumns:
         """The candidates' signals; a passage's count only where its text is stored
         (`with_passage`)."""
-        nan = float("nan")
+        row_of, table = self._signal_table
+        rows = np.fromiter((row_of[item_id] for item_id in ids), dtype=np.intp, count=len(ids))
         present = np.asarray(with_passage, dtype=bool)
-        passage_cosine = np.asarray([self.passage_cosine.get(i, nan) for i in ids])
-        passage_bm25 = np.asarray([self.passage_bm25.get(i, 0.0) for i in ids], dtype=float)
         return SignalColumns(
-            item_cosine=np.asarray([self.item_cosine.get(i, nan) for i in ids]),
-            passage_cosine=np.where(present, passage_cosine, nan),
-            item_bm25=np.asarray([self.item_bm25.get(i, 0.0) for i in ids], dtype=float),
-            passage_bm25=np.where(present, passage_bm25, 0.0),
-            dense_rank=np.asarray([self.dense_rank.get(i, 0) for i in ids], dtype=float),
-            lexical_rank=np.asarray([self.lexical_rank.get(i, 0) for i in ids], dtype=float),
+            item_cosine=table.item_cosine[rows],
+            passage_cosine=np.where(present, table.passage_cosine[rows], np.nan),
+            item_bm25=table.item_bm25[rows],
+            passage_bm25=np.where(present, table.passage_bm25[rows], 0.0),
+            dense_rank=table.dense_rank[rows],
+            lexical_rank=table.lexical_rank[rows],
         )
 
     def bounds(self, model: FusionModel) -> tuple[np.ndarray, np.ndarray]:
