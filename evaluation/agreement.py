@@ -35,7 +35,8 @@ from typing import Any
 import numpy as np
 
 from evaluation.common import read_jsonl
-from horizon.tagging.training import Example, grouped_folds
+from horizon.tagging.examples import Example
+from horizon.tagging.training import grouped_folds
 
 DATA = Path(__file__).resolve().parent / "data"
 PARTS = DATA / "parts"

@@ -40,22 +40,17 @@ from evaluation.common import LABELLED, is_frozen_test, labelled_rows
 from horizon.config import PROJECT_ROOT, load_catalogue
 from horizon.embed import DIMENSIONS, ProgressCallback
 from horizon.item import ITEM_TYPES
+from horizon.tagging.examples import Example, Featurised, Targets, example_from_record, with_words
 from horizon.tagging.features import JURISDICTIONS, FeatureBuilder, Reading, jurisdiction_class
+from horizon.tagging.heads import Choice, fit_heads
 from horizon.tagging.training import (
     FIGURES,
-    Choice,
-    Example,
-    Featurised,
     FoldFigures,
-    Targets,
     average_precision,
-    example_from_record,
-    fit_heads,
     fold_figures,
     folds,
     out_of_fold,
     summarise,
-    with_words,
 )
 
 VARIANTS = ("last-layer", "last-layer-all", "full", "setfit")

@@ -30,8 +30,9 @@ from horizon.config import PROJECT_ROOT, load_catalogue
 from horizon.embed import default_embedder
 from horizon.enrich.body import body_sentences
 from horizon.item import Tags
+from horizon.tagging.examples import Example, example_from_record
 from horizon.tagging.rules import PhraseSet, sentences
-from horizon.tagging.training import Example, FoldFigures, example_from_record, figures
+from horizon.tagging.training import FoldFigures, figures
 
 MIN_SENTENCES = 3
 EXCERPT_SENTENCES = 2

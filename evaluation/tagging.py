@@ -49,20 +49,16 @@ from horizon.dates import extract_dates
 from horizon.embed import Embedder, default_embedder
 from horizon.item import Tags
 from horizon.normalise import parse_date
+from horizon.tagging.examples import Example, Featurised, data_hash, example_from_record, featurise
 from horizon.tagging.features import FeatureBuilder
+from horizon.tagging.heads import Choice
 from horizon.tagging.metrics import Scores, prf, set_scores
 from horizon.tagging.model import TaggerModel
 from horizon.tagging.training import (
     FIGURES,
-    Choice,
-    Example,
-    Featurised,
     FoldFigures,
     Verdict,
     cross_validated,
-    data_hash,
-    example_from_record,
-    featurise,
     figures,
     folds,
     folds_by_publisher,

@@ -17,18 +17,10 @@ from evaluation.agreement import folds_by_writer
 from evaluation.common import LABELLED, VectorCache, is_frozen_test, labelled_rows
 from horizon.config import PROJECT_ROOT, load_catalogue
 from horizon.embed import default_embedder
+from horizon.tagging.examples import data_hash, example_from_record, featurise
 from horizon.tagging.features import FeatureBuilder
 from horizon.tagging.model import PACKAGED
-from horizon.tagging.training import (
-    choose,
-    cross_validated,
-    data_hash,
-    example_from_record,
-    featurise,
-    folds,
-    summarise,
-    train,
-)
+from horizon.tagging.training import choose, cross_validated, folds, summarise, train
 
 
 def main(argv: Sequence[str] | None = None) -> int:

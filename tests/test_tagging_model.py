@@ -16,26 +16,21 @@ from horizon.classify import Classifier, packaged_model
 from horizon.config import PROJECT_ROOT, load_catalogue
 from horizon.embed import HashingEmbedder
 from horizon.normalise import item_from_record
+from horizon.tagging.calibration import best_control_threshold, recall_first_threshold
 from horizon.tagging.decision import resolve_jurisdiction
+from horizon.tagging.examples import Example, data_hash, example_from_record, featurise
 from horizon.tagging.features import FeatureBuilder, Reading
+from horizon.tagging.heads import HEADS, Choice
 from horizon.tagging.model import PACKAGED, ModelError, TaggerModel, load_model
 from horizon.tagging.rules import host_jurisdiction, publisher_jurisdiction, text_jurisdiction
 from horizon.tagging.training import (
-    HEADS,
-    Choice,
-    Example,
     Verdict,
-    best_control_threshold,
     choose,
-    data_hash,
     decide,
-    example_from_record,
-    featurise,
     folds,
     folds_by_publisher,
     grouped_folds,
     out_of_fold,
-    recall_first_threshold,
     retrain_with_feedback,
     train,
 )
@@ -388,7 +383,7 @@ def test_a_binary_head_with_more_columns_than_rows_fits_as_the_primal_form_would
     import numpy as np
     from sklearn.linear_model import LogisticRegression
 
-    from horizon.tagging.training import Design, _fit_binary
+    from horizon.tagging.heads import Design, fit_binary
 
     generator = np.random.default_rng(0)
     scaled = generator.normal(size=(60, 300))
@@ -396,7 +391,7 @@ def test_a_binary_head_with_more_columns_than_rows_fits_as_the_primal_form_would
     target = (scaled[:, 0] + 0.5 * generator.normal(size=60) > 0).astype(int)
     design = Design(scaled)
     assert design.matrix.shape == (60, 60)
-    weights, bias = _fit_binary(design, target, 0.1)
+    weights, bias = fit_binary(design, target, 0.1)
     primal = LogisticRegression(
         C=0.1, solver="liblinear", class_weight="balanced", tol=1e-8, dual=False
     ).fit(scaled, target)
@@ -408,12 +403,12 @@ def test_a_multinomial_head_with_more_columns_than_rows_fits_as_on_the_columns_t
     import numpy as np
     from sklearn.linear_model import LogisticRegression
 
-    from horizon.tagging.training import Design, _fit_multiclass
+    from horizon.tagging.heads import Design, fit_multiclass
 
     generator = np.random.default_rng(1)
     scaled = generator.normal(size=(80, 400))
     target = np.argmax(scaled[:, :3] + 0.3 * generator.normal(size=(80, 3)), axis=1)
-    weights, bias = _fit_multiclass(Design(scaled), target, 4, 0.1)
+    weights, bias = fit_multiclass(Design(scaled), target, 4, 0.1)
     direct = LogisticRegression(C=0.1, max_iter=5000, tol=1e-10).fit(scaled, target)
     assert np.allclose(weights[:3], direct.coef_, atol=1e-3)
     # the head's own tolerance (1e-4) stops lbfgs a little earlier on the unpenalised bias

@@ -13,16 +13,11 @@ from horizon.catalogue import Catalogue
 from horizon.config import PROJECT_ROOT, load_catalogue
 from horizon.embed import HashingEmbedder
 from horizon.normalise import item_from_record
+from horizon.tagging.examples import example_from_record, featurise, with_words
 from horizon.tagging.features import FeatureBuilder
+from horizon.tagging.heads import Choice
 from horizon.tagging.model import load_model
-from horizon.tagging.training import (
-    Choice,
-    example_from_record,
-    featurise,
-    folds,
-    train,
-    with_words,
-)
+from horizon.tagging.training import folds, train
 from horizon.tagging.words import WordVocabulary, terms_of
 
 TEXTS = [

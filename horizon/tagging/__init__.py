@@ -1,3 +1,4 @@
 """The learned tagger: feature rows from an item's embedding and the catalogue's rules
-(`features`), linear heads trained and chosen by cross-validation (`training`), stored in the
-repository (`model.npz`) and retrained per home from analysts' verdicts (`home`)."""
+(`features`), linear heads (`heads`) chosen by cross-validation and calibrated (`training`,
+`calibration`) on labelled examples (`examples`), stored in the repository (`model.npz`) and
+retrained per home from analysts' verdicts (`home`)."""

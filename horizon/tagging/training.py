@@ -14,378 +14,40 @@ Analysts' verdicts retrain the control and relevance heads of a home's copy of t
 
 from __future__ import annotations
 
-import hashlib
-import json
-import warnings
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
-from scipy.linalg import solve_triangular
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
-from horizon.item import ITEM_TYPES, Item
-from horizon.normalise import item_from_record
+from horizon.item import ITEM_TYPES
+from horizon.tagging.calibration import Calibration, calibrate, sigmoid
 from horizon.tagging.decision import CONTROL_THRESHOLD, decide, resolve_jurisdiction
-from horizon.tagging.features import (
-    GROUPS,
-    JURISDICTIONS,
-    FeatureBuilder,
-    Reading,
-    jurisdiction_class,
+from horizon.tagging.examples import Example, Featurised, Targets, with_words
+from horizon.tagging.features import JURISDICTIONS, Reading
+from horizon.tagging.heads import (
+    CANDIDATES,
+    HEADS,
+    SEED,
+    Choice,
+    Design,
+    RawHeads,
+    fit_binary,
+    fit_heads,
+    group_strength,
+    head_mask,
+    spread,
 )
 from horizon.tagging.metrics import Scores, prf, set_scores
 from horizon.tagging.model import Heads, Predictions, TaggerModel, TrainingRows
-from horizon.tagging.words import WordVocabulary
 
 FOLDS = 5
-SEED = 0
-RECALL_TARGET = 0.97
-# The control threshold is chosen on out-of-fold calibrated probabilities among these, for the
-# best micro-F1 (cross-validation: 0.5 left recall at 0.64 with precision 0.82).
-CONTROL_THRESHOLDS = tuple(round(0.2 + 0.025 * step, 3) for step in range(17))
 # Each analyst verdict counts as this many labelled examples when a home retrains. Chosen by the
 # simulated analysts of `make eval` (cross-validation folds): at 5, another fold's corrections
 # lowered controls micro-F1 on the next fold (0.694 -> 0.681); at 1 they raised it (-> 0.702).
 FEEDBACK_WEIGHT = 1.0
-# Embedding and similarity alone were worse than all groups on every head in earlier
-# cross-validation runs (docs/tagging.md), so only these two are still compared.
-CANDIDATE_GROUPS: dict[str, tuple[str, ...]] = {
-    "all": GROUPS,
-    "rules-only": ("similarity", "lexical", "publisher", "cues"),
-}
-CANDIDATE_C = (0.01, 0.03, 0.1)
-HEADS = ("relevance", "controls", "type", "jurisdiction")
-# How strongly a head sees a feature group: its standardised columns are multiplied by this
-# before fitting (and the fitted weights by it after), so the penalty on their weights is
-# lighter; at 0 the head does not see the group. Chosen by 5-fold cross-validation
-# (docs/tagging.md): the controls gain from leaning on the catalogue's phrases and examples,
-# type and jurisdiction on the rules' cues and the publisher; the type head reads the `words`
-# (damped: there are thousands of columns), which gained the controls and jurisdiction too
-# little to keep (round 4); relevance (already at its target) stays as it was.
-GROUP_STRENGTH: dict[str, dict[str, float]] = {
-    "relevance": {"words": 0.0},
-    "controls": {"lexical": 2.0, "similarity": 2.0, "words": 0.25},
-    "type": {"cues": 2.0, "publisher": 2.0, "words": 0.5},
-    "jurisdiction": {"cues": 2.0, "publisher": 2.0, "words": 0.0},
-}
-
-
-@dataclass(frozen=True)
-class Example:
-    """A labelled item as the trainer sees it."""
-
-    item: Item
-    relevant: bool
-    controls: frozenset[str]
-    type: str
-    jurisdiction: str
-
-
-def example_from_record(row: dict[str, Any]) -> Example:
-    """A line of a labelled JSON Lines file: the item's fields and `labels`."""
-    labels = row["labels"]
-    fields = {key: value for key, value in row.items() if key != "labels"}
-    return Example(
-        item=item_from_record(fields),
-        relevant=bool(labels["relevant"]),
-        controls=frozenset(labels["controls"]),
-        type=labels["type"],
-        jurisdiction=labels["jurisdiction"],
-    )
-
-
-def data_hash(rows: Iterable[dict[str, Any]]) -> str:
-    """A hash of labelled records independent of their order and key order."""
-    lines = sorted(json.dumps(row, sort_keys=True, ensure_ascii=False) for row in rows)
-    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
-
-
-@dataclass(frozen=True)
-class Choice:
-    """One head's candidate: which feature groups it sees and its inverse regularisation."""
-
-    groups: str
-    c: float
-
-    def as_json(self) -> dict[str, Any]:
-        return {"groups": self.groups, "c": self.c}
-
-
-CANDIDATES = tuple(Choice(groups, c) for groups in CANDIDATE_GROUPS for c in CANDIDATE_C)
-
-
-@dataclass(frozen=True)
-class Targets:
-    relevant: np.ndarray
-    controls: np.ndarray
-    types: np.ndarray
-    jurisdictions: np.ndarray
-
-    @classmethod
-    def of(cls, examples: Sequence[Example], control_ids: Sequence[str]) -> Targets:
-        return cls(
-            relevant=np.array([e.relevant for e in examples], dtype=np.int8),
-            controls=np.array(
-                [[cid in e.controls for cid in control_ids] for e in examples], dtype=np.int8
-            ).reshape(len(examples), len(control_ids)),
-            types=np.array([ITEM_TYPES.index(e.type) for e in examples], dtype=np.int16),
-            jurisdictions=np.array(
-                [JURISDICTIONS.index(jurisdiction_class(e.jurisdiction)) for e in examples],
-                dtype=np.int16,
-            ),
-        )
-
-    def take(self, rows: np.ndarray) -> Targets:
-        return Targets(
-            self.relevant[rows], self.controls[rows], self.types[rows], self.jurisdictions[rows]
-        )
-
-
-@dataclass(frozen=True)
-class Featurised:
-    """Examples turned into feature rows, with what the rules read of each."""
-
-    examples: list[Example]
-    readings: list[Reading]
-    features: np.ndarray
-    targets: Targets
-    builder: FeatureBuilder
-
-
-def featurise(
-    examples: Sequence[Example], vectors: np.ndarray, builder: FeatureBuilder
-) -> Featurised:
-    readings = [builder.read(example.item) for example in examples]
-    features = builder.matrix([e.item for e in examples], vectors, readings)
-    return Featurised(
-        list(examples), readings, features, Targets.of(examples, builder.control_ids), builder
-    )
-
-
-def with_words(data: Featurised, rows: np.ndarray) -> Featurised:
-    """`data` with the `words` group of a vocabulary learned from the examples `rows` alone
-    (in cross-validation, the training part of a fold), for every example."""
-    texts = [example.item.text() for example in data.examples]
-    vocabulary = WordVocabulary.fit([texts[row] for row in rows])
-    words_start, _ = data.builder.groups["words"]
-    features = np.hstack([data.features[:, :words_start], vocabulary.matrix(texts)])
-    return replace(data, features=features, builder=data.builder.with_words(vocabulary))
-
-
-# ---- fitting one head ----------------------------------------------------------------------
-
-
-def _scaler(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    mean = features.mean(axis=0)
-    scale = features.std(axis=0)
-    scale[scale < 1e-6] = 1.0
-    return mean.astype(np.float32), scale.astype(np.float32)
-
-
-def _logistic(c: float, balanced: bool, dual: bool = False) -> LogisticRegression:
-    """Binary heads are balanced and fitted with liblinear (several times faster than lbfgs
-    at this size), in its dual form when there are more columns than rows (the controls with
-    the `words`: the same fit, three times faster), with a fixed seed for its coordinate
-    order, so a fit does not depend on what ran before it; multiclass heads are multinomial
-    (lbfgs)."""
-    if balanced:
-        return LogisticRegression(
-            C=c,
-            solver="liblinear",
-            class_weight="balanced",
-            tol=1e-4,
-            dual=dual,
-            random_state=SEED,
-        )
-    return LogisticRegression(C=c, max_iter=2000, tol=1e-4)
-
-
-class Design:
-    """The columns one head is fitted on, in the form cheapest for the solver.
-
-    With more columns than rows (the controls' and the type head's thousands of `words`
-    columns) the solver gets instead the rows' Cholesky factor of their Gram matrix: an n × n
-    matrix whose rows have the same inner products. An L2-penalised logistic fit (its intercept
-    included) sees the rows only through those inner products and its weights lie in their
-    span, so it is the same fit on far fewer columns (a fold's 15 control heads: 18.8 s →
-    1.3 s, scores equal to 1e-5), and `weights` maps the solution back to the columns."""
-
-    def __init__(self, columns: np.ndarray) -> None:
-        self.columns = columns
-        self.width = columns.shape[1]
-        self.wide = self.width > len(columns)
-        self.matrix = columns
-        self._factor: np.ndarray | None = None
-        if self.wide:
-            rows = columns.astype(np.float64)
-            gram = rows @ rows.T
-            # a tiny ridge keeps repeated rows from making the factor singular
-            jitter = 1e-10 * max(float(np.trace(gram)) / len(gram), 1e-12)
-            try:
-                self._factor = np.linalg.cholesky(gram + jitter * np.eye(len(gram)))
-            except np.linalg.LinAlgError:
-                return
-            self.matrix = self._factor
-
-    def weights(self, coef: np.ndarray) -> np.ndarray:
-        """Weights over the columns (k × width) from the solver's (k × its columns)."""
-        if self._factor is None:
-            return coef
-        # the factor's weights are factorᵀ c for the rows' dual coefficients c (the columns
-        # are widened to float64 exactly, as for the Gram matrix)
-        dual = solve_triangular(self._factor.T, coef.T, lower=False)
-        return (self.columns.T @ dual).T
-
-
-def _fit_binary(
-    design: Design,
-    target: np.ndarray,
-    c: float,
-    weights: np.ndarray | None = None,
-) -> tuple[np.ndarray, float]:
-    """A balanced logistic head on the design's columns. With one class only, a constant head
-    that says so."""
-    if target.min() == target.max():
-        return np.zeros(design.width, np.float32), 8.0 if target.max() else -8.0
-    model = _logistic(c, balanced=True, dual=design.wide)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        model.fit(design.matrix, target, sample_weight=weights)
-    return design.weights(model.coef_)[0].astype(np.float32), float(model.intercept_[0])
-
-
-def _fit_multiclass(
-    design: Design, target: np.ndarray, classes: int, c: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """A multinomial head; classes absent from `target` get a bias that keeps them unchosen."""
-    weights = np.zeros((classes, design.width), dtype=np.float32)
-    bias = np.full(classes, -30.0, dtype=np.float32)
-    present = np.unique(target)
-    if len(present) == 1:
-        bias[present[0]] = 0.0
-        return weights, bias
-    model = _logistic(c, balanced=False)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        model.fit(design.matrix, target)
-    coef, intercept = design.weights(model.coef_), model.intercept_
-    if len(present) == 2:  # sklearn gives one row for two classes
-        coef = np.vstack([-coef[0] / 2, coef[0] / 2])
-        intercept = np.array([-intercept[0] / 2, intercept[0] / 2])
-    for row, label in enumerate(model.classes_):
-        weights[label] = coef[row]
-        bias[label] = intercept[row]
-    return weights, bias
-
-
-def _spread(masked: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """Weights over the masked columns placed over every column (zero elsewhere)."""
-    full = np.zeros((*masked.shape[:-1], len(mask)), dtype=np.float32)
-    full[..., mask] = masked
-    return full
-
-
-@dataclass(frozen=True)
-class RawHeads:
-    """Uncalibrated heads: what one fit produces before Platt scaling and the threshold."""
-
-    mean: np.ndarray
-    scale: np.ndarray
-    relevance: tuple[np.ndarray, float]
-    controls: tuple[np.ndarray, np.ndarray]
-    types: tuple[np.ndarray, np.ndarray]
-    jurisdictions: tuple[np.ndarray, np.ndarray]
-
-    def raw_scores(self, features: np.ndarray) -> dict[str, np.ndarray]:
-        scaled = (features - self.mean) / self.scale
-        return {
-            "relevance": scaled @ self.relevance[0] + self.relevance[1],
-            "controls": scaled @ self.controls[0].T + self.controls[1],
-            "type": scaled @ self.types[0].T + self.types[1],
-            "jurisdiction": scaled @ self.jurisdictions[0].T + self.jurisdictions[1],
-        }
-
-
-def fit_heads(
-    features: np.ndarray,
-    targets: Targets,
-    choices: dict[str, Choice],
-    builder: FeatureBuilder,
-    heads: Sequence[str] = HEADS,
-) -> RawHeads:
-    """Fit the named heads with their chosen groups and strength (others left at zero)."""
-    mean, scale = _scaler(features)
-    scaled = (features - mean) / scale
-    width = features.shape[1]
-    controls = targets.controls.shape[1]
-
-    def mask(head: str) -> np.ndarray:
-        return head_mask(head, choices[head], builder.groups, width)
-
-    def strength(head: str) -> np.ndarray:
-        return group_strength(head, builder.groups, width)
-
-    relevance = (np.zeros(width, np.float32), 0.0)
-    control_w = np.zeros((controls, width), np.float32)
-    control_b = np.zeros(controls, np.float32)
-    types = (np.zeros((len(ITEM_TYPES), width), np.float32), np.zeros(len(ITEM_TYPES)))
-    jurisdictions = (
-        np.zeros((len(JURISDICTIONS), width), np.float32),
-        np.zeros(len(JURISDICTIONS)),
-    )
-
-    def design(head: str) -> tuple[Design, np.ndarray, np.ndarray]:
-        s, m = strength(head), mask(head)
-        return Design(scaled[:, m] * s[m]), s, m
-
-    if "relevance" in heads:
-        columns, s, m = design("relevance")
-        relevance_w, relevance_b = _fit_binary(columns, targets.relevant, choices["relevance"].c)
-        relevance = (_spread(relevance_w, m) * s, relevance_b)
-    if "controls" in heads:
-        columns, s, m = design("controls")
-        for index in range(controls):
-            weights, control_b[index] = _fit_binary(
-                columns, targets.controls[:, index], choices["controls"].c
-            )
-            control_w[index] = _spread(weights, m) * s
-    if "type" in heads:
-        columns, s, m = design("type")
-        type_w, type_b = _fit_multiclass(columns, targets.types, len(ITEM_TYPES), choices["type"].c)
-        types = (_spread(type_w, m) * s, type_b)
-    if "jurisdiction" in heads:
-        columns, s, m = design("jurisdiction")
-        jurisdiction_w, jurisdiction_b = _fit_multiclass(
-            columns, targets.jurisdictions, len(JURISDICTIONS), choices["jurisdiction"].c
-        )
-        jurisdictions = (_spread(jurisdiction_w, m) * s, jurisdiction_b)
-    return RawHeads(mean, scale, relevance, (control_w, control_b), types, jurisdictions)
-
-
-def head_mask(
-    head: str, choice: Choice, groups: Mapping[str, Sequence[int]], width: int
-) -> np.ndarray:
-    """The columns a head is fitted on: its candidate's groups, less those at strength 0."""
-    selected = np.zeros(width, dtype=bool)
-    for group in CANDIDATE_GROUPS[choice.groups]:
-        if GROUP_STRENGTH.get(head, {}).get(group, 1.0) > 0:
-            start, stop = groups[group]
-            selected[start:stop] = True
-    return selected
-
-
-def group_strength(head: str, groups: Mapping[str, Sequence[int]], width: int) -> np.ndarray:
-    """One multiplier per column: `GROUP_STRENGTH` of the head's groups, 1 elsewhere."""
-    strength = np.ones(width, dtype=np.float32)
-    for group, value in GROUP_STRENGTH.get(head, {}).items():
-        start, stop = groups[group]
-        strength[start:stop] = value
-    return strength
 
 
 # ---- folds and out-of-fold scores ----------------------------------------------------------
@@ -449,68 +111,6 @@ def out_of_fold(
     return scores
 
 
-# ---- calibration ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Calibration:
-    platt_a: np.ndarray
-    platt_b: np.ndarray
-    relevance_threshold: float
-    control_threshold: float
-
-
-def platt(raw: np.ndarray, target: np.ndarray) -> tuple[float, float]:
-    """Platt scaling of one control's raw scores; identity where there is too little to fit."""
-    if target.sum() < 2 or target.sum() == len(target):
-        return 1.0, 0.0
-    model = LogisticRegression(C=100.0, max_iter=1000)
-    model.fit(raw.reshape(-1, 1), target)
-    return float(model.coef_[0, 0]), float(model.intercept_[0])
-
-
-def recall_first_threshold(probabilities: np.ndarray, relevant: np.ndarray) -> float:
-    """The highest threshold whose recall is still at least `RECALL_TARGET`."""
-    positives = np.sort(probabilities[relevant.astype(bool)])
-    if len(positives) == 0:
-        return 0.5
-    allowed_misses = int(np.floor(len(positives) * (1 - RECALL_TARGET)))
-    return float(positives[allowed_misses])
-
-
-def best_control_threshold(probabilities: np.ndarray, gold: np.ndarray) -> float:
-    """The threshold of `CONTROL_THRESHOLDS` with the best micro-F1 over every control (the
-    lowest of equals)."""
-    positive = gold.astype(bool)
-    best, chosen = -1.0, CONTROL_THRESHOLD
-    for threshold in CONTROL_THRESHOLDS:
-        said = probabilities >= threshold
-        hits = int((said & positive).sum())
-        wrong = int((said & ~positive).sum()) + int((~said & positive).sum())
-        f1 = 2 * hits / max(2 * hits + wrong, 1)
-        if f1 > best + 1e-12:
-            best, chosen = f1, threshold
-    return chosen
-
-
-def calibrate(raw: dict[str, np.ndarray], targets: Targets) -> Calibration:
-    """Platt scaling per control and both thresholds, from out-of-fold raw scores."""
-    pairs = [
-        platt(raw["controls"][:, index], targets.controls[:, index])
-        for index in range(targets.controls.shape[1])
-    ]
-    platt_a = np.array([a for a, _ in pairs], np.float32)
-    platt_b = np.array([b for _, b in pairs], np.float32)
-    return Calibration(
-        platt_a=platt_a,
-        platt_b=platt_b,
-        relevance_threshold=recall_first_threshold(_sigmoid(raw["relevance"]), targets.relevant),
-        control_threshold=best_control_threshold(
-            _sigmoid(raw["controls"] * platt_a + platt_b), targets.controls
-        ),
-    )
-
-
 # ---- choosing and training -----------------------------------------------------------------
 
 
@@ -562,7 +162,7 @@ def _tagged_controls_per_fold(
         calibration = calibrate(
             {head: values[others] for head, values in raw.items()}, targets.take(others)
         )
-        probabilities = _sigmoid(raw["controls"][rows] * calibration.platt_a + calibration.platt_b)
+        probabilities = sigmoid(raw["controls"][rows] * calibration.platt_a + calibration.platt_b)
         said[rows] = probabilities >= calibration.control_threshold
     return said
 
@@ -732,7 +332,7 @@ def cross_validated(
         result, calibration = fold_figures(data, raw, held)
         results.append(result)
         thresholds.append(calibration.relevance_threshold)
-    return CrossValidated(results, _sigmoid(raw["relevance"]), thresholds)
+    return CrossValidated(results, sigmoid(raw["relevance"]), thresholds)
 
 
 def fold_figures(
@@ -746,8 +346,8 @@ def fold_figures(
         {head: values[others] for head, values in raw.items()}, data.targets.take(others)
     )
     predictions = Predictions(
-        relevance=_sigmoid(raw["relevance"][held]),
-        controls=_sigmoid(raw["controls"][held] * calibration.platt_a + calibration.platt_b),
+        relevance=sigmoid(raw["relevance"][held]),
+        controls=sigmoid(raw["controls"][held] * calibration.platt_a + calibration.platt_b),
         types=raw["type"][held],
         jurisdictions=raw["jurisdiction"][held],
     )
@@ -829,20 +429,20 @@ def retrain_with_feedback(model: TaggerModel, verdicts: Sequence[Verdict]) -> Ta
         index = model.controls.index(control)
         mine = [v for v in usable if v.control == control]
         extra = (np.vstack([v.features for v in mine]) - h.mean) / h.scale
-        w, control_b[index] = _fit_binary(
+        w, control_b[index] = fit_binary(
             Design(np.vstack([base, extra])[:, control_mask] * control_strength[control_mask]),
             np.concatenate([model.rows.controls[:, index], [int(v.confirmed) for v in mine]]),
             choices["controls"].c,
             np.concatenate([np.ones(len(base)), np.full(len(mine), FEEDBACK_WEIGHT)]),
         )
-        control_w[index] = _spread(w, control_mask) * control_strength
+        control_w[index] = spread(w, control_mask) * control_strength
     confirmed = [v for v in usable if v.confirmed]
     relevance_w, relevance_b = h.relevance_w, h.relevance_b
     if confirmed:
         extra = (np.vstack([v.features for v in confirmed]) - h.mean) / h.scale
         relevance_strength = group_strength("relevance", groups, base.shape[1])
         relevance_mask = mask("relevance")
-        w, relevance_b = _fit_binary(
+        w, relevance_b = fit_binary(
             Design(
                 np.vstack([base, extra])[:, relevance_mask] * relevance_strength[relevance_mask]
             ),
@@ -850,7 +450,7 @@ def retrain_with_feedback(model: TaggerModel, verdicts: Sequence[Verdict]) -> Ta
             choices["relevance"].c,
             np.concatenate([np.ones(len(base)), np.full(len(confirmed), FEEDBACK_WEIGHT)]),
         )
-        relevance_w = _spread(w, relevance_mask) * relevance_strength
+        relevance_w = spread(w, relevance_mask) * relevance_strength
     heads = replace(
         h,
         control_w=control_w,
@@ -862,10 +462,6 @@ def retrain_with_feedback(model: TaggerModel, verdicts: Sequence[Verdict]) -> Ta
 
 
 # ---- helpers -------------------------------------------------------------------------------
-
-
-def _sigmoid(values: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-np.clip(values, -40, 40)))
 
 
 def average_precision(scores: np.ndarray, target: np.ndarray) -> float:
