@@ -29,9 +29,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -101,6 +102,7 @@ class Latency:
     filtered: Percentiles
     fulltext: Percentiles
     raw_baseline: Percentiles | None = None
+    embedding: str = "torch"
 
     @property
     def ratio(self) -> float:
@@ -224,6 +226,36 @@ def raw_library_encode(embedder: MiniLMEmbedder) -> Callable[[list[str]], Any]:
     return encode
 
 
+def onnx_query_embedder() -> Embedder | None:
+    """The packaged model on ONNX Runtime, fp32 (`HORIZON_EMBED_BACKEND=onnx`: the same vectors
+    as torch), on torch's number of threads; None when onnxruntime is not installed."""
+    import torch
+
+    from horizon.config import ConfigError, load_embedding_settings
+
+    try:
+        from horizon.onnx_backend.embedder import OnnxEmbedder
+
+        return OnnxEmbedder(
+            load_embedding_settings().cache_dir, "fp32", threads=torch.get_num_threads()
+        )
+    except ConfigError as missing:
+        print(f"bench: search with ONNX Runtime not timed: {missing}", file=sys.stderr)
+        return None
+
+
+def latency_rows(store: Store, queries: Sequence[str], rounds: int) -> list[Latency]:
+    """Search timed with the default torch embedder, then with ONNX Runtime fp32 when it is
+    installed; both also against the raw library's `encode`."""
+    embedder = torch_embedder()
+    raw = raw_library_encode(embedder)
+    rows = [measure_latency(store, embedder, queries, rounds, raw)]
+    onnx = onnx_query_embedder()
+    if onnx is not None:
+        rows.append(replace(measure_latency(store, onnx, queries, rounds, raw), embedding="onnx"))
+    return rows
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """The latency table for a kept benchmark home, with the queries `python -m bench` uses."""
     from bench.__main__ import bench_queries, describe_latency
@@ -251,14 +283,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SharedDataMissing as missing:
         raise SystemExit(f"bench.latency {missing}") from None
     titles = [record["title"] for record in records]
-    embedder = torch_embedder()
-    row = measure_latency(
-        store, embedder, bench_queries(titles), arguments.rounds, raw_library_encode(embedder)
-    )
-    for line in describe_latency([row]):
+    rows = latency_rows(store, bench_queries(titles), arguments.rounds)
+    for line in describe_latency(rows):
         print(line)
     if arguments.json:
-        figures = {**row.as_json(), "cpus": os.cpu_count(), "load_average": os.getloadavg()}
+        figures = {
+            "rows": [row.as_json() for row in rows],
+            "cpus": os.cpu_count(),
+            "load_average": os.getloadavg(),
+        }
         arguments.json.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
     return 0
 

@@ -22,7 +22,7 @@ from horizon.config import (
     shorten_openmp_spin,
 )
 from horizon.embed import MiniLMEmbedder, default_embedder, embedder_for, torch_embedder
-from horizon.onnx_backend.embedder import OnnxEmbedder
+from horizon.onnx_backend.embedder import SPIN_SETTING, OnnxEmbedder
 from horizon.onnx_backend.export import graph_path
 from horizon.runtime import Runtime
 from pipelines.cli import app
@@ -76,6 +76,14 @@ def test_onnx_embedder_reports_progress_per_batch_and_keeps_the_order(onnx_cache
 
 
 @pytest.mark.slow
+def test_onnx_runtimes_idle_threads_sleep_rather_than_spin(onnx_cache: Path) -> None:
+    """A spinning intra-op pool takes the cores search's own threads run on beside it."""
+    for variant in ("fp32", "int8"):
+        embedder = OnnxEmbedder(onnx_cache, variant, threads=2)
+        options = embedder._session.get_session_options()
+        assert options.get_session_config_entry(SPIN_SETTING) == "0"
+
+
 def test_the_setting_chooses_the_backend(onnx_cache: Path, tmp_path: Path) -> None:
     env = {"HORIZON_EMBED_BACKEND": "onnx-int8", "HORIZON_CACHE_DIR": str(onnx_cache)}
     chosen = Runtime(load_settings(home=tmp_path, env=env)).embedder
