@@ -2,8 +2,8 @@
 
 Baseline: one query embedding plus one raw Chroma query for the top 10 (no filters, no
 full-text search, no fusion, no item rows read). Measured: `horizon.search.search` for the top
-10, end to end (the query embedding with the full-text lists beside it, item and passage
-vectors, features, the fusion model, item rows, passages, snippets); the same with two filters
+10, end to end (the query embedding, item and passage vectors, item and passage BM25, features,
+the fusion model, item rows, passages, snippets); the same with two filters
 (a date range and two types); and the FTS5 query alone (its 50 candidates). Baseline and search
 alternate query by query, in alternating order, so a busy machine slows both alike. The report
 also gives what search adds beyond the embedding (search p50 less the baseline's embedding
@@ -34,6 +34,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
 from datetime import date
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -226,9 +227,11 @@ def raw_library_encode(embedder: MiniLMEmbedder) -> Callable[[list[str]], Any]:
     return encode
 
 
+@cache
 def onnx_query_embedder() -> Embedder | None:
     """The packaged model on ONNX Runtime, fp32 (`HORIZON_EMBED_BACKEND=onnx`: the same vectors
-    as torch), on torch's number of threads; None when onnxruntime is not installed."""
+    as torch), on torch's number of threads, loaded once for every size `make bench` times;
+    None when onnxruntime is not installed."""
     import torch
 
     from horizon.config import ConfigError, load_embedding_settings

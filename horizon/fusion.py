@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -126,25 +126,23 @@ def _starts_word(text: str, start: int, stem: str) -> bool:
     return len(stem) >= STEM or end == len(text) or not text[end].isalnum()
 
 
-def _first_word(text: str, stem: str) -> int:
-    """Where the first word of `text` whose stem is `stem` starts, -1 when there is none."""
+def _word_starts(text: str, stem: str) -> Iterator[int]:
+    """Where each word of `text` whose stem is `stem` starts, in order."""
     start = text.find(stem)
-    while start != -1 and not _starts_word(text, start, stem):
+    while start != -1:
+        if _starts_word(text, start, stem):
+            yield start
         start = text.find(stem, start + 1)
-    return start
 
 
 def _adjacent(text: str, first: str, second: str) -> bool:
     """Whether a word with stem `first` is followed by a word with stem `second`."""
-    start = text.find(first)
-    while start != -1:
-        if _starts_word(text, start, first):
-            after = _REST_AND_GAP.match(text, start + len(first))
-            assert after is not None  # both parts of the pattern may match nothing
-            following = after.end()
-            if text.startswith(second, following) and _starts_word(text, following, second):
-                return True
-        start = text.find(first, start + 1)
+    for start in _word_starts(text, first):
+        after = _REST_AND_GAP.match(text, start + len(first))
+        assert after is not None  # both parts of the pattern may match nothing
+        following = after.end()
+        if text.startswith(second, following) and _starts_word(text, following, second):
+            return True
     return False
 
 
@@ -240,7 +238,7 @@ def text_features(shape: QueryShape, title: str, text: str) -> list[float]:
     title_overlap = text_overlap = proximity = 0.0
     if words:
         # the first word with each stem: in the title when it starts before the title ends
-        first = [_first_word(document, word) for word in words]
+        first = [next(_word_starts(document, word), -1) for word in words]
         title_overlap = sum(0 <= start < len(lowered_title) for start in first) / len(words)
         text_overlap = sum(start >= 0 for start in first) / len(words)
         if len(words) > 1:

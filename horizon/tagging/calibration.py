@@ -11,6 +11,7 @@ from sklearn.linear_model import LogisticRegression
 
 from horizon.tagging.decision import CONTROL_THRESHOLD
 from horizon.tagging.examples import Targets
+from horizon.tagging.model import sigmoid
 
 RECALL_TARGET = 0.97
 # The control threshold is chosen on out-of-fold calibrated probabilities among these, for the
@@ -75,7 +76,3 @@ def calibrate(raw: dict[str, np.ndarray], targets: Targets) -> Calibration:
             sigmoid(raw["controls"] * platt_a + platt_b), targets.controls
         ),
     )
-
-
-def sigmoid(values: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-np.clip(values, -40, 40)))

@@ -88,9 +88,9 @@ class TaggerModel:
     def predict(self, features: np.ndarray) -> Predictions:
         h = self.heads
         scaled = (features - h.mean) / h.scale
-        relevance = _sigmoid(scaled @ h.relevance_w + h.relevance_b)
+        relevance = sigmoid(scaled @ h.relevance_w + h.relevance_b)
         raw = scaled @ h.control_w.T + h.control_b
-        controls = _sigmoid(raw * h.platt_a + h.platt_b)
+        controls = sigmoid(raw * h.platt_a + h.platt_b)
         types = _softmax(scaled @ h.type_w.T + h.type_b)
         jurisdictions = _softmax(scaled @ h.jurisdiction_w.T + h.jurisdiction_b)
         return Predictions(relevance, controls, types, jurisdictions)
@@ -177,7 +177,7 @@ def _file_hash(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _sigmoid(values: np.ndarray) -> np.ndarray:
+def sigmoid(values: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(values, -40, 40)))
 
 

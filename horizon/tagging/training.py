@@ -23,7 +23,7 @@ import numpy as np
 from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
 from horizon.item import ITEM_TYPES
-from horizon.tagging.calibration import Calibration, calibrate, sigmoid
+from horizon.tagging.calibration import Calibration, calibrate
 from horizon.tagging.decision import CONTROL_THRESHOLD, decide, resolve_jurisdiction
 from horizon.tagging.examples import Example, Featurised, Targets, with_words
 from horizon.tagging.features import JURISDICTIONS, Reading
@@ -41,7 +41,7 @@ from horizon.tagging.heads import (
     spread,
 )
 from horizon.tagging.metrics import Scores, prf, set_scores
-from horizon.tagging.model import Heads, Predictions, TaggerModel, TrainingRows
+from horizon.tagging.model import Heads, Predictions, TaggerModel, TrainingRows, sigmoid
 
 FOLDS = 5
 # Each analyst verdict counts as this many labelled examples when a home retrains. Chosen by the
