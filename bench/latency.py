@@ -77,7 +77,7 @@ def add_synthetic_passages(
     matrix = np.asarray(rows, dtype=np.float32)
     matrix /= np.linalg.norm(matrix, axis=1, keepdims=True)
     store.index.upsert_passages(keys, matrix)
-    store.lexical.replace_passages(passages)
+    store.lexical_passages.replace(passages)
     return len(keys)
 
 
@@ -195,7 +195,7 @@ def measure_latency(
         runs.insert(1, ("raw", raw_baseline))
     for round_number in range(rounds):
         # A fresh full-text index object each round: the words' match counts it remembers
-        # (see horizon.lexical) are counted again, as a process that just started would.
+        # (see horizon.lexical.index) are counted again, as a process that just started would.
         store.lexical = LexicalIndex(store.state)
         order = runs if round_number % 2 == 0 else runs[::-1]
         for query in queries:

@@ -152,7 +152,7 @@ def _plan_late_full_texts(plan: BatchPlan, store: Store) -> None:
     ]
     if not candidates:
         return
-    stored = store.lexical.stored_passages([plan.items[p].id for p in candidates])
+    stored = store.lexical_passages.stored([plan.items[p].id for p in candidates])
     late = [
         position
         for position in candidates

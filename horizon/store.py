@@ -37,7 +37,7 @@ import numpy as np
 from horizon.config import Settings
 from horizon.embed import Embedder
 from horizon.item import Item
-from horizon.lexical import LexicalIndex
+from horizon.lexical import LexicalIndex, PassageIndex
 from horizon.passages import full_text_passages, split_passages
 from horizon.state import StateDB
 
@@ -271,9 +271,11 @@ class Store:
     index: VectorIndex
     state: StateDB
     lexical: LexicalIndex = field(init=False)
+    lexical_passages: PassageIndex = field(init=False)
 
     def __post_init__(self) -> None:
         self.lexical = LexicalIndex(self.state)
+        self.lexical_passages = PassageIndex(self.state)
 
     def save_items(
         self,
@@ -292,7 +294,7 @@ class Store:
         self.index.upsert(items, embeddings)
         if embedder is not None:
             self._embed_passages(items, passages, embedder, stale)
-        self.lexical.replace_passages(passages)
+        self.lexical_passages.replace(passages)
         self.state.save_new_items(items, seen_at)
 
     def retag_items(self, items: Sequence[Item], embedder: Embedder | None) -> None:
@@ -306,11 +308,11 @@ class Store:
         self.index.update_metadata(items)
         if embedder is not None:
             self._embed_passages(items, passages, embedder, stale)
-        self.lexical.replace_passages(passages)
+        self.lexical_passages.replace(passages)
 
     def _stale_passages(self, passages: dict[str, list[str]]) -> list[tuple[str, int]]:
         """Stored passages these items no longer have (their numbers past the new count)."""
-        before = self.lexical.passage_counts(list(passages))
+        before = self.lexical_passages.counts(list(passages))
         return [
             (item_id, number)
             for item_id, texts in passages.items()
@@ -328,7 +330,7 @@ class Store:
         if not items:
             return 0
         self.index.upsert(items, embeddings)
-        stored = self.lexical.stored_passages([item.id for item in items])
+        stored = self.lexical_passages.stored([item.id for item in items])
         passages = {item.id: stored.get(item.id, []) for item in items}
         return self._embed_passages(items, passages, embedder, ())
 

@@ -186,7 +186,7 @@ def test_a_late_full_text_retags_the_unchanged_item_once_even_after_a_killed_run
         raise KeyboardInterrupt("killed before the passages were written")
 
     with monkeypatch.context() as patched:
-        patched.setattr(store.lexical, "replace_passages", killed)
+        patched.setattr(store.lexical_passages, "replace", killed)
         with pytest.raises(KeyboardInterrupt):
             ingestor.ingest([item], SEEN_AT)
     [second] = ingestor.ingest([item], SEEN_AT)
@@ -195,7 +195,7 @@ def test_a_late_full_text_retags_the_unchanged_item_once_even_after_a_killed_run
     assert stored.item.tags is not None and stored.item.tags.deadline == date(2027, 1, 30)
     assert stored.item.tags.deadline_quote is not None
     assert stored.item.tags.deadline_quote.from_full_text
-    passages = store.lexical.stored_passages([item.id])[item.id]
+    passages = store.lexical_passages.stored([item.id])[item.id]
     assert passages == full_text_passages(BODY) and len(set(passages)) == len(passages)
     assert store.index.passage_count() == len(passages)
     assert store.index.embeddings([item.id])[item.id].tolist() == vector.tolist()

@@ -19,6 +19,7 @@ from horizon.lexical import (
     match_expression,
     query_words,
 )
+from horizon.lexical.expressions import budgeted_query
 from horizon.normalise import item_from_record
 from horizon.state import StateDB
 
@@ -167,7 +168,7 @@ def test_conditions_on_the_items_row_restrict_the_matches(
 def test_conditions_that_few_matches_meet_still_find_them_all(
     state: StateDB, lexical: LexicalIndex, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("horizon.lexical.OVERFETCH", 1)
+    monkeypatch.setattr("horizon.lexical.index.OVERFETCH", 1)
     crowd = [item(f"c{n}", f"Consultation number {n} on AI", publisher="ICO") for n in range(12)]
     state.save_new_items([*crowd, item("f1", "A consultation", publisher="FCA")], SEEN)
     only_fca = [ItemCondition("i.publisher = ?", ("FCA",))]
@@ -177,7 +178,7 @@ def test_conditions_that_few_matches_meet_still_find_them_all(
 def test_the_most_common_words_are_left_out_on_a_large_index_but_identifiers_never(
     state: StateDB, lexical: LexicalIndex, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("horizon.lexical.POSTINGS_BUDGET", 5)
+    monkeypatch.setattr("horizon.lexical.expressions.POSTINGS_BUDGET", 5)
     notices = [item(f"n{n}", f"Notice of meeting {n}") for n in range(8)]
     state.save_new_items([*notices, item("rare", "Notice on the Hiroshima AI Process")], SEEN)
     prepared = lexical.prepare("notice Hiroshima process SB 53")
@@ -188,11 +189,26 @@ def test_the_most_common_words_are_left_out_on_a_large_index_but_identifiers_nev
     assert lexical.prepare("notice").expression == '"notice"'
 
 
+def test_a_query_is_budgeted_by_its_clauses_match_counts_alone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Rarest first while the items scored stay within the budget; all common: all required."""
+    monkeypatch.setattr("horizon.lexical.expressions.POSTINGS_BUDGET", 10)
+    counts = {'"notice"': 11, '"hiroshima"': 2, '"process"': 9}
+    assert budgeted_query("notice Hiroshima process", counts).expression == '"hiroshima"'
+    assert budgeted_query("notice process", {'"notice"': 11, '"process"': 12}).expression == (
+        '("notice" AND "process")'
+    )
+    assert budgeted_query("notice process", {'"notice"': 3, '"process"': 4}).expression == (
+        '"notice" OR "process"'
+    )
+
+
 def test_a_query_whose_every_word_is_common_requires_them_all(
     state: StateDB, lexical: LexicalIndex, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Keeping only the rarest common word would score every item that has it."""
-    monkeypatch.setattr("horizon.lexical.POSTINGS_BUDGET", 5)
+    monkeypatch.setattr("horizon.lexical.expressions.POSTINGS_BUDGET", 5)
     meetings = [item(f"m{n}", f"Notice of meeting {n}") for n in range(6)]
     notices = [item(f"n{n}", f"Notice of inventory completion {n}") for n in range(6)]
     closed = [item(f"c{n}", f"Closed meeting {n} of the board") for n in range(6)]

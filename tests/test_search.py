@@ -244,7 +244,7 @@ def test_a_narrow_filter_falls_back_to_filtering_inside_both_engines(
     """With no room to over-fetch, the few items that pass are found by the engines' own
     filtering (Chroma's `where`, the SQL join), not missed."""
     monkeypatch.setattr("horizon.search.retrieval.OVERFETCH", 1)
-    monkeypatch.setattr("horizon.lexical.OVERFETCH", 1)
+    monkeypatch.setattr("horizon.lexical.index.OVERFETCH", 1)
     monkeypatch.setattr("horizon.search.ranking.CANDIDATES", 5)
     one_feed = {"source": "one-feed", "summary": "AI model risk guidance."}
     crowd = [item(f"g{n}", f"Guidance on AI model risk number {n}", **one_feed) for n in range(20)]

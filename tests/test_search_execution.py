@@ -126,7 +126,7 @@ def reference_ranking(
     dense_passages = list(best_passage.items())[:CANDIDATES]
     words = store.lexical.prepare(query)
     lexical = store.lexical.search(words, CANDIDATES)
-    lexical_passages = store.lexical.search_passages(words, CANDIDATES)
+    lexical_passages = store.lexical_passages.search(words, CANDIDATES)
     item_cosine = {n.item_id: n.similarity for n in dense}
     passage_cosine = {item_id: similarity for item_id, (_, similarity) in dense_passages}
     item_bm25 = _scaled({m.item_id: m.score for m in lexical})
@@ -240,7 +240,7 @@ def test_a_passage_found_by_vector_names_its_item_even_when_the_item_id_holds_a_
     assert found and {(p.item_id, p.number) for p in found} == {tuple(key) for key in stored}
 
 
-def test_passage_texts_returns_exactly_the_passages_asked_for(filled: Store) -> None:
+def test_passage_texts_are_exactly_the_passages_asked_for(filled: Store) -> None:
     with filled.state.connect() as connection:
         every = {
             (item_id, number): text
@@ -249,9 +249,11 @@ def test_passage_texts_returns_exactly_the_passages_asked_for(filled: Store) -> 
             )
         }
     asked = [("guide#1", 0), ("guide#1", 2), ("guide#3", 1), ("guide#3", 99), ("note-0", 0)]
-    assert filled.lexical.passage_texts(asked) == {key: every[key] for key in asked if key in every}
-    assert len(filled.lexical.passage_texts(asked)) == 3
-    assert filled.lexical.passage_texts([]) == {}
+    assert filled.lexical_passages.texts(asked) == {
+        key: every[key] for key in asked if key in every
+    }
+    assert len(filled.lexical_passages.texts(asked)) == 3
+    assert filled.lexical_passages.texts([]) == {}
 
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)

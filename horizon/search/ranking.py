@@ -185,7 +185,7 @@ def _with_passages(
     from that passage when there is one, else from the item."""
     passage_of = {c.item_id: c.passage for c in found.candidates}
     keys = [(hit.id, p[0]) for hit in hits if (p := passage_of.get(hit.id)) is not None]
-    passage_snippets = store.lexical.passage_snippets(found.words, keys, connection)
+    passage_snippets = store.lexical_passages.snippets(found.words, keys, connection)
     item_snippets = store.lexical.snippets(
         found.words, [hit.id for hit in hits if hit.id in found.lexical_ids], connection
     )

@@ -191,7 +191,7 @@ class Retrieved:
     ) -> Candidates:
         """These candidates (in list order) with their features, their texts read through
         `connection`; items no longer stored are left out."""
-        texts = store.lexical.passage_texts(
+        texts = store.lexical_passages.texts(
             [self.chosen[i] for i in ids if i in self.chosen], connection
         )
         rows = _item_texts(connection, ids)
@@ -228,7 +228,7 @@ def retrieve(
     lexical_index = store.lexical
     words = lexical_index.prepare(query, connection)
     lexical = lexical_index.search(words, depth, scope.conditions, connection)
-    lexical_passages = lexical_index.search_passages(words, depth, scope.conditions, connection)
+    lexical_passages = store.lexical_passages.search(words, depth, scope.conditions, connection)
     wide_items, wide_passages = vectors.result()
     dense = _admitted_items(store, connection, vector[None, :], depth, scope, wide_items)
     dense_passages = _admitted_passages(connection, depth, scope, wide_passages)
