@@ -10,6 +10,7 @@ of those days: the dearest case).
 
 from __future__ import annotations
 
+import statistics
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,6 +25,9 @@ from horizon.item import Item
 from horizon.store import Store
 
 SIZES = (5000, 20000)
+# Each batch is folded this many times and the median kept: one fold of 5,000 entries takes about
+# a second, and single timings that short moved the growth ratio by up to 1.0 between runs.
+RUNS = 3
 DAY = datetime(2025, 9, 15, 9, tzinfo=UTC)
 
 
@@ -33,6 +37,7 @@ class DedupeCost:
     sources: int
     seconds: float
     folded: int
+    runs: tuple[float, ...]
 
 
 def same_day_batch(
@@ -55,12 +60,21 @@ def same_day_batch(
 
 
 def measure_dedupe(
-    store: Store, base: Sequence[dict[str, Any]], vectors: np.ndarray, count: int, sources: int
+    store: Store,
+    base: Sequence[dict[str, Any]],
+    vectors: np.ndarray,
+    count: int,
+    sources: int,
+    runs: int = RUNS,
 ) -> DedupeCost:
-    """Seconds the fold stage takes over one such batch (nothing is committed)."""
+    """Seconds the fold stage takes over one such batch, the median of `runs` folds of it, each
+    from a fresh plan (nothing is committed)."""
     items, mixed = same_day_batch(base, vectors, count, sources, seed=count + sources)
-    plan = plan_batch(items, store)
-    plan.embeddings.update(enumerate(mixed))
-    started = time.perf_counter()
-    folded = fold_near_duplicates(plan, store)
-    return DedupeCost(count, sources, time.perf_counter() - started, folded)
+    timings = []
+    for _ in range(runs):
+        plan = plan_batch(items, store)
+        plan.embeddings.update(enumerate(mixed))
+        started = time.perf_counter()
+        folded = fold_near_duplicates(plan, store)
+        timings.append(time.perf_counter() - started)
+    return DedupeCost(count, sources, statistics.median(timings), folded, tuple(timings))

@@ -17,6 +17,8 @@ import numpy as np
 import pytest
 
 import bench.raw
+from bench.__main__ import describe_dedupe
+from bench.dedupe import measure_dedupe
 from bench.incremental import NEW_ITEMS, UNCHANGED_ITEMS, run_weekly_batch, weekly_batch
 from bench.memory import main as memory_main
 from bench.raw import FEED_SUFFIXES, feed_bodies
@@ -127,3 +129,22 @@ def test_a_weekly_run_reads_stored_rows_by_index_never_by_scanning_a_table(
             plan = connection.execute(f"EXPLAIN QUERY PLAN {statement}").fetchall()
             scans += [(statement, row[-1]) for row in plan if TABLE_SCAN.match(row[-1])]
     assert not scans
+
+
+def test_each_dedupe_batch_is_folded_from_a_fresh_plan_and_its_median_kept(
+    store: Store, embedder: HashingEmbedder
+) -> None:
+    """A fold marks its plan; each repeat must start unmarked, or later runs would skip the
+    items the first one folded and time less work."""
+    items = stored_items()[:50]
+    vectors = embedder.embed([item.text() for item in items])
+    store.save_items(items, vectors, datetime(2025, 1, 1, tzinfo=UTC), None)
+    base = [item.model_dump() for item in items]
+    cost = measure_dedupe(store, base, vectors, 200, 4, runs=3)
+    assert (cost.items, cost.sources, len(cost.runs)) == (200, 4, 3)
+    assert cost.seconds == sorted(cost.runs)[1]
+    again = measure_dedupe(store, base, vectors, 200, 4, runs=1)
+    assert again.folded == cost.folded > 0
+    smaller = measure_dedupe(store, base, vectors, 100, 4, runs=3)
+    line = describe_dedupe([smaller, cost])
+    assert "median of 3 folds each" in line[0]
