@@ -21,7 +21,7 @@ from horizon.tagging.decision import resolve_jurisdiction
 from horizon.tagging.examples import Example, data_hash, example_from_record, featurise
 from horizon.tagging.features import FeatureBuilder, Reading
 from horizon.tagging.heads import HEADS, Choice
-from horizon.tagging.model import PACKAGED, ModelError, TaggerModel, load_model
+from horizon.tagging.model import PACKAGED, ModelError, SparseRows, TaggerModel, load_model
 from horizon.tagging.rules import host_jurisdiction, publisher_jurisdiction, text_jurisdiction
 from horizon.tagging.training import (
     Verdict,
@@ -309,6 +309,18 @@ def test_the_frozen_test_split_is_fixed_and_about_one_in_five() -> None:
     assert 0.18 < sum(frozen) / len(ids) < 0.22
 
 
+def test_training_rows_kept_sparse_give_back_the_same_matrix() -> None:
+    """Rows with no nonzero value (first, middle, last) and one dense row all come back."""
+    generator = np.random.default_rng(7)
+    matrix = np.where(generator.random((6, 40)) < 0.1, generator.normal(size=(6, 40)), 0.0)
+    matrix[[0, 3, 5]] = 0.0
+    matrix[2] = generator.normal(size=40)
+    matrix = matrix.astype(np.float32)
+    sparse = SparseRows.of(matrix)
+    assert sparse.shape == (6, 40) and len(sparse.data) == np.count_nonzero(matrix)
+    np.testing.assert_array_equal(sparse.dense(), matrix)
+
+
 def test_a_saved_model_loads_identically_and_a_changed_file_is_refused(
     trained: tuple[TaggerModel, Classifier], tmp_path: Path
 ) -> None:
@@ -318,7 +330,10 @@ def test_a_saved_model_loads_identically_and_a_changed_file_is_refused(
 
     loaded = load_model(path)
     assert loaded.control_threshold == model.control_threshold
-    features = model.rows.features[:5]
+    features = model.rows.features.dense()[:5]
+    np.testing.assert_array_equal(
+        loaded.rows.features.dense(), model.rows.features.dense().astype(np.float16)
+    )
     np.testing.assert_allclose(
         loaded.predict(features).controls, model.predict(features).controls, atol=1e-3
     )

@@ -112,8 +112,8 @@ def test_a_trained_model_stores_its_vocabulary_and_tags_with_it(
     assert loaded.words.terms == model.words.terms and "guidance" in loaded.words.terms
     np.testing.assert_array_equal(loaded.words.idf, model.words.idf)
     start, stop = loaded.metadata["feature_groups"]["words"]
-    assert stop - start == len(loaded.words) == model.rows.features.shape[1] - start
+    assert stop - start == len(loaded.words) == model.rows.features.columns - start
     tagging = FeatureBuilder(catalogue, embedder, loaded.controls, words=loaded.words)
     item = item_from_record({"title": "Guidance on AI system 99", "summary": "New guidance."})
     row = tagging.matrix([item], embedder.embed([item.text()]), [tagging.read(item)])
-    assert row.shape == (1, model.rows.features.shape[1]) and row[0, start:].any()
+    assert row.shape == (1, model.rows.features.columns) and row[0, start:].any()

@@ -41,7 +41,14 @@ from horizon.tagging.heads import (
     spread,
 )
 from horizon.tagging.metrics import Scores, prf, set_scores
-from horizon.tagging.model import Heads, Predictions, TaggerModel, TrainingRows, sigmoid
+from horizon.tagging.model import (
+    Heads,
+    Predictions,
+    SparseRows,
+    TaggerModel,
+    TrainingRows,
+    sigmoid,
+)
 
 FOLDS = 5
 # Each analyst verdict counts as this many labelled examples when a home retrains. Chosen by the
@@ -240,7 +247,7 @@ def _assemble(
         jurisdiction_b=np.asarray(fitted.jurisdictions[1], np.float32),
     )
     rows = TrainingRows(
-        features=data.features,
+        features=SparseRows.of(data.features),
         relevant=data.targets.relevant,
         controls=data.targets.controls,
         types=data.targets.types,
@@ -416,7 +423,7 @@ def retrain_with_feedback(model: TaggerModel, verdicts: Sequence[Verdict]) -> Ta
     h = model.heads
     choices = {head: Choice(**model.metadata["choices"][head]) for head in HEADS}
     groups = model.metadata["feature_groups"]
-    base = (model.rows.features - h.mean) / h.scale
+    base = (model.rows.features.dense() - h.mean) / h.scale
 
     def mask(head: str) -> np.ndarray:
         return head_mask(head, choices[head], groups, base.shape[1])
