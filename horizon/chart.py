@@ -9,10 +9,6 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
-
 BAR_COLOUR = "#d9e2ec"
 THEME_COLOURS = (
     "#0b4f8a",
@@ -44,7 +40,12 @@ class Trend:
 
 
 def render_trend_png(trend: Trend) -> bytes:
-    """Bars for all relevant items per week, a line per theme; a plain note when empty."""
+    """Bars for all relevant items per week, a line per theme; a plain note when empty.
+    (matplotlib is imported here, so that the command line starts without it.)"""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
+
     figure = Figure(figsize=(7.2, 2.8), dpi=100)
     figure.subplots_adjust(left=0.07, right=0.99, top=0.97, bottom=0.1)
     FigureCanvasAgg(figure)

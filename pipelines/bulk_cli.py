@@ -40,7 +40,6 @@ from horizon.config import ConfigError, Source
 from horizon.parallel import DaskAddressError, parse_dask_address
 from horizon.progress import use_reporter
 from horizon.runtime import HomeBusyError, Runtime, exclusive_home
-from spiders.backfill import stream_pages
 
 DaskOption = Annotated[
     str | None,
@@ -119,6 +118,8 @@ def backfill_command(
     except ConfigError as error:
         fail(error.problems)
     chosen = _chosen_sources(config.sources, source_ids or [])
+    from spiders.backfill import stream_pages  # Scrapy: only for a backfill, not at start-up
+
     with _working(runtime, dask) as working:
         workdir = Path(tempfile.mkdtemp(prefix="backfill-", dir=_runs_dir(working)))
         with (

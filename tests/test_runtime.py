@@ -61,8 +61,9 @@ def test_storing_a_batch_with_nothing_new_never_loads_the_model(settings: Settin
     assert "embedder" not in vars(runtime)
 
 
-def test_starting_the_command_line_imports_neither_torch_nor_scikit_learn() -> None:
-    """Both are only needed to embed or to train: a run that finds nothing new, and every
+def test_starting_the_command_line_imports_no_model_chart_or_crawler_library() -> None:
+    """torch and scikit-learn are only needed to embed or to train, matplotlib to draw a
+    chart, Scrapy to crawl (in a process of its own): a run that finds nothing new, and every
     command that only reads, start without them."""
     import subprocess
     import sys
@@ -72,7 +73,7 @@ def test_starting_the_command_line_imports_neither_torch_nor_scikit_learn() -> N
             sys.executable,
             "-c",
             "import sys, pipelines.cli; print(sorted(set(sys.modules) & "
-            "{'torch', 'sklearn', 'sentence_transformers'}))",
+            "{'torch', 'sklearn', 'sentence_transformers', 'matplotlib', 'scrapy'}))",
         ],
         capture_output=True,
         text=True,

@@ -8,15 +8,16 @@ import io
 import textwrap
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from jinja2 import Environment, FileSystemLoader
-from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.backends.backend_pdf import PdfPages
-from matplotlib.figure import Figure
 
 from horizon.briefing.build import Briefing
 from horizon.digest.text import escape_markdown, web_url
+
+if TYPE_CHECKING:  # matplotlib is imported where a chart is drawn, so the CLI starts without it
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 STATUSES = ("not-started", "in-progress", "ready")
 STATUS_COLOURS = {"not-started": "#a4262c", "in-progress": "#8e6c00", "ready": "#2e7d32"}
@@ -58,6 +59,8 @@ def _draw_chart(axes: Axes, briefing: Briefing) -> None:
 
 
 def _chart_figure(briefing: Briefing) -> Figure:
+    from matplotlib.figure import Figure
+
     figure = Figure(figsize=(7.5, 3.2))
     _draw_chart(figure.add_subplot(), briefing)
     figure.tight_layout()
@@ -65,6 +68,8 @@ def _chart_figure(briefing: Briefing) -> Figure:
 
 
 def render_chart_png(briefing: Briefing) -> bytes:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
     buffer = io.BytesIO()
     FigureCanvasAgg(_chart_figure(briefing)).print_png(buffer)
     return buffer.getvalue()
@@ -85,6 +90,9 @@ def render_html(briefing: Briefing) -> str:
 def render_pdf(briefing: Briefing) -> bytes:
     """Two A4 pages for a quarter: the readiness chart at the top of the first page, the
     Markdown text wrapped below it and on the pages after."""
+    from matplotlib.backends.backend_pdf import PdfPages
+    from matplotlib.figure import Figure
+
     lines: list[str] = []
     for line in render_markdown(briefing).splitlines():
         lines += textwrap.wrap(line, _WRAP, subsequent_indent="  ") or [""]
