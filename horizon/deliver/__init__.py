@@ -15,7 +15,7 @@ never send the same digest at once.
 - `outcomes.py`: what a delivery came to (`Delivery`) and `DeliveryError`.
 """
 
-from horizon.deliver.ledger import DeliveryLedger, DeliveryRecord, claimant_alive, process_identity
+from horizon.deliver.ledger import DeliveryLedger, process_identity
 from horizon.deliver.mail import (
     DigestMail,
     OutboxTransport,
@@ -23,9 +23,8 @@ from horizon.deliver.mail import (
     Transport,
     chart_content_id,
     compose_message,
-    new_message_id,
 )
-from horizon.deliver.outcomes import Delivery, DeliveryError, DeliveryStatus
+from horizon.deliver.outcomes import Delivery, DeliveryError
 from horizon.deliver.sending import Carrier, deliver, deliver_once
 
 __all__ = [
@@ -33,17 +32,13 @@ __all__ = [
     "Delivery",
     "DeliveryError",
     "DeliveryLedger",
-    "DeliveryRecord",
-    "DeliveryStatus",
     "DigestMail",
     "OutboxTransport",
     "SmtpTransport",
     "Transport",
     "chart_content_id",
-    "claimant_alive",
     "compose_message",
     "deliver",
     "deliver_once",
-    "new_message_id",
     "process_identity",
 ]

@@ -19,36 +19,27 @@ publisher are indexed as separate columns so that BM25 can weight them different
 """
 
 from horizon.lexical.expressions import (
-    ABBREVIATIONS,
-    STOP_WORDS,
     LexicalQuery,
     identifier_phrases,
     match_expression,
     query_words,
-    search_words,
 )
 from horizon.lexical.index import (
     OVERFETCH,
     SNIPPET_CLOSE,
-    SNIPPET_ELLIPSIS,
     SNIPPET_OPEN,
     ItemCondition,
     LexicalIndex,
-    LexicalMatch,
     admitted,
 )
 from horizon.lexical.passages import PassageIndex, PassageMatch
 
 __all__ = [
-    "ABBREVIATIONS",
     "OVERFETCH",
     "SNIPPET_CLOSE",
-    "SNIPPET_ELLIPSIS",
     "SNIPPET_OPEN",
-    "STOP_WORDS",
     "ItemCondition",
     "LexicalIndex",
-    "LexicalMatch",
     "LexicalQuery",
     "PassageIndex",
     "PassageMatch",
@@ -56,5 +47,4 @@ __all__ = [
     "identifier_phrases",
     "match_expression",
     "query_words",
-    "search_words",
 ]
