@@ -20,7 +20,7 @@ from dateutil import parser as dateutil_parser
 
 _PARSER_INFO = dateutil_parser.parserinfo()
 _CUE_WINDOW_CHARS = 90
-_TRAILING_CHARS = 24
+_TRAILING_CHARS = 60
 _BACKGROUND_BEFORE_PUBLICATION = timedelta(days=31)
 
 _DATE_PHRASE = re.compile(
@@ -66,21 +66,27 @@ _LEADING_CUES: tuple[_Cue, ...] = (
         r"|compl(y|iance|iant) (with [^.;]{0,40})?(by|no later than))\b",
     ),
     _cue(DateKind.DEADLINE, r"\b(deadline|closing date|clos(e|es|ed|ing)|open until|due)\b"),
-    _cue(DateKind.DEADLINE, r"\b(comment|consultation) period\b[^.;]*\bend(s|ing)?\b"),
+    _cue(DateKind.DEADLINE, r"\b(comment|consultation)( period)?\b[^.;]*\bend(s|ing)?( on)?\b"),
     _cue(
         DateKind.EFFECTIVE,
-        r"\b(effective|(take[sn]?|took|go(es)? into|went into|in) effect|in force"
+        r"\b(effective|(take[sn]?|taking|took|go(es)? into|went into|in) effect|in force"
+        r"|operative|implementation date|enforcement (date|to begin|begins|will begin|starts)"
         r"|into (force|effect|operation|application)"
         r"|appl(y|ies|ied|ying|icable)|start(s|ed)? to apply|commenc(e|es|ed|ement)"
         r"|start date|begin(s)? to apply|(date of )?application date|date of application"
         r"|start(s|ed|ing)? (on|from|applying)|go(es)? live"
-        r"|went live|kick(s|ed)? in)\b",
+        r"|went live|kick(s|ed)? in|transpos\w*|(generally )?available (on|from)"
+        r"|(held|made|entered into) on or after|ha(s|ve) until"
+        r"|not enforce\b[^.;]{0,80}\buntil"
+        r"|(postpon\w*|delay\w*|defer\w*|extend\w*) (the )?(date (for|of) )?(full )?enforcement\b"
+        r"[^.;]{0,80}\bto)\b",
     ),
     _cue(
         DateKind.EFFECTIVE,
         r"\b(shut ?down|shut(s|ting)? down|retire(d|s|ment)?|retiring|end[- ]of[- ]life|eol"
-        r"|sunset(s|ting)?|discontinu\w*|stop(s|ped)? (serving|working)|turned off|removed"
-        r"|no longer (be )?(available|supported)|end of support|support ends)\b",
+        r"|sunset(s|ting)?|discontinu\w*|stop(s|ped)? (serving|working|processing)|turned off"
+        r"|removed|no longer (be )?(available|supported)|end of support|support end(s|ed)"
+        r"|expir(es|ed|y))\b",
     ),
     _cue(DateKind.EFFECTIVE, r"\bdeprecat\w*\b", priority=0),
     _cue(DateKind.EFFECTIVE, r"^\W*(from|as of|starting|beginning)\W*$", priority=0),
@@ -97,6 +103,11 @@ _TRAILING_CUES: tuple[_Cue, ...] = (
         DateKind.EFFECTIVE,
         r"^[ ,]{0,2}(retirement|shutdown|shut-down|end[- ]of[- ]life|effective date|start date)\b",
     ),
+    _cue(
+        DateKind.EFFECTIVE,
+        r"^[ ,]{0,2}when\b[^.;]{0,40}\b(take|takes|took|come|comes|came|enter|enters|go|goes)"
+        r" (into )?(effect|force|operation)\b",
+    ),
     _cue(None, r"^[ ,]{0,2}(as )?(the )?(release|publication|announcement|launch) date\b"),
 )
 # "comments ... must be received by 9 February": a deadline when the sentence is about
@@ -104,7 +115,8 @@ _TRAILING_CUES: tuple[_Cue, ...] = (
 # between: "no later than 5 p.m. (ET) on").
 _RESPONSE_CONTEXT = re.compile(
     r"\b(comments?|respon(d|ses?)|submi(t|ssions?|tted)|views|evidence|feedback|nominations?"
-    r"|applications?|objections?|input|consultation|survey|questionnaire)\b",
+    r"|applications?|objections?|input|consult\w*|survey|questionnaire|repl(y|ies)"
+    r"|contributions?|choices?|forms?)\b",
     re.IGNORECASE,
 )
 _RESPONSE_DEADLINE = _Cue(DateKind.DEADLINE, _RESPONSE_CONTEXT)
@@ -120,6 +132,10 @@ _CHANGE_VERB = re.compile(
     re.IGNORECASE,
 )
 _TO_PREPOSITION = re.compile(r"\b(to|until)\W*$", re.IGNORECASE)
+# "will use profile data from 3 November 2025": a date that starts something, on or after the
+# publication date, is when a change applies. (Before it, "data from 1 January 2020" is only a
+# period's start.) It gives way to any other effective date, as a sentence opening "From" does.
+_STARTS = re.compile(r"\b(from|starting|beginning|as of)\W*$", re.IGNORECASE)
 # A full stop ends a sentence unless it closes an abbreviation such as "p.m." or "U.S.".
 _SENTENCE_BREAK = re.compile(r"(?<!\b[A-Za-z])[.;!?](?=\s+[A-Z(])|\n")
 
@@ -197,6 +213,9 @@ def _typed_dates(text: str, published: date | None) -> list[_FoundDate]:
         kind = cue.kind if cue is not None else None
         if cue is None and changed and _TO_PREPOSITION.search(before):
             kind = sentence_kinds.get(sentence_start)
+        if kind is None and _STARTS.search(before) and published and value >= published:
+            cue = _Cue(DateKind.EFFECTIVE, _STARTS, priority=0)
+            kind = cue.kind
         if kind is None:
             continue
         sentence_kinds[sentence_start] = kind
@@ -209,8 +228,12 @@ def _typed_dates(text: str, published: date | None) -> list[_FoundDate]:
 
 def _calendar_dates(text: str, published: date | None) -> Iterator[tuple[re.Match[str], date]]:
     """Each day-precise date phrase in order. A phrase that is no date ("effective 1") is
-    retried one character on, so the date inside it ("1 January 2026") is still found."""
+    retried one character on, so the date inside it ("1 January 2026") is still found. A date
+    without a year takes the year of the last date before it that has one; before any, it is
+    the occurrence nearest the publication date ("takes effect on January 1" published in
+    November is the next January)."""
     context_year = published.year if published else None
+    year_from_text = False
     position = 0
     while (match := _DATE_PHRASE.search(text, position)) is not None:
         value = _parse_date_phrase(match, context_year)
@@ -218,9 +241,23 @@ def _calendar_dates(text: str, published: date | None) -> Iterator[tuple[re.Matc
             position = match.start() + 1
             continue
         if _has_year(match):
-            context_year = value.year
+            context_year, year_from_text = value.year, True
+        elif published is not None and not year_from_text:
+            value = _nearest_occurrence(value, published)
         position = match.end()
         yield match, value
+
+
+def _nearest_occurrence(value: date, published: date) -> date:
+    """The day and month of `value` in the year before, of, or after publication, whichever
+    is nearest to it (29 February only in a leap year)."""
+    occurrences = []
+    for year in (published.year - 1, published.year, published.year + 1):
+        try:
+            occurrences.append(value.replace(year=year))
+        except ValueError:
+            continue
+    return min(occurrences, key=lambda each: abs((each - published).days))
 
 
 def _cue_for(before: str, sentence_so_far: str, after: str) -> _Cue | None:

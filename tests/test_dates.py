@@ -61,6 +61,76 @@ def test_dates_a_rule_or_change_takes_effect_are_read_as_effective(
     assert extract_dates(text, PUBLISHED) == (None, effective)
 
 
+@pytest.mark.parametrize(
+    ("text", "effective"),
+    [
+        ("Most provisions become operative on January 1, 2023.", date(2023, 1, 1)),
+        (
+            "The interim measures, taking effect on 15 August 2024, cover chatbots.",
+            date(2024, 8, 15),
+        ),
+        ("Industry has until January 1, 2026 to comply.", date(2026, 1, 1)),
+        (
+            "The rules apply to shareholder meetings held on or after September 1, 2024.",
+            date(2024, 9, 1),
+        ),
+        ("The city will not enforce Local Law 144 until April 15, 2024.", date(2024, 4, 15)),
+        (
+            "DHS is extending the date for full enforcement of the Act to May 7, 2025.",
+            date(2025, 5, 7),
+        ),
+        ("Member States must transpose the directive by 2 December 2026.", date(2026, 12, 2)),
+        (
+            "Firms must design their systems of quality management by December 15, 2024, when "
+            "the standards take effect.",
+            date(2024, 12, 15),
+        ),
+        ("Agentforce will be generally available on 25 October 2024.", date(2024, 10, 25)),
+        ("Properties stop processing new hits on 1 July 2024.", date(2024, 7, 1)),
+        ("The current contract expires on September 22, 2024.", date(2024, 9, 22)),
+    ],
+)
+def test_operative_enforcement_grace_and_availability_dates_are_effective(
+    text: str, effective: date
+) -> None:
+    assert extract_dates(text, PUBLISHED) == (None, effective)
+
+
+def test_a_change_from_a_date_after_publication_applies_from_it() -> None:
+    text = "Salesforce will raise list prices by 6% for the Enterprise edition from 1 August 2024."
+
+    assert extract_dates(text, PUBLISHED) == (None, date(2024, 8, 1))
+
+
+def test_a_period_from_a_date_before_publication_gives_nothing() -> None:
+    text = "The report covers complaints received from 1 January 2023 to 30 June 2023."
+
+    assert extract_dates(text, PUBLISHED) == (None, None)
+
+
+@pytest.mark.parametrize(
+    ("text", "deadline"),
+    [
+        ("Stakeholders can reply, and express interest, until 2 October 2024.", date(2024, 10, 2)),
+        ("Contributions were accepted until 1 February 2024.", date(2024, 2, 1)),
+        ("The consultation ends on 8 March 2024.", date(2024, 3, 8)),
+        ("Microsoft must reply by 27 January 2024 or face fines.", date(2024, 1, 27)),
+        ("Existing users must make their choice by 28 February 2024.", date(2024, 2, 28)),
+    ],
+)
+def test_replies_contributions_choices_and_consultations_ending_are_deadlines(
+    text: str, deadline: date
+) -> None:
+    assert extract_dates(text, PUBLISHED) == (deadline, None)
+
+
+def test_a_date_without_any_year_is_the_occurrence_nearest_publication() -> None:
+    text = "When the Act takes effect on January 1, we will extend its rights to all customers."
+
+    assert extract_dates(text, date(2019, 11, 11)) == (None, date(2020, 1, 1))
+    assert extract_dates(text, date(2020, 2, 3)) == (None, date(2020, 1, 1))
+
+
 def test_a_consultation_closing_and_a_rule_applying_are_told_apart() -> None:
     text = "Comments close on 4 June 2024; the rules apply from 1 January 2025."
 

@@ -56,13 +56,17 @@ def test_the_relevance_curve_trades_recall_for_precision_and_includes_the_chosen
     assert recalls == sorted(recalls, reverse=True)
 
 
-def test_date_matches_count_all_items_and_those_with_a_labelled_date() -> None:
+def test_date_matches_count_all_items_those_with_a_labelled_date_and_dates_given_unasked() -> None:
     matches = date_matches(
-        ["2026-01-01", None, "2025-06-30", None],
-        [date(2026, 1, 1), None, None, date(2024, 5, 1)],
+        ["2026-01-01", None, "2025-06-30", None, "2024-01-01"],
+        [date(2026, 1, 1), None, None, date(2024, 5, 1), date(2024, 1, 2)],
     )
 
-    assert (matches.right, matches.total, matches.stated_right, matches.stated) == (2, 4, 1, 2)
+    assert (matches.right, matches.total, matches.stated_right, matches.stated) == (2, 5, 1, 3)
+    assert matches.spurious == 1
+    assert (
+        matches.line() == "1/3 = 0.333 labelled dates read exactly, 1 given where none is labelled"
+    )
 
 
 def test_the_held_out_split_of_shared_is_fixed_and_about_one_in_three() -> None:
