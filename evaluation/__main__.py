@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 
-SUITES = ("evaluation.tagging", "evaluation.dedupe", "evaluation.search")
+SUITES = ("evaluation.tagging", "evaluation.themes", "evaluation.dedupe", "evaluation.search")
 
 
 def main() -> int:

@@ -26,7 +26,7 @@ vectors for.
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
@@ -290,7 +290,9 @@ class Classifier:
         tags = Tags(
             relevant=bool(controls),
             controls=controls,
-            themes=self._themes(item, item_type, [tag.id for tag in controls]) if controls else [],
+            themes=self.themes_of(item, item_type, [tag.id for tag in controls])
+            if controls
+            else [],
             type=item_type,
             jurisdiction=resolve_jurisdiction(
                 self.model.jurisdictions[decision.jurisdiction], reading
@@ -386,10 +388,22 @@ class Classifier:
                 return from_body
         return sentences[chosen], False
 
-    def _themes(self, item: Item, item_type: str, control_ids: list[str]) -> list[str]:
+    def themes_of(
+        self,
+        item: Item,
+        item_type: str,
+        control_ids: Sequence[str],
+        control_themes: Mapping[str, Iterable[str]] | None = None,
+    ) -> list[str]:
+        """The strategy themes of a relevant item, in the catalogue's order: its controls'
+        themes (the catalogue's, or `control_themes` to try others), its type's, and those
+        whose phrases it contains; a vendor's change keeps only procurement and risk."""
         themes: set[str] = set()
         for control_id in control_ids:
-            themes.update(self.catalogue.control(control_id).themes)
+            if control_themes is None:
+                themes.update(self.catalogue.control(control_id).themes)
+            else:
+                themes.update(control_themes.get(control_id, ()))
         themes.update(_TYPE_THEMES.get(item_type, ()))
         text = item.text()
         themes.update(

@@ -1,0 +1,183 @@
+"""How well Horizon files items under the strategy themes: `python -m evaluation.themes` (part
+of `make eval`).
+
+A relevant item's themes are its controls' themes in the catalogue (`controls.yaml`), its
+type's, and those whose phrases it contains (`Classifier.themes_of`). The controls' themes were
+written by hand until round 13; this measures them against the labels and shows how the
+catalogue's control themes were revised:
+
+- each control's share of items labelled with each theme, on the training items (the labels
+  of items with that control);
+- the rule "a control carries every theme that at least `share` of its training items carry",
+  for several shares, by 5-fold cross-validation: the themes are taken from four folds' labels
+  and scored on the fifth, with the controls and type the packaged tagger gave;
+- micro and macro F1 of the themes the tagger gives with the catalogue as shipped: on the
+  training items, the frozen test split (never used for this choice) and `../shared/eval/
+  dev.jsonl`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections import Counter, defaultdict
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from evaluation.common import (
+    LABELLED,
+    SharedDataMissing,
+    VectorCache,
+    is_frozen_test,
+    labelled_rows,
+    read_jsonl,
+    shared_file,
+)
+from horizon.classify import Classifier
+from horizon.config import PROJECT_ROOT, load_catalogue
+from horizon.embed import default_embedder
+from horizon.item import Tags
+from horizon.tagging.examples import example_from_record
+from horizon.tagging.metrics import Scores, set_scores
+from horizon.tagging.training import folds
+
+SHARES = (0.5, 0.6, 0.7, 0.75, 0.8, 0.9)
+DEV_FILE = "eval/dev.jsonl"
+
+
+def theme_shares(rows: Sequence[dict[str, Any]]) -> dict[str, dict[str, float]]:
+    """For each control, the share of its labelled items (relevant ones) carrying each theme."""
+    counts: dict[str, Counter[str]] = defaultdict(Counter)
+    totals: Counter[str] = Counter()
+    for row in rows:
+        labels = row["labels"]
+        if not labels["relevant"]:
+            continue
+        for control in labels["controls"]:
+            totals[control] += 1
+            counts[control].update(labels["themes"])
+    return {
+        control: {theme: count / totals[control] for theme, count in counts[control].items()}
+        for control in totals
+    }
+
+
+def themes_from_shares(
+    shares: Mapping[str, Mapping[str, float]], share: float
+) -> dict[str, set[str]]:
+    """Each control's themes: those at least `share` of its labelled items carry."""
+    return {
+        control: {theme for theme, value in by_theme.items() if value >= share}
+        for control, by_theme in shares.items()
+    }
+
+
+def themes_with(
+    classifier: Classifier,
+    rows: Sequence[dict[str, Any]],
+    tags: Sequence[Tags],
+    control_themes: Mapping[str, set[str]],
+) -> list[set[str]]:
+    """The themes the tagger would give with `control_themes` in place of the catalogue's."""
+    return [
+        set(
+            classifier.themes_of(
+                example_from_record(row).item, tag.type, tag.control_ids(), control_themes
+            )
+        )
+        if tag.controls
+        else set()
+        for row, tag in zip(rows, tags, strict=True)
+    ]
+
+
+def theme_scores(
+    rows: Sequence[dict[str, Any]], themes: Sequence[set[str]], theme_ids: Sequence[str]
+) -> tuple[Scores, float, dict[str, Scores]]:
+    """Micro scores, macro F1 and each theme's scores against the labels of `rows`."""
+    return set_scores([set(row["labels"]["themes"]) for row in rows], themes, theme_ids)
+
+
+def cross_validated_shares(
+    classifier: Classifier, rows: Sequence[dict[str, Any]], tags: Sequence[Tags]
+) -> dict[float, tuple[list[float], list[float]]]:
+    """For each of `SHARES`, the micro and macro F1 of each fold, themes taken from the other
+    folds' labels."""
+    fold_rows = folds([example_from_record(row) for row in rows])
+    theme_ids = [theme.id for theme in classifier.catalogue.themes]
+    results: dict[float, tuple[list[float], list[float]]] = {s: ([], []) for s in SHARES}
+    everything = np.arange(len(rows))
+    for held in fold_rows:
+        shares = theme_shares([rows[i] for i in np.setdiff1d(everything, held)])
+        held_rows, held_tags = [rows[i] for i in held], [tags[i] for i in held]
+        for share in SHARES:
+            themes = themes_with(
+                classifier, held_rows, held_tags, themes_from_shares(shares, share)
+            )
+            micro, macro, _ = theme_scores(held_rows, themes, theme_ids)
+            results[share][0].append(micro.f1)
+            results[share][1].append(macro)
+    return results
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m evaluation.themes", description=__doc__)
+    parser.add_argument("--data", type=Path, default=LABELLED, help="labelled JSON Lines")
+    arguments = parser.parse_args(argv)
+    try:
+        rows = labelled_rows(arguments.data)
+    except FileNotFoundError as missing:
+        print(f"themes evaluation skipped: {missing}")
+        return 0
+    catalogue = load_catalogue([PROJECT_ROOT / "controls.yaml"])
+    embedder = VectorCache(default_embedder())
+    classifier = Classifier(catalogue, embedder)
+    theme_ids = [theme.id for theme in catalogue.themes]
+    parts: dict[str, list[dict[str, Any]]] = {
+        "training items": [row for row in rows if not is_frozen_test(row["id"])],
+        "frozen test": [row for row in rows if is_frozen_test(row["id"])],
+    }
+    try:
+        parts["shared dev"] = read_jsonl(shared_file(DEV_FILE))
+    except SharedDataMissing as missing:
+        print(f"shared dev.jsonl {missing}")
+    tags = {}
+    for name, part in parts.items():
+        items = [example_from_record(row).item for row in part]
+        tags[name] = classifier.classify(items, embedder.embed([item.text() for item in items]))
+
+    training = parts["training items"]
+    shares = theme_shares(training)
+    print("share of each control's training items labelled with each theme:")
+    print(f"  {'':<22}" + "".join(f"{theme[:8]:>9}" for theme in theme_ids) + "   catalogue")
+    for control in catalogue.control_ids():
+        by_theme = shares.get(control, {})
+        cells = "".join(f"{by_theme.get(theme, 0.0):>9.2f}" for theme in theme_ids)
+        print(f"  {control:<22}{cells}   {', '.join(catalogue.control(control).themes)}")
+    print(
+        "\ncontrols carry the themes at least SHARE of their training items carry "
+        "(5-fold CV, the tagger's controls and type): micro-F1 · macro-F1"
+    )
+    for share, (micros, macros) in cross_validated_shares(
+        classifier, training, tags["training items"]
+    ).items():
+        print(
+            f"  share {share:.2f}: {np.mean(micros):.3f} ± {np.std(micros):.3f} · "
+            f"{np.mean(macros):.3f} ± {np.std(macros):.3f}"
+        )
+    print("\nthemes the tagger gives with the catalogue as shipped:")
+    for name, part in parts.items():
+        themes = [set(tag.themes) for tag in tags[name]]
+        micro, macro, per_theme = theme_scores(part, themes, theme_ids)
+        print(f"  {name} ({len(part)}): micro {micro} · macro-F1 {macro:.3f}")
+        print(
+            "    " + " · ".join(f"{theme} {scores.f1:.2f}" for theme, scores in per_theme.items())
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
