@@ -2,18 +2,22 @@
 of `make eval`).
 
 A relevant item's themes are its controls' themes in the catalogue (`controls.yaml`), its
-type's, and those whose phrases it contains (`Classifier.themes_of`). The controls' themes were
-written by hand until round 13; this measures them against the labels and shows how the
-catalogue's control themes were revised:
+type's, those whose phrases it contains, and those the model's theme heads give it
+(`Classifier.themes_of`, `TaggerModel.learned_themes`). Until round 13 only the rules gave
+themes, and nothing measured them. This prints:
 
-- each control's share of items labelled with each theme, on the training items (the labels
-  of items with that control);
-- the rule "a control carries every theme that at least `share` of its training items carry",
-  for several shares, by 5-fold cross-validation: the themes are taken from four folds' labels
-  and scored on the fifth, with the controls and type the packaged tagger gave;
-- micro and macro F1 of the themes the tagger gives with the catalogue as shipped: on the
-  training items, the frozen test split (never used for this choice) and `../shared/eval/
-  dev.jsonl`.
+- each control's share of training items labelled with each theme (the labels of the relevant
+  items with that control), beside the catalogue's themes for it;
+- the rule "a control carries every theme that at least SHARE of its training items carry",
+  for several shares, by 5-fold cross-validation: themes from four folds' labels, scored on
+  the fifth, with the controls and type the packaged tagger gave (the catalogue follows the
+  best share);
+- the theme heads by 5-fold cross-validation, for several regularisations and thresholds:
+  fitted on four folds' relevant items, their themes added to the rules' on the fifth (the
+  model ships the best, `THEME_CHOICE` and `THEME_THRESHOLD`);
+- micro and macro F1 of the themes the tagger gives, rules alone and with the heads: on the
+  training items (which every choice was made on), the frozen test split (never used for a
+  choice) and `../shared/eval/dev.jsonl`.
 """
 
 from __future__ import annotations
@@ -39,12 +43,17 @@ from evaluation.common import (
 from horizon.classify import Classifier
 from horizon.config import PROJECT_ROOT, load_catalogue
 from horizon.embed import default_embedder
-from horizon.item import Tags
-from horizon.tagging.examples import example_from_record
+from horizon.item import THEMES, Tags
+from horizon.tagging.examples import Featurised, example_from_record, featurise
+from horizon.tagging.features import FeatureBuilder
+from horizon.tagging.heads import THEME_CHOICE, THEME_THRESHOLD, Choice, fit_theme_heads, scaler
 from horizon.tagging.metrics import Scores, set_scores
+from horizon.tagging.model import sigmoid
 from horizon.tagging.training import folds
 
 SHARES = (0.5, 0.6, 0.7, 0.75, 0.8, 0.9)
+HEAD_C = (0.003, 0.01, 0.03)
+HEAD_THRESHOLDS = (0.5, 0.6, 0.7, 0.8, 0.9)
 DEV_FILE = "eval/dev.jsonl"
 
 
@@ -79,18 +88,24 @@ def themes_with(
     classifier: Classifier,
     rows: Sequence[dict[str, Any]],
     tags: Sequence[Tags],
-    control_themes: Mapping[str, set[str]],
+    control_themes: Mapping[str, set[str]] | None = None,
+    learned: Sequence[Sequence[str]] | None = None,
 ) -> list[set[str]]:
-    """The themes the tagger would give with `control_themes` in place of the catalogue's."""
+    """The themes the tagger would give with `control_themes` in place of the catalogue's
+    (None: the catalogue's) and `learned` themes from the heads (None: none)."""
     return [
         set(
             classifier.themes_of(
-                example_from_record(row).item, tag.type, tag.control_ids(), control_themes
+                example_from_record(row).item,
+                tag.type,
+                tag.control_ids(),
+                control_themes,
+                learned[number] if learned is not None else (),
             )
         )
         if tag.controls
         else set()
-        for row, tag in zip(rows, tags, strict=True)
+        for number, (row, tag) in enumerate(zip(rows, tags, strict=True))
     ]
 
 
@@ -121,6 +136,53 @@ def cross_validated_shares(
             results[share][0].append(micro.f1)
             results[share][1].append(macro)
     return results
+
+
+def cross_validated_heads(
+    classifier: Classifier,
+    rows: Sequence[dict[str, Any]],
+    tags: Sequence[Tags],
+    data: Featurised,
+) -> dict[tuple[float, float], tuple[list[float], list[float]]]:
+    """For each regularisation in `HEAD_C` and threshold in `HEAD_THRESHOLDS`, the micro and
+    macro F1 of each fold when the theme heads fitted on the other folds add their themes to
+    the rules' (the catalogue's control themes)."""
+    fold_rows = folds(data.examples)
+    theme_ids = [theme.id for theme in classifier.catalogue.themes]
+    everything = np.arange(len(rows))
+    results: dict[tuple[float, float], tuple[list[float], list[float]]] = {
+        (c, threshold): ([], []) for c in HEAD_C for threshold in HEAD_THRESHOLDS
+    }
+    for held in fold_rows:
+        others = np.setdiff1d(everything, held)
+        mean, scale = scaler(data.features[others])
+        held_rows, held_tags = [rows[i] for i in held], [tags[i] for i in held]
+        for c in HEAD_C:
+            weights, bias = fit_theme_heads(
+                data.features[others],
+                mean,
+                scale,
+                data.targets.take(others),
+                data.builder.groups,
+                Choice(THEME_CHOICE.groups, c),
+            )
+            scaled = (data.features[held] - mean) / scale
+            probabilities = sigmoid(scaled @ weights.T + bias)
+            for threshold in HEAD_THRESHOLDS:
+                learned = [
+                    [THEMES[j] for j in np.flatnonzero(row >= threshold)] for row in probabilities
+                ]
+                themes = themes_with(classifier, held_rows, held_tags, None, learned)
+                micro, macro, _ = theme_scores(held_rows, themes, theme_ids)
+                results[(c, threshold)][0].append(micro.f1)
+                results[(c, threshold)][1].append(macro)
+    return results
+
+
+def best(results: Mapping[Any, tuple[list[float], list[float]]]) -> Any:
+    """The key with the best mean of micro and macro F1 over the folds, to three decimals;
+    of equal ones the first (the more regularised, the lower share or threshold)."""
+    return max(results, key=lambda key: round(float(np.mean(results[key][0] + results[key][1])), 3))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -161,21 +223,41 @@ def main(argv: Sequence[str] | None = None) -> int:
         "\ncontrols carry the themes at least SHARE of their training items carry "
         "(5-fold CV, the tagger's controls and type): micro-F1 · macro-F1"
     )
-    for share, (micros, macros) in cross_validated_shares(
-        classifier, training, tags["training items"]
-    ).items():
+    by_share = cross_validated_shares(classifier, training, tags["training items"])
+    for share, (micros, macros) in by_share.items():
         print(
             f"  share {share:.2f}: {np.mean(micros):.3f} ± {np.std(micros):.3f} · "
             f"{np.mean(macros):.3f} ± {np.std(macros):.3f}"
+            + ("  <- best" if share == best(by_share) else "")
         )
-    print("\nthemes the tagger gives with the catalogue as shipped:")
-    for name, part in parts.items():
-        themes = [set(tag.themes) for tag in tags[name]]
-        micro, macro, per_theme = theme_scores(part, themes, theme_ids)
-        print(f"  {name} ({len(part)}): micro {micro} · macro-F1 {macro:.3f}")
+    examples = [example_from_record(row) for row in training]
+    data = featurise(
+        examples,
+        embedder.embed([example.item.text() for example in examples]),
+        FeatureBuilder(catalogue, embedder, classifier.model.controls),
+    )
+    print(
+        "\ntheme heads, their themes added to the rules' (5-fold CV): micro-F1 · macro-F1; "
+        f"shipped: C {THEME_CHOICE.c}, threshold {THEME_THRESHOLD}"
+    )
+    by_head = cross_validated_heads(classifier, training, tags["training items"], data)
+    for (c, threshold), (micros, macros) in by_head.items():
         print(
-            "    " + " · ".join(f"{theme} {scores.f1:.2f}" for theme, scores in per_theme.items())
+            f"  C {c:<5} threshold {threshold:.1f}: {np.mean(micros):.3f} ± "
+            f"{np.std(micros):.3f} · {np.mean(macros):.3f} ± {np.std(macros):.3f}"
+            + ("  <- best" if (c, threshold) == best(by_head) else "")
         )
+    print("\nthemes the tagger gives (rules alone · with the packaged model's theme heads):")
+    for name, part in parts.items():
+        ruled = themes_with(classifier, part, tags[name])
+        given = [set(tag.themes) for tag in tags[name]]
+        for label, themes in (("rules alone", ruled), ("with heads", given)):
+            micro, macro, per_theme = theme_scores(part, themes, theme_ids)
+            print(f"  {name} ({len(part)}), {label}: micro {micro} · macro-F1 {macro:.3f}")
+            print(
+                "    "
+                + " · ".join(f"{theme} {scores.f1:.2f}" for theme, scores in per_theme.items())
+            )
     return 0
 
 

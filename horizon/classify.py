@@ -206,6 +206,7 @@ class Classifier:
         if self._foreign_vectors:
             self._neutralise_vectors(features)
         predictions = self.model.predict(features)
+        learned_themes = self.model.learned_themes(features)
         feedback_similarity = vectors @ self._feedback.vectors.T
         return [
             self._explain_one(
@@ -217,6 +218,7 @@ class Classifier:
                 predictions.types[row],
                 predictions.jurisdictions[row],
                 feedback_similarity[row],
+                learned_themes[row],
             )
             for row, (item, reading) in enumerate(zip(items, readings, strict=True))
         ]
@@ -231,6 +233,7 @@ class Classifier:
         types: np.ndarray,
         jurisdictions: np.ndarray,
         feedback_similarity: np.ndarray,
+        learned_themes: Sequence[str],
     ) -> Explanation:
         ids = list(self.model.controls)
         probabilities = control_probabilities.astype(float).copy()
@@ -290,7 +293,9 @@ class Classifier:
         tags = Tags(
             relevant=bool(controls),
             controls=controls,
-            themes=self.themes_of(item, item_type, [tag.id for tag in controls])
+            themes=self.themes_of(
+                item, item_type, [tag.id for tag in controls], learned=learned_themes
+            )
             if controls
             else [],
             type=item_type,
@@ -394,10 +399,12 @@ class Classifier:
         item_type: str,
         control_ids: Sequence[str],
         control_themes: Mapping[str, Iterable[str]] | None = None,
+        learned: Iterable[str] = (),
     ) -> list[str]:
         """The strategy themes of a relevant item, in the catalogue's order: its controls'
         themes (the catalogue's, or `control_themes` to try others), its type's, and those
-        whose phrases it contains; a vendor's change keeps only procurement and risk."""
+        whose phrases it contains (a vendor's change keeps only procurement and risk of
+        these); and the themes the model's theme heads give it (`learned`)."""
         themes: set[str] = set()
         for control_id in control_ids:
             if control_themes is None:
@@ -411,6 +418,7 @@ class Classifier:
         )
         if item_type == "vendor-change":
             themes &= _VENDOR_THEMES
+        themes.update(learned)
         last = len(self._theme_order)
         return sorted(themes, key=lambda theme: self._theme_order.get(theme, last))
 

@@ -4,6 +4,7 @@ decisions, the stored artefact, and retraining from analysts' verdicts."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from itertools import cycle
 from pathlib import Path
 
@@ -15,12 +16,13 @@ from horizon.catalogue import Catalogue
 from horizon.classify import Classifier, packaged_model
 from horizon.config import PROJECT_ROOT, load_catalogue
 from horizon.embed import HashingEmbedder
+from horizon.item import THEMES
 from horizon.normalise import item_from_record
 from horizon.tagging.calibration import best_control_threshold, recall_first_threshold
 from horizon.tagging.decision import resolve_jurisdiction
-from horizon.tagging.examples import Example, data_hash, example_from_record, featurise
-from horizon.tagging.features import FeatureBuilder, Reading
-from horizon.tagging.heads import HEADS, Choice
+from horizon.tagging.examples import Example, Targets, data_hash, example_from_record, featurise
+from horizon.tagging.features import GROUPS, FeatureBuilder, Reading
+from horizon.tagging.heads import HEADS, THEME_THRESHOLD, Choice, fit_theme_heads, scaler
 from horizon.tagging.model import PACKAGED, ModelError, SparseRows, TaggerModel, load_model
 from horizon.tagging.rules import host_jurisdiction, publisher_jurisdiction, text_jurisdiction
 from horizon.tagging.training import (
@@ -338,6 +340,9 @@ def test_a_saved_model_loads_identically_and_a_changed_file_is_refused(
         loaded.predict(features).controls, model.predict(features).controls, atol=1e-3
     )
     assert loaded.metadata["data_sha256"] == "test"
+    assert (loaded.themes, loaded.theme_threshold) == (model.themes, model.theme_threshold)
+    np.testing.assert_array_equal(loaded.heads.theme_w, model.heads.theme_w)
+    assert loaded.learned_themes(features) == model.learned_themes(features)
     path.write_bytes(path.read_bytes() + b"x")
     with pytest.raises(ModelError, match="does not match"):
         load_model(path)
@@ -384,6 +389,45 @@ def test_the_packaged_model_loads_and_was_trained_on_the_labelled_items_it_names
     assert model.metadata["data_sha256"] == data_hash(
         [row for row in rows if not is_frozen_test(row["id"])]
     )
+
+
+def test_theme_heads_learn_from_the_relevant_items_alone() -> None:
+    """A theme is labelled on relevant items only, so the labels of the others must not
+    shape its head (here they say the opposite)."""
+    rng = np.random.default_rng(0)
+    features = rng.normal(size=(120, 6)).astype(np.float32)
+    relevant = np.arange(120) < 80
+    delivery = THEMES.index("delivery")
+    themes = np.zeros((120, len(THEMES)), dtype=np.int8)
+    themes[:80, delivery] = features[:80, 0] > 0
+    themes[80:, delivery] = features[80:, 0] < 0
+    targets = Targets(
+        relevant=relevant.astype(np.int8),
+        controls=np.zeros((120, 1), dtype=np.int8),
+        types=np.zeros(120, dtype=np.int16),
+        jurisdictions=np.zeros(120, dtype=np.int16),
+        themes=themes,
+    )
+    groups = {"embedding": (0, 6)} | {g: (6, 6) for g in GROUPS if g != "embedding"}
+    mean, scale = scaler(features)
+
+    weights, bias = fit_theme_heads(features, mean, scale, targets, groups, Choice("all", 1.0))
+
+    assert weights.shape == (len(THEMES), 6) and bias.shape == (len(THEMES),)
+    assert weights[delivery, 0] > 0 and abs(weights[delivery, 0]) > abs(weights[delivery, 1:]).max()
+    others = [row for row in range(len(THEMES)) if row != delivery]
+    assert not weights[others].any()  # a theme no relevant item carries: a constant head
+
+
+def test_the_model_adds_each_theme_its_head_gives_at_the_threshold(
+    trained: tuple[TaggerModel, Classifier],
+) -> None:
+    model, _ = trained
+    features = model.rows.features.dense()[:3]
+
+    assert model.themes == THEMES and model.theme_threshold == THEME_THRESHOLD
+    assert replace(model, theme_threshold=0.0).learned_themes(features) == [list(THEMES)] * 3
+    assert replace(model, theme_threshold=1.01).learned_themes(features) == [[], [], []]
 
 
 def test_an_example_keeps_its_labels() -> None:

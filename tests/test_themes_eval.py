@@ -66,6 +66,9 @@ def test_themes_can_be_tried_with_other_control_themes_than_the_catalogues(
     tried = classifier.themes_of(item, "guidance", ["TRANSPARENCY"], {"TRANSPARENCY": {"risk"}})
     vendor = classifier.themes_of(item, "vendor-change", ["TRANSPARENCY"])
 
+    learned = classifier.themes_of(item, "vendor-change", ["TRANSPARENCY"], learned=["delivery"])
+
     assert shipped == ["governance", "communication"]
     assert tried == ["risk"]
     assert vendor == ["procurement"]
+    assert learned == ["procurement", "delivery"]  # the heads' themes outlive the vendor rule

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from horizon.item import ITEM_TYPES, Item
+from horizon.item import ITEM_TYPES, THEMES, Item
 from horizon.normalise import item_from_record
 from horizon.tagging.features import JURISDICTIONS, FeatureBuilder, Reading, jurisdiction_class
 from horizon.tagging.words import WordVocabulary
@@ -26,6 +26,7 @@ class Example:
     controls: frozenset[str]
     type: str
     jurisdiction: str
+    themes: frozenset[str] = frozenset()
 
 
 def example_from_record(row: dict[str, Any]) -> Example:
@@ -38,6 +39,7 @@ def example_from_record(row: dict[str, Any]) -> Example:
         controls=frozenset(labels["controls"]),
         type=labels["type"],
         jurisdiction=labels["jurisdiction"],
+        themes=frozenset(labels.get("themes") or ()),
     )
 
 
@@ -53,6 +55,7 @@ class Targets:
     controls: np.ndarray
     types: np.ndarray
     jurisdictions: np.ndarray
+    themes: np.ndarray
 
     @classmethod
     def of(cls, examples: Sequence[Example], control_ids: Sequence[str]) -> Targets:
@@ -66,11 +69,18 @@ class Targets:
                 [JURISDICTIONS.index(jurisdiction_class(e.jurisdiction)) for e in examples],
                 dtype=np.int16,
             ),
+            themes=np.array(
+                [[theme in e.themes for theme in THEMES] for e in examples], dtype=np.int8
+            ).reshape(len(examples), len(THEMES)),
         )
 
     def take(self, rows: np.ndarray) -> Targets:
         return Targets(
-            self.relevant[rows], self.controls[rows], self.types[rows], self.jurisdictions[rows]
+            self.relevant[rows],
+            self.controls[rows],
+            self.types[rows],
+            self.jurisdictions[rows],
+            self.themes[rows],
         )
 
 

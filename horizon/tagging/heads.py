@@ -15,7 +15,7 @@ from scipy.linalg import solve_triangular
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 
-from horizon.item import ITEM_TYPES
+from horizon.item import ITEM_TYPES, THEMES
 from horizon.tagging.examples import Targets
 from horizon.tagging.features import GROUPS, JURISDICTIONS, FeatureBuilder
 
@@ -40,6 +40,7 @@ GROUP_STRENGTH: dict[str, dict[str, float]] = {
     "controls": {"lexical": 2.0, "similarity": 2.0, "words": 0.25},
     "type": {"cues": 2.0, "publisher": 2.0, "words": 0.5},
     "jurisdiction": {"cues": 2.0, "publisher": 2.0, "words": 0.0},
+    "themes": {"words": 0.0},
 }
 
 
@@ -55,9 +56,15 @@ class Choice:
 
 
 CANDIDATES = tuple(Choice(groups, c) for groups in CANDIDATE_GROUPS for c in CANDIDATE_C)
+# The theme heads (one per strategy theme, fitted on the relevant items, not reading the
+# `words`) and the probability at which a theme joins the rules' themes: chosen by 5-fold CV in
+# `python -m evaluation.themes` (docs/tagging.md, round 13).
+THEME_CHOICE = Choice("all", 0.003)
+THEME_THRESHOLD = 0.8
 
 
-def _scaler(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def scaler(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each column's mean and spread (1 where it is constant), to standardise it."""
     mean = features.mean(axis=0)
     scale = features.std(axis=0)
     scale[scale < 1e-6] = 1.0
@@ -196,7 +203,7 @@ def fit_heads(
     heads: Sequence[str] = HEADS,
 ) -> RawHeads:
     """Fit the named heads with their chosen groups and strength (others left at zero)."""
-    mean, scale = _scaler(features)
+    mean, scale = scaler(features)
     scaled = (features - mean) / scale
     width = features.shape[1]
     controls = targets.controls.shape[1]
@@ -263,3 +270,27 @@ def group_strength(head: str, groups: Mapping[str, Sequence[int]], width: int) -
         start, stop = groups[group]
         strength[start:stop] = value
     return strength
+
+
+def fit_theme_heads(
+    features: np.ndarray,
+    mean: np.ndarray,
+    scale: np.ndarray,
+    targets: Targets,
+    groups: Mapping[str, Sequence[int]],
+    choice: Choice = THEME_CHOICE,
+) -> tuple[np.ndarray, np.ndarray]:
+    """One balanced logistic head per theme (`THEMES` order) on the relevant rows, on the
+    columns standardised as the other heads' (`mean`, `scale`): themes are labelled on relevant
+    items only."""
+    relevant = targets.relevant.astype(bool)
+    width = features.shape[1]
+    strength = group_strength("themes", groups, width)
+    mask = head_mask("themes", choice, groups, width)
+    columns = Design(((features[relevant] - mean) / scale)[:, mask] * strength[mask])
+    weights = np.zeros((len(THEMES), width), np.float32)
+    bias = np.zeros(len(THEMES), np.float32)
+    for index in range(len(THEMES)):
+        w, bias[index] = fit_binary(columns, targets.themes[relevant, index], choice.c)
+        weights[index] = spread(w, mask) * strength
+    return weights, bias

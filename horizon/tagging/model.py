@@ -26,7 +26,7 @@ import numpy as np
 from horizon.tagging.words import WordVocabulary
 
 PACKAGED = Path(__file__).with_name("model.npz")
-FORMAT = 4
+FORMAT = 5
 
 
 class ModelError(Exception):
@@ -50,6 +50,8 @@ class Heads:
     type_b: np.ndarray
     jurisdiction_w: np.ndarray
     jurisdiction_b: np.ndarray
+    theme_w: np.ndarray
+    theme_b: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -116,6 +118,8 @@ class TaggerModel:
     rows: TrainingRows
     relevance_threshold: float
     control_threshold: float
+    themes: tuple[str, ...]
+    theme_threshold: float
     metadata: dict[str, Any] = field(default_factory=dict)
     words: WordVocabulary = field(default_factory=WordVocabulary.empty)
 
@@ -128,6 +132,17 @@ class TaggerModel:
         types = _softmax(scaled @ h.type_w.T + h.type_b)
         jurisdictions = _softmax(scaled @ h.jurisdiction_w.T + h.jurisdiction_b)
         return Predictions(relevance, controls, types, jurisdictions)
+
+    def learned_themes(self, features: np.ndarray) -> list[list[str]]:
+        """The themes each item's theme heads give (probability at least `theme_threshold`),
+        whether or not it is relevant: `Classifier` adds them to the rules' themes of the
+        relevant ones."""
+        h = self.heads
+        probabilities = sigmoid(((features - h.mean) / h.scale) @ h.theme_w.T + h.theme_b)
+        return [
+            [theme for theme, p in zip(self.themes, row, strict=True) if p >= self.theme_threshold]
+            for row in probabilities
+        ]
 
     def with_metadata(self, **changes: Any) -> TaggerModel:
         return replace(self, metadata={**self.metadata, **changes})
@@ -153,6 +168,8 @@ class TaggerModel:
             "jurisdictions": list(self.jurisdictions),
             "relevance_threshold": self.relevance_threshold,
             "control_threshold": self.control_threshold,
+            "themes": list(self.themes),
+            "theme_threshold": self.theme_threshold,
             **self.metadata,
             "weights_sha256": _file_hash(path),
         }
@@ -203,6 +220,8 @@ def load_model(path: Path = PACKAGED) -> TaggerModel:
         "jurisdictions",
         "relevance_threshold",
         "control_threshold",
+        "themes",
+        "theme_threshold",
     }
     return TaggerModel(
         controls=tuple(meta["controls"]),
@@ -212,6 +231,8 @@ def load_model(path: Path = PACKAGED) -> TaggerModel:
         rows=rows,
         relevance_threshold=float(meta["relevance_threshold"]),
         control_threshold=float(meta["control_threshold"]),
+        themes=tuple(meta["themes"]),
+        theme_threshold=float(meta["theme_threshold"]),
         metadata={k: v for k, v in meta.items() if k not in known},
         words=words,
     )

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
-from horizon.item import ITEM_TYPES
+from horizon.item import ITEM_TYPES, THEMES
 from horizon.tagging.calibration import Calibration, calibrate
 from horizon.tagging.decision import CONTROL_THRESHOLD, decide, resolve_jurisdiction
 from horizon.tagging.examples import Example, Featurised, Targets, with_words
@@ -31,11 +31,13 @@ from horizon.tagging.heads import (
     CANDIDATES,
     HEADS,
     SEED,
+    THEME_THRESHOLD,
     Choice,
     Design,
     RawHeads,
     fit_binary,
     fit_heads,
+    fit_theme_heads,
     group_strength,
     head_mask,
     spread,
@@ -222,11 +224,19 @@ def train(
     calibration = calibrate(out_of_fold(data, choices, fold_rows), data.targets)
     everything = with_words(data, np.arange(len(data.examples)))
     fitted = fit_heads(everything.features, everything.targets, choices, everything.builder)
-    return _assemble(fitted, calibration, everything, choices, metadata)
+    themes = fit_theme_heads(
+        everything.features,
+        fitted.mean,
+        fitted.scale,
+        everything.targets,
+        everything.builder.groups,
+    )
+    return _assemble(fitted, themes, calibration, everything, choices, metadata)
 
 
 def _assemble(
     fitted: RawHeads,
+    themes: tuple[np.ndarray, np.ndarray],
     calibration: Calibration,
     data: Featurised,
     choices: dict[str, Choice],
@@ -245,6 +255,8 @@ def _assemble(
         type_b=np.asarray(fitted.types[1], np.float32),
         jurisdiction_w=fitted.jurisdictions[0],
         jurisdiction_b=np.asarray(fitted.jurisdictions[1], np.float32),
+        theme_w=themes[0],
+        theme_b=themes[1],
     )
     rows = TrainingRows(
         features=SparseRows.of(data.features),
@@ -261,6 +273,8 @@ def _assemble(
         rows=rows,
         relevance_threshold=calibration.relevance_threshold,
         control_threshold=calibration.control_threshold,
+        themes=THEMES,
+        theme_threshold=THEME_THRESHOLD,
         words=data.builder.words,
         metadata={
             "choices": {head: choice.as_json() for head, choice in choices.items()},
