@@ -3,12 +3,13 @@ catalogue's control themes kept to the rule they were revised by."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from evaluation.common import is_frozen_test, labelled_rows
-from evaluation.themes import theme_shares, themes_from_shares
+from evaluation.themes import best, main, theme_shares, themes_from_shares
 from horizon.catalogue import Catalogue
 from horizon.classify import Classifier
 from horizon.config import PROJECT_ROOT, load_catalogue
@@ -39,6 +40,28 @@ def test_theme_shares_count_each_controls_relevant_items_only() -> None:
         "TRANSPARENCY": {"communication"},
         "FAIRNESS": {"governance"},
     }
+
+
+def test_the_best_candidate_has_the_best_mean_of_micro_and_macro_and_ties_go_to_the_first() -> None:
+    results = {
+        (0.003, 0.8): ([0.835, 0.835], [0.715, 0.715]),
+        (0.03, 0.8): ([0.840, 0.840], [0.710, 0.710]),
+        (0.01, 0.7): ([0.850, 0.850], [0.690, 0.690]),
+    }
+
+    assert best(results) == (0.003, 0.8)
+    assert best({**results, (0.1, 0.9): ([0.9], [0.7])}) == (0.1, 0.9)
+
+
+def test_the_themes_evaluation_skips_with_a_plain_message_without_the_labelled_items(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "items.jsonl"
+
+    assert main(["--data", str(missing)]) == 0
+
+    printed = capsys.readouterr().out
+    assert printed.startswith("themes evaluation skipped: ") and str(missing) in printed
 
 
 @pytest.fixture(scope="module")
