@@ -385,9 +385,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("warning: the packaged model was trained on other data; run `make train` first")
     builder = FeatureBuilder(catalogue, embedder, model.controls)
     train_examples = [example_from_record(row) for row in training_rows]
-    data = featurise(
-        train_examples, embedder.embed([e.item.text() for e in train_examples]), builder
-    )
+    train_vectors = embedder.embed([e.item.text() for e in train_examples])
+    data = featurise(train_examples, train_vectors, builder)
     choices = {head: Choice(**value) for head, value in model.metadata["choices"].items()}
     fold_rows = folds(train_examples)
     cv = cross_validated(data, choices, fold_rows)
@@ -461,7 +460,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         "horizon/dates.py, revised on the training items' misses; the frozen test and dev "
         "were not looked at) =="
     )
-    train_vectors = embedder.embed([e.item.text() for e in train_examples])
     for name, part_rows, examples, vectors in (
         ("training items", training_rows, train_examples, train_vectors),
         ("frozen test", frozen_rows, frozen, frozen_vectors),

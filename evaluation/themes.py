@@ -43,12 +43,12 @@ from evaluation.common import (
 from horizon.classify import Classifier
 from horizon.config import PROJECT_ROOT, load_catalogue
 from horizon.embed import default_embedder
-from horizon.item import THEMES, Tags
-from horizon.tagging.examples import Featurised, example_from_record, featurise
+from horizon.item import THEMES, Item, Tags
+from horizon.tagging.examples import Example, Featurised, example_from_record, featurise
 from horizon.tagging.features import FeatureBuilder
 from horizon.tagging.heads import THEME_CHOICE, THEME_THRESHOLD, Choice, fit_theme_heads, scaler
 from horizon.tagging.metrics import Scores, set_scores
-from horizon.tagging.model import sigmoid
+from horizon.tagging.model import sigmoid, themes_at
 from horizon.tagging.training import folds
 
 SHARES = (0.5, 0.6, 0.7, 0.75, 0.8, 0.9)
@@ -86,17 +86,17 @@ def themes_from_shares(
 
 def themes_with(
     classifier: Classifier,
-    rows: Sequence[dict[str, Any]],
+    items: Sequence[Item],
     tags: Sequence[Tags],
     control_themes: Mapping[str, set[str]] | None = None,
     learned: Sequence[Sequence[str]] | None = None,
 ) -> list[set[str]]:
-    """The themes the tagger would give with `control_themes` in place of the catalogue's
-    (None: the catalogue's) and `learned` themes from the heads (None: none)."""
+    """The themes the tagger would give `items` with `control_themes` in place of the
+    catalogue's (None: the catalogue's) and `learned` themes from the heads (None: none)."""
     return [
         set(
             classifier.themes_of(
-                example_from_record(row).item,
+                item,
                 tag.type,
                 tag.control_ids(),
                 control_themes,
@@ -105,7 +105,7 @@ def themes_with(
         )
         if tag.controls
         else set()
-        for number, (row, tag) in enumerate(zip(rows, tags, strict=True))
+        for number, (item, tag) in enumerate(zip(items, tags, strict=True))
     ]
 
 
@@ -117,20 +117,24 @@ def theme_scores(
 
 
 def cross_validated_shares(
-    classifier: Classifier, rows: Sequence[dict[str, Any]], tags: Sequence[Tags]
+    classifier: Classifier,
+    rows: Sequence[dict[str, Any]],
+    examples: Sequence[Example],
+    tags: Sequence[Tags],
 ) -> dict[float, tuple[list[float], list[float]]]:
     """For each of `SHARES`, the micro and macro F1 of each fold, themes taken from the other
     folds' labels."""
-    fold_rows = folds([example_from_record(row) for row in rows])
+    fold_rows = folds(examples)
     theme_ids = [theme.id for theme in classifier.catalogue.themes]
     results: dict[float, tuple[list[float], list[float]]] = {s: ([], []) for s in SHARES}
     everything = np.arange(len(rows))
     for held in fold_rows:
         shares = theme_shares([rows[i] for i in np.setdiff1d(everything, held)])
         held_rows, held_tags = [rows[i] for i in held], [tags[i] for i in held]
+        held_items = [examples[i].item for i in held]
         for share in SHARES:
             themes = themes_with(
-                classifier, held_rows, held_tags, themes_from_shares(shares, share)
+                classifier, held_items, held_tags, themes_from_shares(shares, share)
             )
             micro, macro, _ = theme_scores(held_rows, themes, theme_ids)
             results[share][0].append(micro.f1)
@@ -157,6 +161,7 @@ def cross_validated_heads(
         others = np.setdiff1d(everything, held)
         mean, scale = scaler(data.features[others])
         held_rows, held_tags = [rows[i] for i in held], [tags[i] for i in held]
+        held_items = [data.examples[i].item for i in held]
         for c in HEAD_C:
             weights, bias = fit_theme_heads(
                 data.features[others],
@@ -169,10 +174,8 @@ def cross_validated_heads(
             scaled = (data.features[held] - mean) / scale
             probabilities = sigmoid(scaled @ weights.T + bias)
             for threshold in HEAD_THRESHOLDS:
-                learned = [
-                    [THEMES[j] for j in np.flatnonzero(row >= threshold)] for row in probabilities
-                ]
-                themes = themes_with(classifier, held_rows, held_tags, None, learned)
+                learned = themes_at(probabilities, THEMES, threshold)
+                themes = themes_with(classifier, held_items, held_tags, None, learned)
                 micro, macro, _ = theme_scores(held_rows, themes, theme_ids)
                 results[(c, threshold)][0].append(micro.f1)
                 results[(c, threshold)][1].append(macro)
@@ -206,12 +209,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         parts["shared dev"] = read_jsonl(shared_file(DEV_FILE))
     except SharedDataMissing as missing:
         print(f"shared dev.jsonl {missing}")
-    tags = {}
-    for name, part in parts.items():
-        items = [example_from_record(row).item for row in part]
-        tags[name] = classifier.classify(items, embedder.embed([item.text() for item in items]))
+    items = {name: [example_from_record(row).item for row in part] for name, part in parts.items()}
+    vectors = {name: embedder.embed([item.text() for item in items[name]]) for name in parts}
+    tags = {name: classifier.classify(items[name], vectors[name]) for name in parts}
 
     training = parts["training items"]
+    examples = [example_from_record(row) for row in training]
     shares = theme_shares(training)
     print("share of each control's training items labelled with each theme:")
     print(f"  {'':<22}" + "".join(f"{theme[:8]:>9}" for theme in theme_ids) + "   catalogue")
@@ -223,17 +226,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         "\ncontrols carry the themes at least SHARE of their training items carry "
         "(5-fold CV, the tagger's controls and type): micro-F1 · macro-F1"
     )
-    by_share = cross_validated_shares(classifier, training, tags["training items"])
+    by_share = cross_validated_shares(classifier, training, examples, tags["training items"])
     for share, (micros, macros) in by_share.items():
         print(
             f"  share {share:.2f}: {np.mean(micros):.3f} ± {np.std(micros):.3f} · "
             f"{np.mean(macros):.3f} ± {np.std(macros):.3f}"
             + ("  <- best" if share == best(by_share) else "")
         )
-    examples = [example_from_record(row) for row in training]
     data = featurise(
         examples,
-        embedder.embed([example.item.text() for example in examples]),
+        vectors["training items"],
         FeatureBuilder(catalogue, embedder, classifier.model.controls),
     )
     print(
@@ -249,7 +251,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     print("\nthemes the tagger gives (rules alone · with the packaged model's theme heads):")
     for name, part in parts.items():
-        ruled = themes_with(classifier, part, tags[name])
+        ruled = themes_with(classifier, items[name], tags[name])
         given = [set(tag.themes) for tag in tags[name]]
         for label, themes in (("rules alone", ruled), ("with heads", given)):
             micro, macro, per_theme = theme_scores(part, themes, theme_ids)

@@ -206,7 +206,7 @@ class Classifier:
         if self._foreign_vectors:
             self._neutralise_vectors(features)
         predictions = self.model.predict(features)
-        learned_themes = self.model.learned_themes(features)
+        learned_themes = self.model.learned_themes(predictions)
         feedback_similarity = vectors @ self._feedback.vectors.T
         return [
             self._explain_one(

@@ -136,6 +136,7 @@ _TO_PREPOSITION = re.compile(r"\b(to|until)\W*$", re.IGNORECASE)
 # publication date, is when a change applies. (Before it, "data from 1 January 2020" is only a
 # period's start.) It gives way to any other effective date, as a sentence opening "From" does.
 _STARTS = re.compile(r"\b(from|starting|beginning|as of)\W*$", re.IGNORECASE)
+_STARTS_EFFECTIVE = _Cue(DateKind.EFFECTIVE, _STARTS, priority=0)
 # A full stop ends a sentence unless it closes an abbreviation such as "p.m." or "U.S.".
 _SENTENCE_BREAK = re.compile(r"(?<!\b[A-Za-z])[.;!?](?=\s+[A-Z(])|\n")
 
@@ -214,7 +215,7 @@ def _typed_dates(text: str, published: date | None) -> list[_FoundDate]:
         if cue is None and changed and _TO_PREPOSITION.search(before):
             kind = sentence_kinds.get(sentence_start)
         if kind is None and _STARTS.search(before) and published and value >= published:
-            cue = _Cue(DateKind.EFFECTIVE, _STARTS, priority=0)
+            cue = _STARTS_EFFECTIVE
             kind = cue.kind
         if kind is None:
             continue

@@ -342,7 +342,9 @@ def test_a_saved_model_loads_identically_and_a_changed_file_is_refused(
     assert loaded.metadata["data_sha256"] == "test"
     assert (loaded.themes, loaded.theme_threshold) == (model.themes, model.theme_threshold)
     np.testing.assert_array_equal(loaded.heads.theme_w, model.heads.theme_w)
-    assert loaded.learned_themes(features) == model.learned_themes(features)
+    assert loaded.learned_themes(loaded.predict(features)) == model.learned_themes(
+        model.predict(features)
+    )
     path.write_bytes(path.read_bytes() + b"x")
     with pytest.raises(ModelError, match="does not match"):
         load_model(path)
@@ -426,8 +428,9 @@ def test_the_model_adds_each_theme_its_head_gives_at_the_threshold(
     features = model.rows.features.dense()[:3]
 
     assert model.themes == THEMES and model.theme_threshold == THEME_THRESHOLD
-    assert replace(model, theme_threshold=0.0).learned_themes(features) == [list(THEMES)] * 3
-    assert replace(model, theme_threshold=1.01).learned_themes(features) == [[], [], []]
+    predictions = model.predict(features)
+    assert replace(model, theme_threshold=0.0).learned_themes(predictions) == [list(THEMES)] * 3
+    assert replace(model, theme_threshold=1.01).learned_themes(predictions) == [[], [], []]
 
 
 def test_an_example_keeps_its_labels() -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -101,12 +102,14 @@ class TrainingRows:
 
 @dataclass(frozen=True)
 class Predictions:
-    """The heads' outputs for a batch: probabilities per item (and per label)."""
+    """The heads' outputs for a batch: probabilities per item (and per label). `themes` has no
+    columns where no theme heads ran (the out-of-fold figures of training)."""
 
     relevance: np.ndarray
     controls: np.ndarray
     types: np.ndarray
     jurisdictions: np.ndarray
+    themes: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -131,18 +134,14 @@ class TaggerModel:
         controls = sigmoid(raw * h.platt_a + h.platt_b)
         types = _softmax(scaled @ h.type_w.T + h.type_b)
         jurisdictions = _softmax(scaled @ h.jurisdiction_w.T + h.jurisdiction_b)
-        return Predictions(relevance, controls, types, jurisdictions)
+        themes = sigmoid(scaled @ h.theme_w.T + h.theme_b)
+        return Predictions(relevance, controls, types, jurisdictions, themes)
 
-    def learned_themes(self, features: np.ndarray) -> list[list[str]]:
+    def learned_themes(self, predictions: Predictions) -> list[list[str]]:
         """The themes each item's theme heads give (probability at least `theme_threshold`),
         whether or not it is relevant: `Classifier` adds them to the rules' themes of the
         relevant ones."""
-        h = self.heads
-        probabilities = sigmoid(((features - h.mean) / h.scale) @ h.theme_w.T + h.theme_b)
-        return [
-            [theme for theme, p in zip(self.themes, row, strict=True) if p >= self.theme_threshold]
-            for row in probabilities
-        ]
+        return themes_at(predictions.themes, self.themes, self.theme_threshold)
 
     def with_metadata(self, **changes: Any) -> TaggerModel:
         return replace(self, metadata={**self.metadata, **changes})
@@ -244,6 +243,17 @@ def _scalar_or_array(value: np.ndarray) -> Any:
 
 def _file_hash(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def themes_at(
+    probabilities: np.ndarray, themes: Sequence[str], threshold: float
+) -> list[list[str]]:
+    """For each row of theme probabilities (columns in `themes` order), the themes at or above
+    `threshold`."""
+    return [
+        [theme for theme, p in zip(themes, row, strict=True) if p >= threshold]
+        for row in probabilities
+    ]
 
 
 def sigmoid(values: np.ndarray) -> np.ndarray:

@@ -371,6 +371,7 @@ def fold_figures(
         controls=sigmoid(raw["controls"][held] * calibration.platt_a + calibration.platt_b),
         types=raw["type"][held],
         jurisdictions=raw["jurisdiction"][held],
+        themes=np.zeros((len(held), 0)),
     )
     result = evaluate(
         [data.examples[i] for i in held],
