@@ -11,12 +11,16 @@ import time
 from pathlib import Path
 
 import pytest
+from scrapy.crawler import Crawler
 from scrapy.http import Headers
+from scrapy.settings import Settings
 
 from horizon.config import CrawlSettings, Source
 from horizon.fetch import CrawlJob, FetchOutcome, Validators
 from horizon.snapshot import RecordedResponse, SnapshotError, page_history
-from spiders.crawl import run_crawl
+from spiders.address_check import crawl_policy
+from spiders.crawl import crawler_settings, run_crawl
+from spiders.feeds import FeedSpider
 from spiders.replay import is_not_modified, load_snapshot, replay_key
 from spiders.settings import scrapy_settings
 
@@ -311,3 +315,29 @@ def test_replay_with_rendered_sources_renders_them_from_the_snapshot() -> None:
     assert handlers["http"] == handlers["https"] == "spiders.replay.ReplayRenderingHandler"
     assert settings["HORIZON_REPLAY_DIR"] == "/snapshots/w37"
     assert settings["PLAYWRIGHT_ABORT_REQUEST"] is not None  # the same guard as a live crawl
+
+
+def test_only_the_crawler_of_rendered_sources_gets_the_browser_and_keeps_it_in_the_process() -> (
+    None
+):
+    listing = source(
+        "listing",
+        "https://a.example/ai",
+        kind="html-listing",
+        render=True,
+        selectors={"item": "li", "title": "a", "link": "a::attr(href)"},
+    )
+    job = CrawlJob(crawl=POLITE, sources=[*SOURCES, listing], replay_dir="/snapshots/w37")
+    policy = crawl_policy(job.sources)
+    process_settings = Settings(scrapy_settings(POLITE, "/snapshots/w37", policy))
+
+    handlers = {}
+    for name, sources in (("feeds", SOURCES[:2]), ("listings", [listing])):
+        crawler = Crawler(FeedSpider, crawler_settings(job, sources, policy))
+        crawler.settings.update(process_settings)  # what the process does as it adopts it
+        handlers[name] = crawler.settings.getdict("DOWNLOAD_HANDLERS")
+
+    # every browser handler starts a Playwright driver: only the listings' crawler has one
+    assert handlers["feeds"]["https"] == "spiders.replay.ReplayDownloadHandler"
+    assert handlers["listings"]["https"] == "spiders.replay.ReplayRenderingHandler"
+    assert handlers["listings"]["http"] == "spiders.replay.ReplayRenderingHandler"
