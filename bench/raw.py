@@ -126,7 +126,7 @@ def write_ratio(items: Sequence[Item], vectors: np.ndarray) -> Ratio:
                 client.delete_collection(COLLECTION)
 
         def horizon() -> None:
-            VectorIndex(client).upsert(items, vectors)
+            VectorIndex(lambda: client).upsert(items, vectors)
 
         def raw() -> None:
             collection = client.get_or_create_collection(

@@ -558,7 +558,9 @@ def summarise(
             "unchanged": status_counts["unchanged"],
             "retagged_with_full_text": sum(1 for result in results if result.retagged),
             "embedded": embedded,
-            "indexed": runtime.store.index.count(),
+            # stored items: after every completed run the vector index holds the same ones,
+            # and counting them in SQLite leaves Chroma unopened when nothing was written
+            "indexed": runtime.store.state.count_items(),
         },
         "stage_seconds": clock.seconds,
     }

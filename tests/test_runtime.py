@@ -1,3 +1,4 @@
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -59,6 +60,30 @@ def test_storing_a_batch_with_nothing_new_never_loads_the_model(settings: Settin
     runtime = Runtime(settings)
     assert commit_stage.fn(BatchPlan(items=[]), runtime, datetime.now(UTC)) == []
     assert "embedder" not in vars(runtime)
+
+
+def test_the_vector_index_opens_chroma_on_first_use_and_only_once(settings: Settings) -> None:
+    """A weekly run that finds nothing new reads only the state: Chroma is never imported."""
+    from horizon.ingest import BatchPlan
+    from horizon.state import StateDB
+    from horizon.store import Store, VectorIndex, open_chroma
+    from pipelines.weekly import commit_stage
+
+    connected: list[int] = []
+
+    def connect() -> object:
+        connected.append(1)
+        return open_chroma(settings)
+
+    index = VectorIndex(connect)
+    runtime = Runtime(settings)
+    runtime.store = Store(index=index, state=StateDB(settings.state_db))
+    assert commit_stage.fn(BatchPlan(items=[]), runtime, datetime.now(UTC)) == []
+    assert runtime.store.state.count_items() == 0
+    assert connected == []
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        assert list(pool.map(lambda _: index.count(), range(8))) == [0] * 8
+    assert connected == [1]
 
 
 def test_starting_the_command_line_imports_no_model_chart_or_crawler_library() -> None:
