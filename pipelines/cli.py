@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -31,9 +32,10 @@ from horizon.config import ConfigError, load_profiles, profiles_path
 from horizon.digest import PublishReport, Week, WeekError
 from horizon.parallel import DaskAddressError, parse_dask_address
 from horizon.progress import use_reporter
-from horizon.runtime import HomeBusyError, Runtime
+from horizon.runtime import HomeBusyError, Runtime, exclusive_home
 from horizon.snapshot import SnapshotError, load_manifest
 from pipelines import bulk_cli, schedule, sources_cli
+from pipelines.opening import OpenedRun, release, start_early
 
 # importing `schedule` registers `serve` and `deploy`; `sources_cli`, `sources import`;
 # `bulk_cli`, `backfill` and `reindex`
@@ -109,9 +111,20 @@ def run_command(
     api_url = schedule.configured_api_url() or schedule.running_local_api(settings)
     server = None if api_url else schedule.LocalServer(settings, schedule.free_loopback_port())
     try:
-        summary = _run_flow(runtime, server, api_url, replay, week, send, dask_address)
+        with ExitStack() as held:
+            opened = None
+            if server is not None and not dask_address:
+                # crawl while the server boots; the flow takes the run over (pipelines/opening.py)
+                held.enter_context(exclusive_home(settings))
+                opened = start_early(runtime, replay, send)
+                held.callback(release, runtime, opened)
+            summary = _run_flow(runtime, server, api_url, replay, week, send, dask_address, opened)
     except schedule.ServerStartError as error:
         fail([str(error)])
+    except HomeBusyError as error:
+        fail([str(error)])
+    except ConfigError as error:
+        fail(error.problems)
     finally:
         if server is not None:
             server.stop()
@@ -129,8 +142,10 @@ def _run_flow(
     week: str | None,
     send: bool,
     dask_address: str | None,
+    opened: OpenedRun | None = None,
 ) -> dict[str, Any]:
-    """The flow on the chosen Prefect API, with progress bars on standard error."""
+    """The flow on the chosen Prefect API, with progress bars on standard error; `opened`:
+    the run already opened here, its crawl running."""
     settings = runtime.settings
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
@@ -152,6 +167,7 @@ def _run_flow(
                 week=week,
                 send=send,
                 dask_address=dask_address,
+                opened_run=opened.run_id if opened else None,
             )
     except HomeBusyError as error:
         fail([str(error)])

@@ -19,7 +19,7 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -27,21 +27,14 @@ import numpy as np
 from prefect import Flow, flow, task
 from prefect.cache_policies import NONE as NO_CACHE
 
-from horizon.archive import warc_path_for
 from horizon.config import (
     Settings,
     Source,
-    SourcesFile,
     load_embedding_settings,
-    load_profiles,
-    load_smtp_settings,
-    load_sources,
-    profiles_path,
 )
 from horizon.deliver import OutboxTransport
 from horizon.digest import Week, publish_week
 from horizon.embed import Embedder, default_embedder
-from horizon.enrich.model import EnrichJob
 from horizon.enrich.store import FullTextStore
 from horizon.fetch import ArchiveTarget, CrawlJob, FetchOutcome
 from horizon.ingest import (
@@ -57,9 +50,9 @@ from horizon.item import Item
 from horizon.normalise import normalise_entry
 from horizon.parallel import DaskTarget, chunked, parse_dask_address, shard_by_host
 from horizon.progress import reporter
-from horizon.readiness.weekly import ReadinessConfig, load_readiness_config, readiness_run
+from horizon.readiness.weekly import ReadinessConfig, readiness_run
 from horizon.runtime import Runtime, exclusive_home
-from horizon.snapshot import load_manifest, page_history
+from horizon.snapshot import page_history
 from horizon.state import IngestCounts
 from horizon.watch import (
     PageVersion,
@@ -69,7 +62,8 @@ from horizon.watch import (
     check_history,
     history_texts,
 )
-from spiders.crawl import run_crawl
+from pipelines.opening import OpenedRun, open_run, take_over
+from spiders.crawl import RunningCrawl, run_crawl
 
 T = TypeVar("T")
 
@@ -92,9 +86,13 @@ class StageClock:
 
 
 @task(cache_policy=NO_CACHE, name="crawl")
-def crawl_sources(job: CrawlJob, workdir: Path) -> list[FetchOutcome]:
+def crawl_sources(
+    job: CrawlJob, workdir: Path, running: RunningCrawl | None = None
+) -> list[FetchOutcome]:
+    """The crawl in a child process; `running`, when given, is that child already started
+    (by `horizon run`, while Prefect's local server booted), and is collected here."""
     reporter().start("Crawling", total=len(job.sources))
-    outcomes = run_crawl(job, workdir)
+    outcomes = running.outcomes() if running is not None else run_crawl(job, workdir)
     reporter().advance(len(outcomes))
     reporter().finish("Crawling", f"{len(outcomes)} sources")
     return outcomes
@@ -283,9 +281,12 @@ def weekly_scan(
     week: str | None = None,
     send: bool = True,
     dask_address: str | None = None,
+    opened_run: int | None = None,
 ) -> dict[str, Any]:
     """Run the weekly job and return its summary (see `summarise`). With `dask_address`, call
-    it through `scan_flow(dask_address)` so that its mapped tasks run on that cluster."""
+    it through `scan_flow(dask_address)` so that its mapped tasks run on that cluster.
+    `opened_run`: the run `horizon run` opened in this process with its crawl started
+    (`pipelines.opening.start_early`), holding the home's writer lock for the flow."""
     settings = Settings(
         home=Path(home),
         sources_file=Path(sources_file),
@@ -296,8 +297,11 @@ def weekly_scan(
     )
     runtime = Runtime(settings)
     target = parse_dask_address(dask_address) if dask_address else None
+    replay = Path(replay_dir) if replay_dir else None
+    if opened_run is not None:
+        return run_weekly(runtime, replay, week, send, target, take_over(opened_run))
     with exclusive_home(settings):
-        return run_weekly(runtime, Path(replay_dir) if replay_dir else None, week, send, target)
+        return run_weekly(runtime, replay, week, send, target)
 
 
 def scan_flow(dask_address: str | None) -> Flow[..., dict[str, Any]]:
@@ -332,49 +336,32 @@ def run_weekly(
     week: str | None,
     send: bool = True,
     dask: DaskTarget | None = None,
+    opened: OpenedRun | None = None,
 ) -> dict[str, Any]:
     """The flow's body, for callers that already hold a `Runtime` (e.g. with a test embedder).
 
     Every configuration file is read before any work, so a bad one stops the run with nothing
-    fetched or stored."""
+    fetched or stored. `opened`: the run `horizon run` opened, its crawl already running
+    (`pipelines.opening`); else the run is opened here."""
     clock = StageClock()
-    with clock.time("config"):
-        config: SourcesFile = load_sources(runtime.settings.sources_file)
-        load_profiles(profiles_path(runtime.settings))
-        readiness_config = load_readiness_config(runtime.settings)
-        if send and replay_dir is None:
-            load_smtp_settings()
-    as_of = load_manifest(replay_dir).recorded_at if replay_dir else datetime.now(UTC)
+    opened = opened or open_run(runtime, replay_dir, send)
+    clock.seconds["config"] = opened.config_seconds
+    config, as_of, run_id, workdir = opened.config, opened.as_of, opened.run_id, opened.workdir
     state = runtime.store.state
-    state.mark_interrupted_runs()
-    run_id = state.start_run("replay" if replay_dir else "live", as_of)
-    sources = config.enabled()
-    workdir = Path(tempfile.mkdtemp(prefix="crawl-", dir=_runs_dir(runtime)))
-    started = datetime.now(UTC)
-    warc_path = warc_path_for(runtime.settings.home, started.date(), run_id)
-    full_texts = FullTextStore(state)
+    sources = opened.job.sources
     try:
-        job = CrawlJob(
-            crawl=config.crawl,
-            sources=sources,
-            validators=state.validators(source.id for source in sources),
-            replay_dir=str(replay_dir) if replay_dir else None,
-            archive=ArchiveTarget(
-                warc_path=str(warc_path),
-                index_db=str(runtime.settings.state_db),
-                replayed=replay_dir is not None,
-            ),
-            enrich=EnrichJob(
-                state_db=str(runtime.settings.state_db),
-                followed_urls=full_texts.followed_urls(),
-                stored_urls=full_texts.waiting_item_urls(),
-            ),
-        )
         outcomes = _timed(
             clock,
             "crawl",
-            lambda: crawl_in_shards(job, dask.shards) if dask else crawl_sources(job, workdir),
+            lambda: (
+                crawl_in_shards(opened.job, dask.shards)
+                if dask
+                else crawl_sources(opened.job, workdir, opened.crawl)
+            ),
         )
+        if opened.crawl is not None and opened.crawl.seconds is not None:
+            # the whole crawl, which began before the flow did
+            clock.seconds["crawl"] = round(opened.crawl.seconds, 3)
         by_id = {source.id: source for source in sources}
         with clock.time("normalise"):
             watched = {
@@ -422,12 +409,12 @@ def run_weekly(
             ),
         )
         readiness = _timed(
-            clock, "readiness", lambda: readiness_stage(runtime, readiness_config, as_of)
+            clock, "readiness", lambda: readiness_stage(runtime, opened.readiness, as_of)
         )
         summary = summarise(
             run_id, replay_dir, as_of, outcomes, results, embedded, folded, runtime, clock
         )
-        summary["full_text"] = FullTextStore(state).fetched_since(started)
+        summary["full_text"] = FullTextStore(state).fetched_since(opened.started)
         summary["page_watch"] = [check.to_dict() for check in page_checks]
         summary["digest"] = published
         summary["readiness"] = readiness
@@ -435,6 +422,8 @@ def run_weekly(
         state.finish_run(run_id, "completed", summary)
         return summary
     except BaseException:
+        if opened.crawl is not None:
+            opened.crawl.stop()
         state.finish_run(run_id, "interrupted", {})
         raise
     finally:
@@ -495,11 +484,6 @@ def embed_in_chunks(plan: BatchPlan, runtime: Runtime) -> int:
         reporter().advance(len(batch))
     reporter().finish("Embedding", f"{len(positions)} items in {len(batches)} chunks")
     return len(positions)
-
-
-def _runs_dir(runtime: Runtime) -> Path:
-    runtime.settings.runs_dir.mkdir(parents=True, exist_ok=True)
-    return runtime.settings.runs_dir
 
 
 def order_for_dedupe(items: list[Item], sources: list[Source]) -> list[Item]:

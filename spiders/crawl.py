@@ -53,34 +53,54 @@ def run_crawl(
     """
     if not job.sources:
         return []
-    workdir = workdir.resolve()
-    workdir.mkdir(parents=True, exist_ok=True)
-    job_path, results_path, log_path = (
-        workdir / JOB_FILE,
-        workdir / RESULTS_FILE,
-        workdir / LOG_FILE,
-    )
-    job_path.write_text(job.model_dump_json(), encoding="utf-8")
-    results_path.write_bytes(b"")
-    (workdir / STATS_FILE).unlink(missing_ok=True)
-    stop_reason = None
-    with log_path.open("wb") as log:
-        child = subprocess.Popen(
-            [sys.executable, "-m", "spiders.crawl", str(job_path), str(results_path)],
-            cwd=_CODE_ROOT,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+    return RunningCrawl(job, workdir).outcomes(time_limit_s)
+
+
+class RunningCrawl:
+    """A crawl child started now and collected later (`outcomes`), so that a caller can do
+    other work meanwhile: `horizon run` crawls while Prefect's local server boots."""
+
+    def __init__(self, job: CrawlJob, workdir: Path) -> None:
+        workdir = workdir.resolve()
+        workdir.mkdir(parents=True, exist_ok=True)
+        job_path = workdir / JOB_FILE
+        self.job = job
+        self.results_path = workdir / RESULTS_FILE
+        self.log_path = workdir / LOG_FILE
+        job_path.write_text(job.model_dump_json(), encoding="utf-8")
+        self.results_path.write_bytes(b"")
+        (workdir / STATS_FILE).unlink(missing_ok=True)
+        self.started = time.monotonic()
+        self.seconds: float | None = None
+        with self.log_path.open("wb") as log:
+            self.child = subprocess.Popen(
+                [sys.executable, "-m", "spiders.crawl", str(job_path), str(self.results_path)],
+                cwd=_CODE_ROOT,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+
+    def outcomes(self, time_limit_s: float | None = None) -> list[FetchOutcome]:
+        """Wait for the child (stopping it past `time_limit_s` or when interrupted) and give
+        one outcome per job source; `seconds` is then the crawl's time since it started."""
+        stop_reason = None
         try:
-            child.wait(timeout=time_limit_s)
+            self.child.wait(timeout=time_limit_s)
         except subprocess.TimeoutExpired:
-            _stop(child)
+            _stop(self.child)
             stop_reason = f"the crawl ran past its time limit of {time_limit_s:g} s"
         except BaseException:
-            _stop(child)
+            _stop(self.child)
             raise
-    return collect_outcomes(job, results_path, log_path, child.returncode, stop_reason)
+        self.seconds = time.monotonic() - self.started
+        return collect_outcomes(
+            self.job, self.results_path, self.log_path, self.child.returncode, stop_reason
+        )
+
+    def stop(self) -> None:
+        """Stop the child if it still runs (what it finished stays in the results)."""
+        _stop(self.child)
 
 
 def collect_outcomes(

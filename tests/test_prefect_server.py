@@ -11,11 +11,13 @@ import http.server
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -233,3 +235,66 @@ def test_horizon_run_uses_the_server_horizon_serve_runs_for_the_home_only_while_
             server.shutdown()
             thread.join()
     assert running_local_api(settings) is None  # recorded, but no longer answering
+
+
+@pytest.mark.slow
+def test_horizon_run_crawls_while_its_own_server_boots_and_the_flow_records_that_crawl(
+    tmp_path: Path,
+) -> None:
+    """Without a Prefect API, `horizon run` starts a local server for the run and, while it
+    boots, opens the run and starts the crawl (pipelines/opening.py); the flow's crawl task
+    collects it. Run twice: the second run sends the first's validators."""
+    environment = {
+        key: value for key, value in os.environ.items() if not key.startswith("PREFECT_")
+    }
+    environment["PYTHONPATH"] = os.pathsep.join(
+        filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")])
+    )
+    home = tmp_path / "home"
+    command = [
+        sys.executable,
+        "-c",
+        "from pipelines.cli import main; main()",
+        "run",
+        "--replay",
+        str(SNAPSHOT),
+        "--sources",
+        str(SNAPSHOT / "sources.yaml"),
+        "--home",
+        str(home),
+        "--no-send",
+        "--json",
+    ]
+    summaries = []
+    for _ in range(2):
+        done = subprocess.run(
+            command,
+            env=environment,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=BACKSTOP_S,
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+        summaries.append(json.loads(done.stdout))
+    first, second = summaries
+    assert first["items"]["new"] > 0 and first["stage_seconds"]["crawl"] > 0
+    assert (first["sources"]["checked"], first["sources"]["failed"]) == (5, 1)
+    assert second["items"]["new"] == 0 and second["sources"]["unchanged"] > 0
+    assert (home / "digests" / "2025-W37.md").exists()
+    with sqlite3.connect(home / ".prefect" / "prefect.db") as prefect_db:
+        flow_runs = prefect_db.execute(
+            "SELECT state_type, created FROM flow_run ORDER BY created"
+        ).fetchall()
+        crawls = prefect_db.execute(
+            "SELECT state_type FROM task_run WHERE name LIKE 'crawl%'"
+        ).fetchall()
+    with sqlite3.connect(home / "state.db") as state_db:
+        opened = [row[0] for row in state_db.execute("SELECT started FROM runs ORDER BY id")]
+    assert [state for state, _ in flow_runs] == ["COMPLETED", "COMPLETED"]
+    assert crawls == [("COMPLETED",), ("COMPLETED",)]
+    # each run was opened (and its crawl started) before Prefect's flow run existed
+    for started, (_, created) in zip(opened, flow_runs, strict=True):
+        flow_created = datetime.fromisoformat(created).replace(tzinfo=UTC)
+        assert datetime.fromisoformat(started) < flow_created
+    assert not list((home / "runs").glob("crawl-*"))  # each run's scratch files removed
