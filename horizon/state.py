@@ -239,6 +239,29 @@ class StateDB:
             connection.close()
 
     @contextmanager
+    def writing(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction holding the database's write lock from its start (`BEGIN
+        IMMEDIATE`), for statements on tables with full-text triggers (items, passages).
+
+        Preparing such a statement connects the FTS5 table its triggers write to; if another
+        connection creates a table at that moment (a module's first use in a new home, say
+        `horizon web` serving while a run stores items), SQLite fails the statement with
+        "vtable constructor failed". Under the write lock no other connection can change the
+        schema, so the statement is prepared against a schema that holds still."""
+        connection = self.open_connection()
+        connection.isolation_level = None  # the transaction is begun and ended here
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                yield connection
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+            connection.execute("COMMIT")
+        finally:
+            connection.close()
+
+    @contextmanager
     def reading(self) -> Iterator[sqlite3.Connection]:
         """A read-only connection kept open for this thread between uses, for read paths that
         run often (a search). A new connection starts with its page cache empty and the schema
@@ -310,7 +333,7 @@ class StateDB:
 
     def save_new_items(self, items: Sequence[Item], seen_at: datetime) -> None:
         """Record new items (each also its own first report), or replace changed ones."""
-        with self.connect() as connection:
+        with self.writing() as connection:
             for item in items:
                 _upsert_item(connection, item, seen_at)
                 _upsert_report(connection, item, item.id, "original", seen_at)

@@ -156,7 +156,7 @@ class LexicalIndex:
 
     def rebuild(self) -> None:
         """Re-read every item's text into the index (after a restore from backup, say)."""
-        with self.state.connect() as connection:
+        with self.state.writing() as connection:
             connection.execute(
                 "DELETE FROM search_rows WHERE item_id NOT IN (SELECT id FROM items)"
             )

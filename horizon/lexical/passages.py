@@ -96,7 +96,7 @@ class PassageIndex:
     def replace(self, passages: dict[str, list[str]]) -> None:
         """Make these items' stored passages exactly the given ones, in one transaction
         (idempotent: writing the same passages again changes nothing)."""
-        with self.state.connect() as connection:
+        with self.state.writing() as connection:
             for item_id, texts in passages.items():
                 stored = connection.execute(
                     "SELECT text FROM passages WHERE item_id = ? ORDER BY number", (item_id,)
