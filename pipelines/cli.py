@@ -119,9 +119,8 @@ def run_command(
                 opened = start_early(runtime, replay, send)
                 held.callback(release, runtime, opened)
             summary = _run_flow(runtime, server, api_url, replay, week, send, dask_address, opened)
-    except schedule.ServerStartError as error:
-        fail([str(error)])
-    except HomeBusyError as error:
+    # a busy home or a bad configuration found here or inside the flow, said in plain words
+    except (schedule.ServerStartError, HomeBusyError) as error:
         fail([str(error)])
     except ConfigError as error:
         fail(error.problems)
@@ -145,34 +144,29 @@ def _run_flow(
     opened: OpenedRun | None = None,
 ) -> dict[str, Any]:
     """The flow on the chosen Prefect API, with progress bars on standard error; `opened`:
-    the run already opened here, its crawl running."""
+    the run already opened here, its crawl running. Its errors are reported by the caller."""
     settings = runtime.settings
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
     from pipelines.weekly import scan_flow
 
     api_url = api_url or (server.ready() if server else None)
-    try:
-        with (
-            temporary_settings(updates={PREFECT_API_URL: api_url}),
-            progress_bar(transient=False) as progress,
-            use_reporter(ProgressReporter(progress)),
-        ):
-            return scan_flow(dask_address)(
-                home=str(settings.home),
-                sources_file=str(settings.sources_file),
-                controls_file=str(settings.controls_file),
-                replay_dir=str(replay) if replay else None,
-                chroma_url=settings.chroma_url,
-                week=week,
-                send=send,
-                dask_address=dask_address,
-                opened_run=opened.run_id if opened else None,
-            )
-    except HomeBusyError as error:
-        fail([str(error)])
-    except ConfigError as error:
-        fail(error.problems)
+    with (
+        temporary_settings(updates={PREFECT_API_URL: api_url}),
+        progress_bar(transient=False) as progress,
+        use_reporter(ProgressReporter(progress)),
+    ):
+        return scan_flow(dask_address)(
+            home=str(settings.home),
+            sources_file=str(settings.sources_file),
+            controls_file=str(settings.controls_file),
+            replay_dir=str(replay) if replay else None,
+            chroma_url=settings.chroma_url,
+            week=week,
+            send=send,
+            dask_address=dask_address,
+            opened_run=opened.run_id if opened else None,
+        )
 
 
 def print_summary(summary: dict[str, Any]) -> None:
