@@ -8,17 +8,19 @@ running flow can work at the same time, and a run killed mid-way leaves it consi
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sqlite3
 import threading
+import time
 import weakref
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 from horizon.fetch import FetchOutcome, Validators
 from horizon.item import Item, Tags
@@ -565,6 +567,35 @@ class StateDB:
 
 
 _T = TypeVar("_T")
+_P = ParamSpec("_P")
+
+SCHEMA_RACE_TRIES = 6
+
+
+def retried_when_the_schema_moves(read: Callable[_P, _T]) -> Callable[_P, _T]:
+    """`read` (a read of full-text tables) tried again when it fails because another connection
+    changed the schema while its statement was prepared.
+
+    Preparing a statement on an FTS5 table connects that table; if another connection creates
+    a table at that moment (a module's first use in a home, say `horizon web` opening a page
+    while a run searches), SQLite fails it with "vtable constructor failed". Writes avoid this
+    under the write lock (`StateDB.writing`); a read takes no lock, and being a read it can
+    simply be run again a moment later."""
+
+    @functools.wraps(read)
+    def reading(*args: _P.args, **kwargs: _P.kwargs) -> _T:
+        for attempt in range(SCHEMA_RACE_TRIES):
+            try:
+                return read(*args, **kwargs)
+            except sqlite3.OperationalError as error:
+                if "vtable constructor failed" not in str(error):
+                    raise
+                if attempt == SCHEMA_RACE_TRIES - 1:
+                    raise
+                time.sleep(0.001 * 2**attempt)
+        raise AssertionError("unreachable")  # the loop returns or raises
+
+    return reading
 
 
 def chunks(values: Sequence[_T], size: int) -> Iterator[list[_T]]:

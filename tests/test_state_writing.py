@@ -1,18 +1,43 @@
-"""Writes to the tables with full-text triggers while another connection creates tables, as
-when `horizon web` first uses a module in a new home while a run stores items."""
+"""Writes to and reads of the full-text tables while another connection creates tables, as
+when `horizon web` first uses a module in a new home while a run stores items or searches."""
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from horizon.lexical import LexicalIndex, PassageIndex
 from horizon.normalise import item_from_record
-from horizon.state import StateDB
+from horizon.state import SCHEMA_RACE_TRIES, StateDB, retried_when_the_schema_moves
 
 RACE_S = 1.5
+
+
+class TableCreator:
+    """Another connection creating tables back to back until stopped."""
+
+    def __init__(self, state: StateDB) -> None:
+        self.state, self.racing = state, True
+        self.thread = threading.Thread(target=self._create)
+
+    def _create(self) -> None:
+        number = 0
+        while self.racing:
+            self.state.ensure_schema(f"CREATE TABLE IF NOT EXISTS module_{number} (value TEXT);")
+            number += 1
+
+    def __enter__(self) -> TableCreator:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.racing = False
+        self.thread.join()
 
 
 def test_items_and_passages_are_stored_while_another_connection_creates_tables(
@@ -21,18 +46,8 @@ def test_items_and_passages_are_stored_while_another_connection_creates_tables(
     state = StateDB(tmp_path / "state.db")
     lexical, passages = LexicalIndex(state), PassageIndex(state)
     errors: list[BaseException] = []
-    racing = True
-
-    def create_tables() -> None:
-        number = 0
-        while racing:
-            state.ensure_schema(f"CREATE TABLE IF NOT EXISTS module_{number} (value TEXT);")
-            number += 1
-
-    creator = threading.Thread(target=create_tables)
-    creator.start()
     stored = 0
-    try:
+    with TableCreator(state):
         deadline = time.monotonic() + RACE_S
         while time.monotonic() < deadline:
             item = item_from_record({"id": f"i{stored}", "title": f"AI rule {stored}"})
@@ -42,9 +57,54 @@ def test_items_and_passages_are_stored_while_another_connection_creates_tables(
             except Exception as error:  # what the race raised: "vtable constructor failed"
                 errors.append(error)
             stored += 1
-    finally:
-        racing = False
-        creator.join()
 
     assert errors == []
     assert stored > 20 and lexical.count() == state.count_items() == stored
+
+
+def test_items_and_passages_are_searched_while_another_connection_creates_tables(
+    tmp_path: Path,
+) -> None:
+    state = StateDB(tmp_path / "state.db")
+    lexical, passages = LexicalIndex(state), PassageIndex(state)
+    for number in range(30):
+        item = item_from_record(
+            {"id": f"i{number}", "title": f"AI rule {number}", "summary": "a rule on AI models"}
+        )
+        state.save_new_items([item], datetime.now(UTC))
+        passages.replace({item.id: [f"first part {number}", f"records kept {number}"]})
+    errors: list[BaseException] = []
+    searched = 0
+    with TableCreator(state):
+        deadline = time.monotonic() + RACE_S
+        while time.monotonic() < deadline:
+            try:  # this thread's kept reader, as a search uses it
+                words = lexical.prepare("AI rule records")
+                found = lexical.search(words, 10)
+                snippets = lexical.snippets(words, [match.item_id for match in found])
+                best = passages.search(words, 10)
+                passages.snippets(words, [(match.item_id, match.number) for match in best])
+                assert len(found) == len(snippets) == len(best) == 10
+            except Exception as error:  # what the race raised: "vtable constructor failed"
+                errors.append(error)
+            searched += 1
+
+    assert errors == []
+    assert searched > 20
+
+
+def test_a_read_is_tried_again_only_for_the_schema_race_and_only_a_few_times() -> None:
+    calls: list[str] = []
+
+    @retried_when_the_schema_moves
+    def failing(message: str) -> None:
+        calls.append(message)
+        raise sqlite3.OperationalError(message)
+
+    with pytest.raises(sqlite3.OperationalError, match="no such table"):
+        failing("no such table: search_text")
+    assert len(calls) == 1
+    calls.clear()
+    with pytest.raises(sqlite3.OperationalError, match="vtable constructor failed"):
+        failing("vtable constructor failed: search_text")
+    assert len(calls) == SCHEMA_RACE_TRIES

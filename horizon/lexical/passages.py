@@ -21,7 +21,7 @@ from horizon.lexical.index import (
     admitted,
     connection_for,
 )
-from horizon.state import StateDB, chunks
+from horizon.state import StateDB, chunks, retried_when_the_schema_moves
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS passages (
@@ -109,6 +109,7 @@ class PassageIndex:
                     [(item_id, number, text) for number, text in enumerate(texts)],
                 )
 
+    @retried_when_the_schema_moves
     def search(
         self,
         query: LexicalQuery,
@@ -154,6 +155,7 @@ class PassageIndex:
                 texts.update(((item_id, number), str(text)) for item_id, number, text in rows)
         return texts
 
+    @retried_when_the_schema_moves
     def snippets(
         self,
         query: LexicalQuery,
