@@ -4,13 +4,21 @@ is run end to end, through a real local server, in tests/test_prefect_server.py.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 from horizon.config import load_settings
 from horizon.runtime import Runtime
-from pipelines.opening import release, start_early, take_over
+from pipelines.opening import (
+    INTERRUPTED_LOGS_KEPT,
+    clear_abandoned_crawls,
+    open_run,
+    release,
+    start_early,
+    take_over,
+)
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "small"
 
@@ -37,3 +45,47 @@ def test_a_run_the_flow_never_took_over_stops_its_crawl_and_is_marked_interrupte
 def test_a_flow_run_started_elsewhere_cannot_take_over_a_run_it_did_not_open() -> None:
     with pytest.raises(LookupError, match="leave opened_run unset"):
         take_over(10_000)
+
+
+def test_the_next_run_removes_a_killed_runs_scratch_folder_and_keeps_its_crawl_log(
+    tmp_path: Path,
+) -> None:
+    runtime = Runtime(
+        load_settings(home=tmp_path / "home", sources_file=SNAPSHOT / "sources.yaml", env={})
+    )
+    killed = start_early(runtime, SNAPSHOT, send=False)
+    assert killed.crawl is not None
+    killed.crawl.outcomes()  # crawled, then the process died before the flow ended the run
+    take_over(killed.run_id)
+    with (killed.workdir / "crawl.log").open("a") as log:  # a quiet crawl logs nothing
+        log.write("WARNING: what the crawler said before the kill\n")
+    runs = runtime.settings.runs_dir
+    (runs / "backfill-resumable").mkdir()  # another command's folder: not this run's to clear
+
+    following = open_run(runtime, SNAPSHOT, send=False)
+
+    assert not killed.workdir.exists() and following.workdir.is_dir()
+    [log] = (runs / "interrupted").iterdir()
+    assert log.name == f"{killed.workdir.name}.log" and "before the kill" in log.read_text()
+    assert (runs / "backfill-resumable").is_dir()
+    with runtime.store.state.connect() as connection:
+        statuses = [row[0] for row in connection.execute("SELECT status FROM runs ORDER BY id")]
+    assert statuses == ["interrupted", "running"]
+
+
+def test_only_the_newest_logs_of_killed_runs_are_kept(tmp_path: Path) -> None:
+    for number in range(INTERRUPTED_LOGS_KEPT + 3):
+        folder = tmp_path / f"crawl-{number:02}"
+        folder.mkdir()
+        (folder / "crawl.log").write_text(f"crawl {number}\n")
+        (folder / "crawl-results.jsonl").write_text("{}\n")
+        os.utime(folder / "crawl.log", (1_000_000 + number, 1_000_000 + number))
+    (tmp_path / "crawl-without-log").mkdir()
+    (tmp_path / "crawl-quiet").mkdir()
+    (tmp_path / "crawl-quiet" / "crawl.log").write_text("")  # nothing to explain: not kept
+
+    clear_abandoned_crawls(tmp_path)
+
+    assert [path.name for path in tmp_path.iterdir()] == ["interrupted"]
+    kept = sorted(path.name for path in (tmp_path / "interrupted").iterdir())
+    assert kept == [f"crawl-{number:02}.log" for number in range(3, INTERRUPTED_LOGS_KEPT + 3)]
