@@ -1,8 +1,10 @@
 from pathlib import Path
 
 import pytest
+import yaml
 
 from horizon.config import ConfigError, load_profiles, load_settings, load_sources
+from horizon.config.reading import read_yaml
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -129,6 +131,14 @@ def test_yaml_anchors_and_aliases_are_refused_before_they_expand(tmp_path: Path)
         f"{path}: line 1 is not valid YAML (anchors and aliases (&name, *name) are not allowed "
         "in Horizon's config files; write each value out in full)"
     ]
+
+
+@pytest.mark.skipif(not yaml.__with_libyaml__, reason="PyYAML built without libyaml")
+def test_config_files_are_read_by_libyaml_to_what_the_pure_python_loader_reads() -> None:
+    shipped = sorted(REPO.glob("*.yaml")) + sorted((REPO / "demo").rglob("*.yaml"))
+    assert len(shipped) >= 6
+    for path in shipped:
+        assert read_yaml(path) == yaml.load(path.read_text(encoding="utf-8"), yaml.SafeLoader)
 
 
 def test_a_plain_alias_is_refused_too(tmp_path: Path) -> None:

@@ -35,21 +35,26 @@ def shown(value: Any, limit: int = SHOWN_VALUE_CHARS) -> str:
     return f"'{text[:limit]}…'" if len(text) > limit else f"'{text}'"
 
 
-class _ConfigLoader(yaml.SafeLoader):
-    """YAML's safe loader without anchors and aliases (`&a`, `*a`): a config file never needs
-    them, and nested aliases expand exponentially (the "billion laughs" memory bomb)."""
+# libyaml's loader when PyYAML was built with it (its wheels are): the pure-Python one took
+# most of a second of every run to read the configuration files.
+_SAFE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        event = self.peek_event()
+
+ANCHORS_REFUSED = (
+    "anchors and aliases (&name, *name) are not allowed in Horizon's config files; "
+    "write each value out in full"
+)
+
+
+def _first_anchor_line(text: str) -> int | None:
+    """The line of the first anchor or alias (`&a`, `*a`), found before anything is built
+    from them: a config file never needs them, and nested aliases expand exponentially (the
+    "billion laughs" memory bomb). The parser's events name them without expanding anything."""
+    for event in yaml.parse(text, Loader=_SAFE_LOADER):
         if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
-            raise yaml.composer.ComposerError(
-                None,
-                None,
-                "anchors and aliases (&name, *name) are not allowed in Horizon's config files; "
-                "write each value out in full",
-                event.start_mark,
-            )
-        return super().compose_node(parent, index)
+            mark = event.start_mark
+            return int(mark.line) + 1 if mark is not None else 0
+    return None
 
 
 def read_yaml(path: Path) -> Any:
@@ -71,12 +76,16 @@ def read_yaml(path: Path) -> Any:
     except OSError as error:
         raise ConfigError([f"{path}: cannot be read ({error.strerror})"]) from None
     try:
-        return yaml.load(text, Loader=_ConfigLoader)
+        anchor_line = _first_anchor_line(text)
+        if anchor_line is None:
+            return yaml.load(text, Loader=_SAFE_LOADER)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark is not None else ""
         problem = getattr(error, "problem", None) or str(error)
         raise ConfigError([f"{path}:{where} is not valid YAML ({problem})"]) from None
+    where = f" line {anchor_line}" if anchor_line else ""
+    raise ConfigError([f"{path}:{where} is not valid YAML ({ANCHORS_REFUSED})"])
 
 
 def describe_validation_error(path: Path, data: Any, error: ValidationError) -> list[str]:
