@@ -148,9 +148,9 @@ def _run_flow(
     settings = runtime.settings
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    from pipelines.weekly import scan_flow
+    from pipelines.weekly import scan_flow, stage_imports
 
-    api_url = api_url or (server.ready() if server else None)
+    api_url = api_url or (server.ready(meanwhile=stage_imports()) if server else None)
     with (
         temporary_settings(updates={PREFECT_API_URL: api_url}),
         progress_bar(transient=False) as progress,

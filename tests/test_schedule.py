@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import http.server
 import json
 import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -27,6 +30,7 @@ from horizon.config import PROJECT_ROOT, Settings
 from pipelines.schedule import (
     ScheduleError,
     WeeklySchedule,
+    _wait_for_server,
     build_deployment,
     flow_parameters,
 )
@@ -187,3 +191,44 @@ def test_horizon_serve_starts_a_local_server_that_schedules_the_runs(tmp_path: P
     assert {run["state_type"] for run in runs} == {"SCHEDULED"}
     with pytest.raises(httpx.HTTPError):
         httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=2.0)
+
+
+class _BootingHealth(http.server.BaseHTTPRequestHandler):
+    """A server's health check that fails its first `failures` requests, as one booting."""
+
+    failures = 2
+    asked = 0
+
+    def do_GET(self) -> None:
+        type(self).asked += 1
+        status = 503 if type(self).asked <= self.failures else 200
+        self.send_response(status)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *_: object) -> None:
+        pass
+
+
+def test_while_the_server_boots_the_waiting_jobs_run_and_those_left_are_skipped(
+    tmp_path: Path,
+) -> None:
+    _BootingHealth.asked = 0
+    health = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _BootingHealth)
+    threading.Thread(target=health.serve_forever, daemon=True).start()
+    booting = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    ran: list[int] = []
+    try:
+        _wait_for_server(
+            f"http://127.0.0.1:{health.server_address[1]}/api",
+            booting,
+            tmp_path / "server.log",
+            [partial(ran.append, number) for number in range(5)],
+        )
+    finally:
+        booting.kill()
+        booting.wait()
+        health.shutdown()
+        health.server_close()
+    assert ran == [0, 1]  # one job after each unanswered check, none once it answered
+    assert _BootingHealth.asked == 3
