@@ -40,6 +40,7 @@ from horizon.config import ConfigError, Source
 from horizon.parallel import DaskAddressError, parse_dask_address
 from horizon.progress import use_reporter
 from horizon.runtime import HomeBusyError, Runtime, exclusive_home
+from pipelines.opening import BACKFILL_PREFIX, clear_abandoned_scratch
 
 DaskOption = Annotated[
     str | None,
@@ -121,22 +122,25 @@ def backfill_command(
     from spiders.backfill import stream_pages  # Scrapy: only for a backfill, not at start-up
 
     with _working(runtime, dask) as working:
-        workdir = Path(tempfile.mkdtemp(prefix="backfill-", dir=_runs_dir(working)))
-        with (
-            progress_bar(transient=False, eta=True) as progress,
-            use_reporter(ProgressReporter(progress)),
-        ):
-            summary = run_backfill(
-                working.store,
-                working.embedder,
-                working.tagger,
-                config.crawl,
-                chosen,
-                day,
-                max_pages,
-                lambda job: stream_pages(job, workdir),
-            )
-        shutil.rmtree(workdir, ignore_errors=True)
+        clear_abandoned_scratch(_runs_dir(working))
+        workdir = Path(tempfile.mkdtemp(prefix=BACKFILL_PREFIX, dir=_runs_dir(working)))
+        try:
+            with (
+                progress_bar(transient=False, eta=True) as progress,
+                use_reporter(ProgressReporter(progress)),
+            ):
+                summary = run_backfill(
+                    working.store,
+                    working.embedder,
+                    working.tagger,
+                    config.crawl,
+                    chosen,
+                    day,
+                    max_pages,
+                    lambda job: stream_pages(job, workdir),
+                )
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
     if json_output:
         sys.stdout.write(json.dumps(summary.as_json(), indent=2) + "\n")
     else:

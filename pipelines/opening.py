@@ -33,9 +33,11 @@ from horizon.fetch import ArchiveTarget, CrawlJob
 from horizon.readiness.weekly import ReadinessConfig, load_readiness_config
 from horizon.runtime import Runtime
 from horizon.snapshot import load_manifest
-from spiders.crawl import LOG_FILE, RunningCrawl
+from spiders.crawl import RunningCrawl
 
 CRAWL_PREFIX = "crawl-"
+BACKFILL_PREFIX = "backfill-"
+SCRATCH_PREFIXES = (CRAWL_PREFIX, BACKFILL_PREFIX)
 INTERRUPTED_LOGS = "interrupted"
 INTERRUPTED_LOGS_KEPT = 5
 
@@ -70,7 +72,7 @@ def open_run(runtime: Runtime, replay_dir: Path | None, send: bool) -> OpenedRun
     state = runtime.store.state
     state.mark_interrupted_runs()
     runs_dir = runtime.settings.runs_dir
-    clear_abandoned_crawls(runs_dir)
+    clear_abandoned_scratch(runs_dir)
     run_id = state.start_run("replay" if replay_dir else "live", as_of)
     runs_dir.mkdir(parents=True, exist_ok=True)
     workdir = Path(tempfile.mkdtemp(prefix=CRAWL_PREFIX, dir=runs_dir))
@@ -84,24 +86,25 @@ def open_run(runtime: Runtime, replay_dir: Path | None, send: bool) -> OpenedRun
     return OpenedRun(config, readiness, as_of, run_id, job, workdir, started, config_seconds)
 
 
-def clear_abandoned_crawls(runs_dir: Path) -> list[Path]:
-    """Remove the scratch folders that killed runs left (their job and fetched results, which
-    can be large), keeping each one's crawl log as `interrupted/NAME.log`, the newest
-    `INTERRUPTED_LOGS_KEPT` of them, since a log can explain the kill. Called by the run that
-    holds the home's writer lock, so no folder left belongs to a live run. Returns the logs
-    kept now."""
+def clear_abandoned_scratch(runs_dir: Path) -> list[Path]:
+    """Remove the scratch folders that killed runs and backfills left (their jobs and fetched
+    results, which can be large), keeping each one's non-empty logs as
+    `interrupted/FOLDER-LOG.log`, the newest `INTERRUPTED_LOGS_KEPT`, since a log can explain
+    the kill. Called by a command that holds the home's writer lock, so no folder left belongs
+    to a live one. Returns the logs kept now."""
     if not runs_dir.is_dir():
         return []
     kept: list[Path] = []
     logs = runs_dir / INTERRUPTED_LOGS
-    for folder in sorted(runs_dir.glob(f"{CRAWL_PREFIX}*")):
-        if not folder.is_dir():
-            continue
-        log = folder / LOG_FILE
-        if log.is_file() and log.stat().st_size:
-            logs.mkdir(exist_ok=True)
-            kept.append(log.replace(logs / f"{folder.name}.log"))
-        shutil.rmtree(folder, ignore_errors=True)
+    for prefix in SCRATCH_PREFIXES:
+        for folder in sorted(runs_dir.glob(f"{prefix}*")):
+            if not folder.is_dir():
+                continue
+            for log in sorted(folder.glob("*.log")):
+                if log.is_file() and log.stat().st_size:
+                    logs.mkdir(exist_ok=True)
+                    kept.append(log.replace(logs / f"{folder.name}-{log.name}"))
+            shutil.rmtree(folder, ignore_errors=True)
     if logs.is_dir():
         newest_first = sorted(logs.glob("*.log"), key=lambda path: path.stat().st_mtime)[::-1]
         for old in newest_first[INTERRUPTED_LOGS_KEPT:]:

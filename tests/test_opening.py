@@ -13,7 +13,7 @@ from horizon.config import load_settings
 from horizon.runtime import Runtime
 from pipelines.opening import (
     INTERRUPTED_LOGS_KEPT,
-    clear_abandoned_crawls,
+    clear_abandoned_scratch,
     open_run,
     release,
     start_early,
@@ -47,7 +47,7 @@ def test_a_flow_run_started_elsewhere_cannot_take_over_a_run_it_did_not_open() -
         take_over(10_000)
 
 
-def test_the_next_run_removes_a_killed_runs_scratch_folder_and_keeps_its_crawl_log(
+def test_the_next_run_removes_killed_commands_scratch_folders_and_keeps_their_logs(
     tmp_path: Path,
 ) -> None:
     runtime = Runtime(
@@ -60,14 +60,18 @@ def test_the_next_run_removes_a_killed_runs_scratch_folder_and_keeps_its_crawl_l
     with (killed.workdir / "crawl.log").open("a") as log:  # a quiet crawl logs nothing
         log.write("WARNING: what the crawler said before the kill\n")
     runs = runtime.settings.runs_dir
-    (runs / "backfill-resumable").mkdir()  # another command's folder: not this run's to clear
+    (runs / "backfill-killed").mkdir()  # a killed backfill's: no live command holds the home
+    (runs / "backfill-killed" / "backfill.log").write_text("page 3 of 9\n")
+    (runs / "notes").mkdir()  # not scratch: left alone
 
     following = open_run(runtime, SNAPSHOT, send=False)
 
     assert not killed.workdir.exists() and following.workdir.is_dir()
-    [log] = (runs / "interrupted").iterdir()
-    assert log.name == f"{killed.workdir.name}.log" and "before the kill" in log.read_text()
-    assert (runs / "backfill-resumable").is_dir()
+    crawl_log, backfill_log = sorted((runs / "interrupted").iterdir(), reverse=True)
+    assert crawl_log.name == f"{killed.workdir.name}-crawl.log"
+    assert "before the kill" in crawl_log.read_text()
+    assert backfill_log.name == "backfill-killed-backfill.log"
+    assert not (runs / "backfill-killed").exists() and (runs / "notes").is_dir()
     with runtime.store.state.connect() as connection:
         statuses = [row[0] for row in connection.execute("SELECT status FROM runs ORDER BY id")]
     assert statuses == ["interrupted", "running"]
@@ -84,8 +88,10 @@ def test_only_the_newest_logs_of_killed_runs_are_kept(tmp_path: Path) -> None:
     (tmp_path / "crawl-quiet").mkdir()
     (tmp_path / "crawl-quiet" / "crawl.log").write_text("")  # nothing to explain: not kept
 
-    clear_abandoned_crawls(tmp_path)
+    clear_abandoned_scratch(tmp_path)
 
     assert [path.name for path in tmp_path.iterdir()] == ["interrupted"]
     kept = sorted(path.name for path in (tmp_path / "interrupted").iterdir())
-    assert kept == [f"crawl-{number:02}.log" for number in range(3, INTERRUPTED_LOGS_KEPT + 3)]
+    assert kept == [
+        f"crawl-{number:02}-crawl.log" for number in range(3, INTERRUPTED_LOGS_KEPT + 3)
+    ]
