@@ -29,6 +29,12 @@ def test_every_command_has_help() -> None:
         assert "--home" in result.stdout, command
 
 
+def test_help_flows_each_paragraph_instead_of_keeping_the_docstrings_line_breaks() -> None:
+    wide = runner.invoke(app, ["--help"], env={"COLUMNS": "240"}, catch_exceptions=False)
+    rows = [row for row in wide.stdout.splitlines() if "briefing" in row]
+    assert rows and "from the board, the risks (medium or high impact)" in rows[0]
+
+
 def leaf_commands() -> dict[str, Any]:
     """Every command a user can run, by its full name ("sources export"); Typer's groups are
     walked by what they do (`list_commands`), as Typer carries its own copy of Click."""
