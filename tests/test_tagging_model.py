@@ -18,7 +18,11 @@ from horizon.config import PROJECT_ROOT, load_catalogue
 from horizon.embed import HashingEmbedder
 from horizon.item import THEMES
 from horizon.normalise import item_from_record
-from horizon.tagging.calibration import best_control_threshold, recall_first_threshold
+from horizon.tagging.calibration import (
+    best_control_threshold,
+    class_biases,
+    recall_first_threshold,
+)
 from horizon.tagging.decision import resolve_jurisdiction
 from horizon.tagging.examples import Example, Targets, data_hash, example_from_record, featurise
 from horizon.tagging.features import GROUPS, FeatureBuilder, Reading
@@ -190,6 +194,22 @@ def test_the_control_threshold_is_the_one_with_the_best_micro_f1() -> None:
     threshold = best_control_threshold(probabilities, gold)
 
     assert threshold == 0.225  # the lowest threshold that tags every positive and no negative
+
+
+def test_type_biases_undo_a_head_s_pull_towards_one_class() -> None:
+    # A head that adds 1.5 to class 0 (as the type head leans to `report`): items of classes
+    # 1 and 2 whose own logit is only a little ahead are read as class 0.
+    rng = np.random.default_rng(0)
+    classes = rng.integers(0, 3, 600)
+    logits = rng.normal(0, 1, (600, 3)) + 2.0 * np.eye(3)[classes]
+    logits[:, 0] += 1.5
+    before = (logits.argmax(axis=1) == classes).mean()
+
+    bias = class_biases(logits, classes)
+
+    assert abs(float(bias.sum())) < 1e-5  # centred: the softmax ignores a common shift
+    assert -1.9 < bias[0] - (bias[1] + bias[2]) / 2 < -1.1  # the pull, taken back
+    assert ((logits + bias).argmax(axis=1) == classes).mean() > before + 0.05
 
 
 def test_the_host_of_an_address_names_its_jurisdiction() -> None:

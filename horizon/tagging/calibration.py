@@ -1,14 +1,16 @@
 """Calibrating the tagger from out-of-fold raw scores: Platt scaling per control, the relevance
-threshold that keeps recall at `RECALL_TARGET`, and the control threshold with the best
-micro-F1."""
+threshold that keeps recall at `RECALL_TARGET`, the control threshold with the best
+micro-F1, and a bias per type that corrects the type head's pull towards `report`."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.optimize import minimize
 from sklearn.linear_model import LogisticRegression
 
+from horizon.item import ITEM_TYPES
 from horizon.tagging.decision import CONTROL_THRESHOLD
 from horizon.tagging.examples import Targets
 from horizon.tagging.model import sigmoid
@@ -25,6 +27,7 @@ class Calibration:
     platt_b: np.ndarray
     relevance_threshold: float
     control_threshold: float
+    type_bias: np.ndarray
 
 
 def platt(raw: np.ndarray, target: np.ndarray) -> tuple[float, float]:
@@ -60,8 +63,30 @@ def best_control_threshold(probabilities: np.ndarray, gold: np.ndarray) -> float
     return chosen
 
 
+def class_biases(logits: np.ndarray, classes: np.ndarray) -> np.ndarray:
+    """One additive bias per class on a multinomial head's logits, fitted by log-loss on
+    out-of-fold scores (centred: the softmax ignores a common shift). The regularised type
+    head leans towards its broadest class (`report`: guidance read as report 91 times out of
+    fold); the biases move its decisions back, +0.005 ± 0.004 of accuracy over fifteen folds
+    of three splits (docs/tagging.md, round 16)."""
+    count = logits.shape[1]
+    observed = np.bincount(classes, minlength=count).astype(np.float64)
+    logits = logits.astype(np.float64)
+
+    def loss(bias: np.ndarray) -> tuple[float, np.ndarray]:
+        shifted = logits + bias
+        shifted -= shifted.max(axis=1, keepdims=True)
+        log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+        gradient = np.exp(log_p).sum(axis=0) - observed
+        return float(-log_p[np.arange(len(classes)), classes].sum()), gradient
+
+    bias = minimize(loss, np.zeros(count), jac=True, method="L-BFGS-B").x
+    return np.asarray(bias - bias.mean(), np.float32)
+
+
 def calibrate(raw: dict[str, np.ndarray], targets: Targets) -> Calibration:
-    """Platt scaling per control and both thresholds, from out-of-fold raw scores."""
+    """Platt scaling per control, both thresholds and the type biases, from out-of-fold raw
+    scores."""
     pairs = [
         platt(raw["controls"][:, index], targets.controls[:, index])
         for index in range(targets.controls.shape[1])
@@ -74,5 +99,10 @@ def calibrate(raw: dict[str, np.ndarray], targets: Targets) -> Calibration:
         relevance_threshold=recall_first_threshold(sigmoid(raw["relevance"]), targets.relevant),
         control_threshold=best_control_threshold(
             sigmoid(raw["controls"] * platt_a + platt_b), targets.controls
+        ),
+        type_bias=(
+            class_biases(raw["type"], targets.types)
+            if "type" in raw
+            else np.zeros(len(ITEM_TYPES), np.float32)
         ),
     )

@@ -252,7 +252,7 @@ def _assemble(
         platt_a=calibration.platt_a,
         platt_b=calibration.platt_b,
         type_w=fitted.types[0],
-        type_b=np.asarray(fitted.types[1], np.float32),
+        type_b=np.asarray(fitted.types[1] + calibration.type_bias, np.float32),
         jurisdiction_w=fitted.jurisdictions[0],
         jurisdiction_b=np.asarray(fitted.jurisdictions[1], np.float32),
         theme_w=themes[0],
@@ -369,7 +369,7 @@ def fold_figures(
     predictions = Predictions(
         relevance=sigmoid(raw["relevance"][held]),
         controls=sigmoid(raw["controls"][held] * calibration.platt_a + calibration.platt_b),
-        types=raw["type"][held],
+        types=raw["type"][held] + calibration.type_bias,
         jurisdictions=raw["jurisdiction"][held],
         themes=np.zeros((len(held), 0)),
     )
