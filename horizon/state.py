@@ -584,16 +584,14 @@ def retried_when_the_schema_moves(read: Callable[_P, _T]) -> Callable[_P, _T]:
 
     @functools.wraps(read)
     def reading(*args: _P.args, **kwargs: _P.kwargs) -> _T:
-        for attempt in range(SCHEMA_RACE_TRIES):
+        for attempt in range(SCHEMA_RACE_TRIES - 1):
             try:
                 return read(*args, **kwargs)
             except sqlite3.OperationalError as error:
                 if "vtable constructor failed" not in str(error):
                     raise
-                if attempt == SCHEMA_RACE_TRIES - 1:
-                    raise
-                time.sleep(0.001 * 2**attempt)
-        raise AssertionError("unreachable")  # the loop returns or raises
+            time.sleep(0.001 * 2**attempt)
+        return read(*args, **kwargs)  # the last try: its error, if any, is the caller's
 
     return reading
 

@@ -122,8 +122,9 @@ def backfill_command(
     from spiders.backfill import stream_pages  # Scrapy: only for a backfill, not at start-up
 
     with _working(runtime, dask) as working:
-        clear_abandoned_scratch(_runs_dir(working))
-        workdir = Path(tempfile.mkdtemp(prefix=BACKFILL_PREFIX, dir=_runs_dir(working)))
+        runs_dir = _runs_dir(working)
+        clear_abandoned_scratch(runs_dir)
+        workdir = Path(tempfile.mkdtemp(prefix=BACKFILL_PREFIX, dir=runs_dir))
         try:
             with (
                 progress_bar(transient=False, eta=True) as progress,

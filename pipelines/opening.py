@@ -86,15 +86,14 @@ def open_run(runtime: Runtime, replay_dir: Path | None, send: bool) -> OpenedRun
     return OpenedRun(config, readiness, as_of, run_id, job, workdir, started, config_seconds)
 
 
-def clear_abandoned_scratch(runs_dir: Path) -> list[Path]:
+def clear_abandoned_scratch(runs_dir: Path) -> None:
     """Remove the scratch folders that killed runs and backfills left (their jobs and fetched
     results, which can be large), keeping each one's non-empty logs as
     `interrupted/FOLDER-LOG.log`, the newest `INTERRUPTED_LOGS_KEPT`, since a log can explain
     the kill. Called by a command that holds the home's writer lock, so no folder left belongs
-    to a live one. Returns the logs kept now."""
+    to a live one."""
     if not runs_dir.is_dir():
-        return []
-    kept: list[Path] = []
+        return
     logs = runs_dir / INTERRUPTED_LOGS
     for prefix in SCRATCH_PREFIXES:
         for folder in sorted(runs_dir.glob(f"{prefix}*")):
@@ -103,13 +102,12 @@ def clear_abandoned_scratch(runs_dir: Path) -> list[Path]:
             for log in sorted(folder.glob("*.log")):
                 if log.is_file() and log.stat().st_size:
                     logs.mkdir(exist_ok=True)
-                    kept.append(log.replace(logs / f"{folder.name}-{log.name}"))
+                    log.replace(logs / f"{folder.name}-{log.name}")
             shutil.rmtree(folder, ignore_errors=True)
     if logs.is_dir():
         newest_first = sorted(logs.glob("*.log"), key=lambda path: path.stat().st_mtime)[::-1]
         for old in newest_first[INTERRUPTED_LOGS_KEPT:]:
             old.unlink(missing_ok=True)
-    return [log for log in kept if log.exists()]
 
 
 def _crawl_job(

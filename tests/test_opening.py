@@ -23,12 +23,17 @@ from pipelines.opening import (
 SNAPSHOT = Path(__file__).parent / "snapshots" / "small"
 
 
-def test_a_run_the_flow_never_took_over_stops_its_crawl_and_is_marked_interrupted(
-    tmp_path: Path,
-) -> None:
-    runtime = Runtime(
+@pytest.fixture
+def runtime(tmp_path: Path) -> Runtime:
+    """A home of its own, with the small snapshot's sources."""
+    return Runtime(
         load_settings(home=tmp_path / "home", sources_file=SNAPSHOT / "sources.yaml", env={})
     )
+
+
+def test_a_run_the_flow_never_took_over_stops_its_crawl_and_is_marked_interrupted(
+    runtime: Runtime,
+) -> None:
     opened = start_early(runtime, SNAPSHOT, send=False)
     assert opened.crawl is not None
     assert runtime.store.state.last_run()["status"] == "running"  # type: ignore[index]
@@ -48,11 +53,8 @@ def test_a_flow_run_started_elsewhere_cannot_take_over_a_run_it_did_not_open() -
 
 
 def test_the_next_run_removes_killed_commands_scratch_folders_and_keeps_their_logs(
-    tmp_path: Path,
+    runtime: Runtime,
 ) -> None:
-    runtime = Runtime(
-        load_settings(home=tmp_path / "home", sources_file=SNAPSHOT / "sources.yaml", env={})
-    )
     killed = start_early(runtime, SNAPSHOT, send=False)
     assert killed.crawl is not None
     killed.crawl.outcomes()  # crawled, then the process died before the flow ended the run

@@ -10,7 +10,6 @@ import numpy as np
 from scipy.optimize import minimize
 from sklearn.linear_model import LogisticRegression
 
-from horizon.item import ITEM_TYPES
 from horizon.tagging.decision import CONTROL_THRESHOLD
 from horizon.tagging.examples import Targets
 from horizon.tagging.model import sigmoid
@@ -100,9 +99,5 @@ def calibrate(raw: dict[str, np.ndarray], targets: Targets) -> Calibration:
         control_threshold=best_control_threshold(
             sigmoid(raw["controls"] * platt_a + platt_b), targets.controls
         ),
-        type_bias=(
-            class_biases(raw["type"], targets.types)
-            if "type" in raw
-            else np.zeros(len(ITEM_TYPES), np.float32)
-        ),
+        type_bias=class_biases(raw["type"], targets.types),
     )
