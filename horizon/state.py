@@ -8,19 +8,17 @@ running flow can work at the same time, and a run killed mid-way leaves it consi
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import sqlite3
 import threading
-import time
 import weakref
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, TypeVar
 
 from horizon.fetch import FetchOutcome, Validators
 from horizon.item import Item, Tags
@@ -266,10 +264,19 @@ class StateDB:
     @contextmanager
     def reading(self) -> Iterator[sqlite3.Connection]:
         """A read-only connection kept open for this thread between uses, for read paths that
-        run often (a search). A new connection starts with its page cache empty and the schema
-        unread, and opening, warming and closing one cost a search about a millisecond. Each
-        statement sees the latest committed data, as with `connect`; writes are refused
-        (`query_only`). A forked child opens its own rather than use its parent's."""
+        run often (a search), with one snapshot of the database for the whole block.
+
+        A new connection starts with its page cache empty and the schema unread, and opening,
+        warming and closing one cost a search about a millisecond. Writes are refused
+        (`query_only`). A forked child opens its own rather than use its parent's.
+
+        The block reads inside one read transaction, begun here, so every statement in it sees
+        the same committed data and the same schema. This is what lets full-text reads run
+        while another connection creates tables (a module's first use in a home, say
+        `horizon web` opening a page while a run searches): preparing a statement on an FTS5
+        table connects that table with reads of its own, and outside a transaction a schema
+        changed between the two makes SQLite fail it with "vtable constructor failed". A
+        `reading` block nested in another on the same thread shares the outer snapshot."""
         kept: _KeptReader | None = getattr(self._readers, "kept", None)
         if kept is None or kept.pid != os.getpid():
             connection = self.open_connection(check_same_thread=False)
@@ -280,7 +287,16 @@ class StateDB:
             with self._kept_lock:
                 _close_all(self._kept_readers, only_finished_threads=True)
                 self._kept_readers.append(kept)
-        yield kept.connection
+        connection = kept.connection
+        if connection.in_transaction:
+            yield connection
+            return
+        connection.execute("BEGIN")
+        try:
+            connection.execute("SELECT COUNT(*) FROM sqlite_schema").fetchone()  # the snapshot
+            yield connection
+        finally:
+            connection.execute("COMMIT")
 
     # ----- items and reports -------------------------------------------------------------
 
@@ -567,33 +583,6 @@ class StateDB:
 
 
 _T = TypeVar("_T")
-_P = ParamSpec("_P")
-
-SCHEMA_RACE_TRIES = 6
-
-
-def retried_when_the_schema_moves(read: Callable[_P, _T]) -> Callable[_P, _T]:
-    """`read` (a read of full-text tables) tried again when it fails because another connection
-    changed the schema while its statement was prepared.
-
-    Preparing a statement on an FTS5 table connects that table; if another connection creates
-    a table at that moment (a module's first use in a home, say `horizon web` opening a page
-    while a run searches), SQLite fails it with "vtable constructor failed". Writes avoid this
-    under the write lock (`StateDB.writing`); a read takes no lock, and being a read it can
-    simply be run again a moment later."""
-
-    @functools.wraps(read)
-    def reading(*args: _P.args, **kwargs: _P.kwargs) -> _T:
-        for attempt in range(SCHEMA_RACE_TRIES - 1):
-            try:
-                return read(*args, **kwargs)
-            except sqlite3.OperationalError as error:
-                if "vtable constructor failed" not in str(error):
-                    raise
-            time.sleep(0.001 * 2**attempt)
-        return read(*args, **kwargs)  # the last try: its error, if any, is the caller's
-
-    return reading
 
 
 def chunks(values: Sequence[_T], size: int) -> Iterator[list[_T]]:

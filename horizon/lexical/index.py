@@ -17,7 +17,7 @@ from horizon.lexical.expressions import (
     match_expression,
     optional_clauses,
 )
-from horizon.state import StateDB, retried_when_the_schema_moves
+from horizon.state import StateDB
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS search_rows (
@@ -170,7 +170,6 @@ class LexicalIndex:
         with self.state.connect() as connection:
             return int(connection.execute("SELECT COUNT(*) FROM search_rows").fetchone()[0])
 
-    @retried_when_the_schema_moves
     def prepare(self, text: str, connection: sqlite3.Connection | None = None) -> LexicalQuery:
         """Free text as this index will run it (`expressions.budgeted_query`: the most common
         words left out when the index is large); prepare once to search and then make snippets
@@ -181,7 +180,6 @@ class LexicalIndex:
         with connection_for(self.state, connection) as reading:
             return budgeted_query(text, self._matching_counts(reading, clauses))
 
-    @retried_when_the_schema_moves
     def search(
         self,
         query: str | LexicalQuery,
@@ -266,7 +264,6 @@ class LexicalIndex:
         )
         return [LexicalMatch(row[0], -float(row[1])) for row in rows]
 
-    @retried_when_the_schema_moves
     def snippets(
         self,
         query: str | LexicalQuery,

@@ -21,7 +21,7 @@ from horizon.lexical.index import (
     admitted,
     connection_for,
 )
-from horizon.state import StateDB, chunks, retried_when_the_schema_moves
+from horizon.state import StateDB, chunks
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS passages (
@@ -109,7 +109,6 @@ class PassageIndex:
                     [(item_id, number, text) for number, text in enumerate(texts)],
                 )
 
-    @retried_when_the_schema_moves
     def search(
         self,
         query: LexicalQuery,
@@ -155,7 +154,6 @@ class PassageIndex:
                 texts.update(((item_id, number), str(text)) for item_id, number, text in rows)
         return texts
 
-    @retried_when_the_schema_moves
     def snippets(
         self,
         query: LexicalQuery,
